@@ -1,0 +1,207 @@
+"""Intake's HTTP API: submit a report, follow it by tracking number."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+from intake import domain, handlers
+from intake.models import Report
+from services.http import language
+from services.runtime import ServiceRuntime, runtime_of
+
+router = APIRouter(prefix="/v1", tags=["reports"])
+
+
+class ReporterIn(BaseModel):
+    """How to reach the reporter. Stays in intake; agencies never see it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, max_length=120)
+    phone: str | None = Field(None, max_length=32)
+    email: EmailStr | None = Field(None, max_length=254)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return domain.normalise_phone(value) if value else None
+
+
+class ReportIn(BaseModel):
+    """A citizen's report."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: str = Field(min_length=1, max_length=200)
+    body: str = Field(max_length=20_000, description="The story. Verification judges it.")
+    category: str = Field(max_length=64)
+    regency_code: str = Field(pattern=r"^[0-9]{2}\.[0-9]{2}$", description="Kemendagri code")
+    anonymous: bool = False
+    confidential: bool = False
+    language: Literal["id", "en"] = "id"
+    reporter: ReporterIn = Field(default_factory=ReporterIn)
+
+    @field_validator("category")
+    @classmethod
+    def _category(cls, value: str) -> str:
+        if value not in domain.CATEGORIES:
+            raise ValueError("kategori tidak dikenal / unknown category")
+        return value
+
+
+class Submitted(BaseModel):
+    """What the citizen gets back: keep the tracking number and the secret."""
+
+    report_id: str
+    tracking_number: str
+    tracking_secret: str | None = Field(
+        None, description="Shown once; needed to open a confidential report."
+    )
+    status: str
+    status_label: str
+    tracking_url: str
+
+
+class HistoryOut(BaseModel):
+    """One step of the report's life."""
+
+    at: datetime
+    kind: str
+    label: str
+    detail: str
+
+
+class ReportOut(BaseModel):
+    """A report as its reporter follows it. No contact data, ever."""
+
+    tracking_number: str
+    status: str
+    status_label: str
+    title: str
+    category: str
+    regency_code: str
+    anonymous: bool
+    confidential: bool
+    agency: str | None
+    response_due_at: datetime | None
+    submitted_at: datetime
+    history: list[HistoryOut]
+
+
+Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
+
+
+@router.post("/reports", status_code=201, response_model=Submitted)
+async def submit(
+    body: ReportIn,
+    request: Request,
+    rt: Runtime,
+    idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+) -> JSONResponse:
+    """Submit a report; answers with its tracking number (201, or 200 for a repeat)."""
+    cmd = handlers.NewReport(
+        title=body.title,
+        body=body.body,
+        category=body.category,
+        regency_code=body.regency_code,
+        anonymous=body.anonymous,
+        confidential=body.confidential,
+        channel="api",
+        language=body.language,
+        name=body.reporter.name,
+        phone=body.reporter.phone,
+        email=str(body.reporter.email) if body.reporter.email else None,
+        idempotency_key=idempotency_key,
+    )
+
+    def work() -> tuple[Report, str | None, bool]:
+        try:
+            with rt.database.session() as session:
+                report, secret = handlers.submit_report(session, rt.outbox, cmd)
+                return report, secret, True
+        except handlers.Duplicate as dup:
+            return dup.report, None, False
+
+    report, secret, created = await rt.database.write(work)
+    if created:
+        rt.wake_relay()
+    lang = language(request)
+    base = rt.definition.settings.public_base_url  # type: ignore[attr-defined]
+    out = Submitted(
+        report_id=report.id,
+        tracking_number=report.tracking_number,
+        tracking_secret=secret,
+        status=report.status,
+        status_label=domain.label(_status_labels(), report.status, lang),
+        tracking_url=f"{base}/v1/reports/{report.tracking_number}",
+    )
+    return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200)
+
+
+def _status_labels() -> dict[str, tuple[str, str]]:
+    return {k: (v[1], v[2]) for k, v in domain.STATUSES.items()}
+
+
+@router.get("/reports/{tracking_number}", response_model=ReportOut)
+async def track(
+    tracking_number: str, request: Request, rt: Runtime, secret: str | None = None
+) -> ReportOut:
+    """Follow a report. A confidential report needs the secret given at submission."""
+    if not tracking_number.isdigit() or len(tracking_number) != 7:
+        raise HTTPException(404, "Laporan tidak ditemukan / report not found")
+
+    def work() -> tuple[Report | None, list[handlers.HistoryEntry]]:
+        with rt.database.session() as session:
+            report = handlers.find_report(session, tracking_number)
+            return report, handlers.history_of(session, report.id) if report else []
+
+    report, history = await rt.database.read(work)
+    if report is None or (
+        report.confidential
+        and not (
+            secret
+            and hmac.compare_digest(domain.hash_secret(secret), report.tracking_secret_hash)
+        )
+    ):
+        # Same answer whether it does not exist or the proof is missing: a 7-digit number
+        # alone must not reveal that a confidential report exists.
+        raise HTTPException(404, "Laporan tidak ditemukan / report not found")
+    lang = language(request)
+    return ReportOut(
+        tracking_number=report.tracking_number,
+        status=report.status,
+        status_label=domain.label(_status_labels(), report.status, lang),
+        title=report.title,
+        category=report.category,
+        regency_code=report.regency_code,
+        anonymous=report.anonymous,
+        confidential=report.confidential,
+        agency=report.agency_name,
+        response_due_at=report.due_at,
+        submitted_at=report.submitted_at,
+        history=[
+            HistoryOut(
+                at=h.occurred_at,
+                kind=h.kind,
+                label=domain.label(domain.HISTORY_LABELS, h.kind, lang),
+                detail=h.detail,
+            )
+            for h in history
+        ],
+    )
+
+
+@router.get("/categories", tags=["reference"])
+def categories(request: Request) -> list[dict[str, str]]:
+    """The categories a report can have."""
+    lang = language(request)
+    return [
+        {"code": code, "name": names[1] if lang == "en" else names[0]}
+        for code, names in domain.CATEGORIES.items()
+    ]

@@ -1,0 +1,91 @@
+"""Intake's pure rules: tracking numbers, phone numbers, categories, statuses."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+# Categories the platform knows (the Open311 "services" later). Code -> (id, en).
+CATEGORIES: dict[str, tuple[str, str]] = {
+    "infrastruktur": ("Infrastruktur dan jalan", "Infrastructure and roads"),
+    "kesehatan": ("Kesehatan", "Health"),
+    "pendidikan": ("Pendidikan", "Education"),
+    "kependudukan": ("Administrasi kependudukan", "Civil registration"),
+    "lingkungan": ("Lingkungan hidup dan kebersihan", "Environment and sanitation"),
+    "pelayanan-publik": ("Pelayanan publik", "Public services"),
+    "pungli": ("Pungutan liar", "Illegal levies (extortion)"),
+    "bansos": ("Bantuan sosial", "Social assistance"),
+    "listrik": ("Listrik", "Electricity"),
+    "air-bersih": ("Air bersih", "Water supply"),
+    "transportasi": ("Transportasi", "Transport"),
+    "kepolisian": ("Pelayanan kepolisian", "Police services"),
+}
+
+# Status -> (rank, Indonesian label, English label). A later event never lowers the rank,
+# so events that arrive out of order (different topics) still give the right status.
+STATUSES: dict[str, tuple[int, str, str]] = {
+    "submitted": (0, "Belum terverifikasi", "Awaiting verification"),
+    "verified": (10, "Terverifikasi", "Verified"),
+    "rejected": (10, "Tidak dapat diproses", "Not accepted"),
+    "routed": (20, "Didisposisikan ke instansi", "Routed to the agency"),
+}
+
+HISTORY_LABELS: dict[str, tuple[str, str]] = {
+    "submitted": ("Laporan diterima", "Report received"),
+    "verified": ("Laporan terverifikasi", "Report verified"),
+    "rejected": ("Laporan tidak dapat diproses", "Report not accepted"),
+    "routed": ("Diteruskan ke instansi", "Sent to the agency"),
+    "deadline": ("Batas waktu tanggapan instansi", "Agency response deadline"),
+    "notification": ("Pemberitahuan dikirim", "Notification sent"),
+}
+
+
+def new_tracking_number() -> str:
+    """Seven digits, not sequential, never starting with 0 (LAPOR! style: #1916449)."""
+    return str(1_000_000 + secrets.randbelow(9_000_000))
+
+
+def new_tracking_secret() -> str:
+    """The proof a reporter keeps to open a confidential report."""
+    return secrets.token_urlsafe(18)
+
+
+def hash_secret(secret: str) -> str:
+    """SHA-256 of a high-entropy random secret (no password stretching needed)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+_NON_DIGIT = re.compile(r"[^\d+]")
+
+
+def normalise_phone(raw: str) -> str:
+    """An Indonesian mobile number in E.164 (+628...), or ValueError."""
+    digits = _NON_DIGIT.sub("", raw.strip())
+    if digits.startswith("+"):
+        digits = digits[1:]
+    elif digits.startswith("0"):
+        digits = "62" + digits[1:]
+    if not digits.startswith("62"):
+        raise ValueError("nomor telepon harus nomor Indonesia (+62 atau 08...)")
+    if not re.fullmatch(r"628\d{7,11}", digits):
+        raise ValueError("nomor telepon tidak valid")
+    return "+" + digits
+
+
+def mask_phone(e164: str) -> str:
+    """``+6281234567890`` -> ``0812-3456-XXXX``: the last four digits hidden."""
+    local = "0" + e164[3:] if e164.startswith("+62") else e164
+    head, rest = local[:4], local[4:-4]
+    return f"{head}-{rest}-XXXX" if rest else f"{head}-XXXX"
+
+
+def rank(status: str) -> int:
+    """Order of a status in a report's life."""
+    return STATUSES[status][0]
+
+
+def label(table: dict[str, tuple[str, str]], key: str, lang: str) -> str:
+    """A user-facing label in Indonesian (default) or English."""
+    pair = table[key]
+    return pair[1] if lang == "en" else pair[0]

@@ -1,0 +1,225 @@
+"""Intake's handlers: one function per command or event; HANDLERS at the end."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from intake import domain
+from intake.models import HistoryEntry, Report, Reporter
+from services.bus import HandlerContext, Outbox
+from services.contracts import (
+    DeadlineOpened,
+    NotificationSent,
+    ReporterContactRecorded,
+    ReportRejected,
+    ReportRouted,
+    ReportSubmitted,
+    ReportVerified,
+)
+
+
+@dataclass(frozen=True)
+class NewReport:
+    """A validated report from any channel."""
+
+    title: str
+    body: str
+    category: str
+    regency_code: str
+    anonymous: bool
+    confidential: bool
+    channel: str
+    language: str
+    name: str | None
+    phone: str | None
+    email: str | None
+    idempotency_key: str | None
+
+
+class Duplicate(Exception):
+    """The idempotency key was used before: the existing report is the answer."""
+
+    def __init__(self, report: Report) -> None:
+        super().__init__(report.id)
+        self.report = report
+
+
+def submit_report(session: Session, outbox: Outbox, cmd: NewReport) -> tuple[Report, str]:
+    """Store a report and its reporter, emit report.submitted and the private contact."""
+    if cmd.idempotency_key:
+        existing = session.exec(
+            select(Report).where(Report.idempotency_key == cmd.idempotency_key)
+        ).first()
+        if existing is not None:
+            raise Duplicate(existing)
+    now = datetime.now(UTC)
+    reporter = Reporter(
+        ref=uuid.uuid4().hex,
+        name=cmd.name,
+        phone=cmd.phone,
+        email=cmd.email,
+        language=cmd.language,
+        created_at=now,
+    )
+    secret = domain.new_tracking_secret()
+    tracking = _unused_tracking_number(session)
+    report = Report(
+        id=str(uuid.uuid4()),
+        tracking_number=tracking,
+        tracking_secret_hash=domain.hash_secret(secret),
+        title=cmd.title,
+        body=cmd.body,
+        category=cmd.category,
+        regency_code=cmd.regency_code,
+        reporter_ref=reporter.ref,
+        anonymous=cmd.anonymous,
+        confidential=cmd.confidential,
+        channel=cmd.channel,
+        language=cmd.language,
+        status="submitted",
+        status_rank=domain.rank("submitted"),
+        idempotency_key=cmd.idempotency_key,
+        submitted_at=now,
+        updated_at=now,
+    )
+    session.add(reporter)
+    session.add(report)
+    session.flush()
+    event = outbox.emit(
+        session,
+        ReportSubmitted(
+            report_id=report.id,
+            tracking_number=tracking,
+            title=report.title,
+            body=report.body,
+            category=report.category,
+            regency_code=report.regency_code,
+            reporter_ref=reporter.ref,
+            anonymous=report.anonymous,
+            confidential=report.confidential,
+            channel=report.channel,  # type: ignore[arg-type]
+            language=report.language,  # type: ignore[arg-type]
+            submitted_at=now,
+        ),
+        subject=report.id,
+    )
+    # Contact data goes only to the private topic, keyed by the reporter reference.
+    outbox.emit(
+        session,
+        ReporterContactRecorded(
+            reporter_ref=reporter.ref,
+            phone=reporter.phone,
+            email=reporter.email,
+            language=reporter.language,  # type: ignore[arg-type]
+        ),
+        subject=None,
+        key=reporter.ref,
+    )
+    session.add(
+        HistoryEntry(report_id=report.id, event_id=event.id, kind="submitted", occurred_at=now)
+    )
+    return report, secret
+
+
+def _unused_tracking_number(session: Session) -> str:
+    for _ in range(20):
+        candidate = domain.new_tracking_number()
+        taken = session.exec(
+            select(Report.id).where(Report.tracking_number == candidate)
+        ).first()
+        if taken is None:
+            return candidate
+    raise RuntimeError("no free tracking number after 20 draws")
+
+
+def _advance(
+    ctx: HandlerContext, report_id: str, kind: str, occurred_at: datetime, detail: str = "",
+    status: str | None = None, **changes: object,
+) -> None:
+    """Record a history entry and move the status forward (never backward)."""
+    report = ctx.session.get(Report, report_id)
+    if report is None:
+        # An event about a report this intake does not hold: a contract breach.
+        raise LookupError("unknown report")
+    ctx.session.add(
+        HistoryEntry(
+            report_id=report_id,
+            event_id=ctx.event.id,
+            kind=kind,
+            detail=detail[:500],
+            occurred_at=occurred_at,
+        )
+    )
+    if status is not None and domain.rank(status) > report.status_rank:
+        report.status = status
+        report.status_rank = domain.rank(status)
+    for field, value in changes.items():
+        setattr(report, field, value)
+    report.updated_at = datetime.now(UTC)
+    ctx.session.add(report)
+
+
+def on_verified(ctx: HandlerContext, event: ReportVerified) -> None:
+    """The report passed verification."""
+    _advance(ctx, event.report_id, "verified", event.verified_at, event.reason, "verified")
+
+
+def on_rejected(ctx: HandlerContext, event: ReportRejected) -> None:
+    """The report was not accepted; the reason is shown to the citizen."""
+    _advance(ctx, event.report_id, "rejected", event.rejected_at, event.reason, "rejected")
+
+
+def on_routed(ctx: HandlerContext, event: ReportRouted) -> None:
+    """The report went to an agency."""
+    _advance(
+        ctx, event.report_id, "routed", event.routed_at, event.agency_name, "routed",
+        agency_name=event.agency_name,
+    )
+
+
+def on_deadline_opened(ctx: HandlerContext, event: DeadlineOpened) -> None:
+    """An SLA clock started; the agency's response deadline is shown on tracking."""
+    changes: dict[str, object] = {}
+    if event.clock == "first_response":
+        changes["due_at"] = event.due_at
+    _advance(
+        ctx, event.report_id, "deadline", event.starts_at, f"{event.clock}:{event.due_at.isoformat()}",
+        **changes,
+    )
+
+
+def on_notification_sent(ctx: HandlerContext, event: NotificationSent) -> None:
+    """A message went to the reporter (template and channel only)."""
+    _advance(
+        ctx, event.report_id, "notification", event.sent_at, f"{event.template}:{event.channel}"
+    )
+
+
+def find_report(session: Session, tracking_number: str) -> Report | None:
+    """A report by its tracking number."""
+    return session.exec(select(Report).where(Report.tracking_number == tracking_number)).first()
+
+
+def history_of(session: Session, report_id: str) -> list[HistoryEntry]:
+    """A report's history, oldest first."""
+    return list(
+        session.exec(
+            select(HistoryEntry)
+            .where(HistoryEntry.report_id == report_id)
+            .order_by(sa.asc(HistoryEntry.occurred_at), sa.asc(HistoryEntry.id))
+        )
+    )
+
+
+HANDLERS = {
+    "id.aduan.report.verified.v1": on_verified,
+    "id.aduan.report.rejected.v1": on_rejected,
+    "id.aduan.report.routed.v1": on_routed,
+    "id.aduan.sla.deadline_opened.v1": on_deadline_opened,
+    "id.aduan.notification.sent.v1": on_notification_sent,
+}

@@ -1,0 +1,70 @@
+"""Intake's tables: reports, their reporters' contact data, and their history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+from services.db import UTCDateTime, add_kit_tables
+
+
+class Base(SQLModel, registry=registry()):
+    """Intake's own metadata: no other service's tables mix in."""
+
+
+OUTBOX, INBOX = add_kit_tables(Base.metadata)
+
+
+class Report(Base, table=True):
+    """A report as the citizen sent it, and where it stands now."""
+
+    __tablename__ = "reports"
+
+    id: str = Field(primary_key=True, max_length=36)
+    tracking_number: str = Field(max_length=7, unique=True, index=True)
+    tracking_secret_hash: str = Field(max_length=64)
+    title: str = Field(max_length=200)
+    body: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    category: str = Field(max_length=64)
+    regency_code: str = Field(max_length=5, index=True)
+    reporter_ref: str = Field(max_length=64, index=True)
+    anonymous: bool = False
+    confidential: bool = False
+    channel: str = Field(max_length=16)
+    language: str = Field(max_length=2, default="id")
+    status: str = Field(max_length=32, default="submitted")
+    status_rank: int = 0
+    agency_name: str | None = Field(default=None, max_length=200)
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    idempotency_key: str | None = Field(default=None, max_length=128, unique=True)
+    submitted_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Reporter(Base, table=True):
+    """Who to contact about a report. Never leaves intake except on the private topic."""
+
+    __tablename__ = "reporters"
+
+    ref: str = Field(primary_key=True, max_length=64)
+    name: str | None = Field(default=None, max_length=120)
+    phone: str | None = Field(default=None, max_length=20)
+    email: str | None = Field(default=None, max_length=254)
+    language: str = Field(max_length=2, default="id")
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class HistoryEntry(Base, table=True):
+    """One step in a report's life, built from a lifecycle event."""
+
+    __tablename__ = "report_history"
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: str = Field(max_length=36, index=True, foreign_key="reports.id")
+    event_id: str = Field(max_length=64, unique=True)
+    kind: str = Field(max_length=32)
+    detail: str = Field(default="", max_length=500)
+    occurred_at: datetime = Field(sa_type=UTCDateTime)

@@ -1,0 +1,131 @@
+"""Notifications' handlers; HANDLERS at the end.
+
+A message is recorded when its event arrives and sent as soon as the reporter's
+contact is known; the contact and the report arrive on different topics, in any order.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlmodel import Session, select
+
+from notifications import domain
+from notifications.models import Contact, Notification, Recipient
+from notifications.senders import LoggingSender, Sender
+from services.bus import HandlerContext
+from services.contracts import (
+    NotificationSent,
+    ReporterContactRecorded,
+    ReportRejected,
+    ReportRouted,
+    ReportSubmitted,
+)
+
+SENDER: Sender = LoggingSender()
+
+
+def _queue(ctx: HandlerContext, report_id: str, template: str, **values: str) -> None:
+    recipient = ctx.session.get(Recipient, report_id)
+    if recipient is None:
+        raise LookupError("no recipient for report")
+    note = Notification(
+        id=uuid.uuid4().hex,
+        report_id=report_id,
+        reporter_ref=recipient.reporter_ref,
+        source_event_id=ctx.event.id,
+        template=template,
+        language=recipient.language,
+        text=domain.render(
+            template, recipient.language, tracking_number=recipient.tracking_number, **values
+        ),
+        created_at=datetime.now(UTC),
+    )
+    ctx.session.add(note)
+    contact = ctx.session.get(Contact, recipient.reporter_ref)
+    if contact is not None:
+        _deliver(ctx, note, contact)
+
+
+def _deliver(ctx: HandlerContext, note: Notification, contact: Contact) -> None:
+    channel = domain.channel_for(contact.phone, contact.email)
+    address = contact.phone if channel == "sms" else contact.email if channel == "email" else None
+    SENDER.send(channel, address, note.text, note.report_id)
+    note.channel = channel
+    note.status = "sent"
+    note.sent_at = datetime.now(UTC)
+    ctx.session.add(note)
+    ctx.emit(
+        NotificationSent(
+            report_id=note.report_id,
+            notification_id=note.id,
+            template=note.template,
+            channel=channel,  # type: ignore[arg-type]
+            sent_at=note.sent_at,
+        ),
+        subject=note.report_id,
+    )
+
+
+def on_contact_recorded(ctx: HandlerContext, event: ReporterContactRecorded) -> None:
+    """Remember how to reach a reporter, then send what was waiting for it."""
+    contact = ctx.session.get(Contact, event.reporter_ref) or Contact(
+        reporter_ref=event.reporter_ref, updated_at=datetime.now(UTC)
+    )
+    contact.phone, contact.email, contact.language = event.phone, event.email, event.language
+    contact.updated_at = datetime.now(UTC)
+    ctx.session.add(contact)
+    ctx.session.flush()
+    waiting = ctx.session.exec(
+        select(Notification).where(
+            Notification.reporter_ref == event.reporter_ref,
+            Notification.status == "waiting_contact",
+        )
+    )
+    for note in list(waiting):
+        _deliver(ctx, note, contact)
+
+
+def on_submitted(ctx: HandlerContext, event: ReportSubmitted) -> None:
+    """Confirm receipt with the tracking number."""
+    if ctx.session.get(Recipient, event.report_id) is None:
+        ctx.session.add(
+            Recipient(
+                report_id=event.report_id,
+                reporter_ref=event.reporter_ref,
+                tracking_number=event.tracking_number,
+                language=event.language,
+            )
+        )
+        ctx.session.flush()
+    _queue(ctx, event.report_id, "received")
+
+
+def on_rejected(ctx: HandlerContext, event: ReportRejected) -> None:
+    """Tell the reporter why the report was not accepted."""
+    _queue(ctx, event.report_id, "rejected", reason=event.reason)
+
+
+def on_routed(ctx: HandlerContext, event: ReportRouted) -> None:
+    """Tell the reporter which agency has the report now."""
+    _queue(ctx, event.report_id, "routed", agency_name=event.agency_name)
+
+
+def notifications_of(session: Session, report_id: str) -> list[Notification]:
+    """Every message about a report, oldest first."""
+    return list(
+        session.exec(
+            select(Notification)
+            .where(Notification.report_id == report_id)
+            .order_by(Notification.created_at)  # type: ignore[arg-type]
+        )
+    )
+
+
+HANDLERS = {
+    "id.aduan.reporter.contact_recorded.v1": on_contact_recorded,
+    "id.aduan.report.submitted.v1": on_submitted,
+    "id.aduan.report.rejected.v1": on_rejected,
+    "id.aduan.report.routed.v1": on_routed,
+}

@@ -1,0 +1,675 @@
+"""The Kafka bus: producer, admin, outbox relay, inbox consumer, dead letters, faust.
+
+Delivery is at least once end to end:
+- a handler's state change and the events it emits commit together (the outbox);
+- the relay publishes outbox rows with an idempotent producer and marks them published
+  only once the broker acknowledged them;
+- a consumer records each event id it applied (the inbox) in the same transaction as
+  the effect, so a redelivered event has no second effect;
+- an event that cannot be decoded or handled goes to ``<topic>.dlq`` with headers that
+  name where it came from and why it failed, never with personal data in them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import faust
+import pydantic
+import sqlalchemy as sa
+from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from sqlmodel import Session
+
+from services import catalog, metrics
+from services.contracts import (
+    TYPE_OF,
+    CloudEvent,
+    Payload,
+    UnknownEventType,
+    decode,
+    encode,
+    new_event,
+)
+from services.db import Database, is_postgres
+from services.logs import report_id_var
+from services.settings import BrokerProfile, KitSettings
+
+log = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------- admin
+
+
+def ensure_topics(kit: KitSettings, timeout: float = 30.0) -> list[str]:
+    """Create every catalogue topic (and its dead-letter topic) that does not exist yet.
+
+    Topics are created explicitly so that partition counts line up; Tansu would
+    auto-create them with 4 partitions whatever we want.
+    """
+    admin = AdminClient({"bootstrap.servers": kit.bootstrap})
+    existing = set(admin.list_topics(timeout=timeout).topics)
+    wanted: list[NewTopic] = []
+    for topic in catalog.TOPICS:
+        for name, config in (
+            (topic.full_name(kit), topic.config),
+            (topic.dlq_name(kit), {}),
+        ):
+            if name not in existing:
+                wanted.append(
+                    NewTopic(
+                        name,
+                        num_partitions=kit.aduan_topic_partitions,
+                        replication_factor=kit.aduan_topic_replication,
+                        config=dict(config),
+                    )
+                )
+    created = []
+    if wanted:
+        for name, fut in admin.create_topics(wanted, request_timeout=timeout).items():
+            try:
+                fut.result(timeout)
+                created.append(name)
+            except KafkaException as exc:
+                if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                    raise
+    return created
+
+
+def make_producer(kit: KitSettings, client_id: str) -> Producer:
+    """An idempotent producer that waits for all in-sync replicas."""
+    return Producer(
+        {
+            "bootstrap.servers": kit.bootstrap,
+            "client.id": client_id,
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 2,
+            "message.timeout.ms": 30_000,
+            "socket.keepalive.enable": True,
+        }
+    )
+
+
+# -------------------------------------------------------------------------- outbox
+
+
+class Outbox:
+    """Writes a service's outgoing events into its outbox, in the caller's transaction."""
+
+    def __init__(self, service: str, kit: KitSettings, table: sa.Table) -> None:
+        self.service = service
+        self.kit = kit
+        self.table = table
+
+    def emit(
+        self, session: Session, payload: Payload, subject: str | None, key: str | None = None
+    ) -> CloudEvent:
+        """Add one event to the outbox; it is published after the transaction commits."""
+        event = new_event(f"/aduan/{self.service}", subject, payload)
+        topic = catalog.TOPIC_OF_TYPE[TYPE_OF[type(payload)]]
+        session.execute(
+            self.table.insert().values(
+                event_id=event.id,
+                topic=topic.full_name(self.kit),
+                key=key if key is not None else subject,
+                event_type=event.type,
+                payload=encode(event).decode(),
+                created_at=event.time,
+            )
+        )
+        return event
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows in order and marks them once acknowledged.
+
+    Published rows are kept for ``aduan_outbox_retention_days`` so that the replay
+    command can publish them again after a broker loss.
+    """
+
+    def __init__(self, service: str, kit: KitSettings, db: Database, table: sa.Table) -> None:
+        self.service = service
+        self.kit = kit
+        self.db = db
+        self.table = table
+        self._producer: Producer | None = None
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._last_prune = 0.0
+
+    def wake(self) -> None:
+        """Tell the relay there is new work (called after a commit)."""
+        self._wake.set()
+
+    def _get_producer(self) -> Producer:
+        if self._producer is None:
+            self._producer = make_producer(self.kit, f"{self.service}-outbox")
+        return self._producer
+
+    def publish_batch(self) -> int:
+        """Publish up to one batch of unpublished rows; return how many were acknowledged."""
+        t = self.table
+        query = (
+            sa.select(t.c.id, t.c.topic, t.c.key, t.c.event_type, t.c.payload)
+            .where(t.c.published_at.is_(None))
+            .order_by(t.c.id)
+            .limit(self.kit.aduan_outbox_batch)
+        )
+        if is_postgres(self.db.engine):
+            # Two instances sharing one database each take their own rows.
+            query = query.with_for_update(skip_locked=True)
+        with self.db.engine.begin() as conn:
+            rows = conn.execute(query).all()
+            if not rows:
+                metrics.OUTBOX_BACKLOG.labels(self.service).set(0)
+                return 0
+            delivered: list[int] = []
+            failures: list[KafkaError] = []
+            producer = self._get_producer()
+
+            def on_delivery(row_id: int, topic: str, err: KafkaError | None, _msg: Any) -> None:
+                if err is None:
+                    delivered.append(row_id)
+                    metrics.EVENTS_PRODUCED.labels(self.service, topic).inc()
+                else:
+                    failures.append(err)
+
+            for row in rows:
+                while True:
+                    try:
+                        producer.produce(
+                            row.topic,
+                            key=row.key.encode() if row.key else None,
+                            value=row.payload.encode(),
+                            headers=[("ce_type", row.event_type.encode())],
+                            on_delivery=lambda err, msg, i=row.id, tp=row.topic: on_delivery(
+                                i, tp, err, msg
+                            ),
+                        )
+                        break
+                    except BufferError:
+                        producer.poll(0.05)
+            producer.flush(60)
+            if delivered:
+                conn.execute(
+                    t.update()
+                    .where(t.c.id.in_(delivered))
+                    .values(published_at=datetime.now(UTC))
+                )
+            backlog = conn.execute(
+                sa.select(sa.func.count()).select_from(t).where(t.c.published_at.is_(None))
+            ).scalar_one()
+        metrics.OUTBOX_BACKLOG.labels(self.service).set(backlog)
+        if failures:
+            first = failures[0]
+            metrics.OUTBOX_PUBLISH_ERRORS.labels(self.service, first.name()).inc(len(failures))
+            if first.fatal() or any(f.fatal() for f in failures):
+                # After a broker loss the idempotent producer's id is unknown to the new
+                # broker: the error is fatal and only a new producer recovers.
+                log.warning("outbox producer failed fatally (%s); recreating it", first.name())
+                self._producer = None
+            raise OutboxPublishError(f"{len(failures)} of {len(rows)} events not acknowledged")
+        return len(delivered)
+
+    def prune(self) -> int:
+        """Delete published rows older than the retention period."""
+        cutoff = datetime.now(UTC) - timedelta(days=self.kit.aduan_outbox_retention_days)
+        with self.db.engine.begin() as conn:
+            result = conn.execute(
+                self.table.delete().where(
+                    self.table.c.published_at.is_not(None), self.table.c.created_at < cutoff
+                )
+            )
+            return result.rowcount or 0
+
+    async def run(self) -> None:
+        """Publish until stopped; back off while the broker is unreachable."""
+        backoff = 0.2
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                n = await asyncio.to_thread(self.publish_batch)
+                backoff = 0.2
+            except Exception as exc:
+                log.warning("outbox publish failed: %s; retrying in %.1fs", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if time.monotonic() - self._last_prune > 3600:
+                self._last_prune = time.monotonic()
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(self.prune)
+            if n >= self.kit.aduan_outbox_batch:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.kit.aduan_outbox_poll_seconds)
+
+    async def stop(self) -> None:
+        """Stop after the current batch and flush what is in flight."""
+        self._stopping = True
+        self._wake.set()
+        if self._producer is not None:
+            await asyncio.to_thread(self._producer.flush, 10)
+
+
+class OutboxPublishError(RuntimeError):
+    """Some outbox rows were not acknowledged; they stay unpublished and are retried."""
+
+
+def replay_outbox(db_url: str, kit: KitSettings, since: datetime, service: str) -> int:
+    """Publish again every outbox event created since ``since``, in order.
+
+    Consumers are idempotent by event id, so events that had arrived have no second
+    effect; events lost with a broker are delivered.
+    """
+    from services.db import OUTBOX, make_engine
+
+    engine = make_engine(db_url, pool_size=1)
+    producer = make_producer(kit, f"{service}-replay")
+    failures: list[KafkaError] = []
+    count = 0
+    try:
+        with engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=1000).execute(
+                sa.select(OUTBOX.c.topic, OUTBOX.c.key, OUTBOX.c.event_type, OUTBOX.c.payload)
+                .where(OUTBOX.c.created_at >= since)
+                .order_by(OUTBOX.c.id)
+            )
+            for row in result:
+                while True:
+                    try:
+                        producer.produce(
+                            row.topic,
+                            key=row.key.encode() if row.key else None,
+                            value=row.payload.encode(),
+                            headers=[("ce_type", row.event_type.encode())],
+                            on_delivery=lambda err, _m: failures.append(err) if err else None,
+                        )
+                        break
+                    except BufferError:
+                        producer.poll(0.05)
+                count += 1
+        producer.flush(60)
+    finally:
+        engine.dispose()
+    if failures:
+        raise OutboxPublishError(f"replay of {service}: {len(failures)} events not acknowledged")
+    return count
+
+
+# --------------------------------------------------------------------- dead letters
+
+
+class PoisonEvent(ValueError):
+    """An event that can never be handled; ``reason`` must hold no personal data."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def describe_error(exc: BaseException) -> str:
+    """A description of a failure that names what was wrong, never the values."""
+    if isinstance(exc, pydantic.ValidationError):
+        parts = [
+            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['type']}"
+            for err in exc.errors(include_input=False, include_url=False)[:10]
+        ]
+        return f"validation failed: {'; '.join(parts)}"
+    if isinstance(exc, PoisonEvent):
+        return exc.reason[:500]
+    if isinstance(exc, UnknownEventType):
+        return f"unknown event type: {str(exc)[:200]}"
+    # Other exceptions may quote data in their text: keep only the class.
+    return type(exc).__name__
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    """What a consumer received, independent of the client library."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+class DeadLetters:
+    """Sends failed messages, unchanged, to their input topic's dead-letter topic."""
+
+    def __init__(self, service: str, kit: KitSettings) -> None:
+        self.service = service
+        self.kit = kit
+        self._producer: Producer | None = None
+        self._lock = threading.Lock()
+
+    def send(self, msg: RawMessage, exc: BaseException) -> None:
+        """Publish and wait for the acknowledgement; raise if the broker refused it."""
+        headers = [
+            ("aduan.dlq.origin_topic", msg.topic.encode()),
+            ("aduan.dlq.origin_partition", str(msg.partition).encode()),
+            ("aduan.dlq.origin_offset", str(msg.offset).encode()),
+            ("aduan.dlq.consumer", self.service.encode()),
+            ("aduan.dlq.error_type", type(exc).__name__.encode()),
+            ("aduan.dlq.error", describe_error(exc).encode()),
+            ("aduan.dlq.failed_at", datetime.now(UTC).isoformat().encode()),
+        ]
+        errors: list[KafkaError] = []
+        with self._lock:
+            if self._producer is None:
+                self._producer = make_producer(self.kit, f"{self.service}-dlq")
+            self._producer.produce(
+                f"{msg.topic}.dlq",
+                key=msg.key,
+                value=msg.value,
+                headers=headers,
+                on_delivery=lambda err, _m: errors.append(err) if err else None,
+            )
+            remaining = self._producer.flush(30)
+            if errors and any(e.fatal() for e in errors):
+                self._producer = None
+        if errors or remaining:
+            raise OutboxPublishError(f"dead letter for {msg.topic} not acknowledged")
+        metrics.DEAD_LETTERED.labels(self.service, msg.topic).inc()
+
+
+# ------------------------------------------------------------------------ consumer
+
+
+@dataclass
+class HandlerContext:
+    """What a handler gets: the open session, the outbox, and the event being handled."""
+
+    session: Session
+    outbox: Outbox
+    event: CloudEvent
+
+    def emit(self, payload: Payload, subject: str | None = None, key: str | None = None) -> None:
+        """Emit an event in the handler's transaction."""
+        self.outbox.emit(self.session, payload, subject, key)
+
+
+Handler = Callable[[HandlerContext, Any], None]
+
+_DB_UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError)
+
+
+class InboxConsumer:
+    """Applies batches of events to a service's database, each event at most once.
+
+    A batch is applied in one transaction. If any event in it fails, the batch is
+    rolled back and applied again one event per transaction, so that only the bad event
+    goes to the dead-letter topic. A database that cannot be reached is retried, never
+    dead-lettered: the offsets are not committed until the batch is applied.
+    """
+
+    def __init__(
+        self,
+        service: str,
+        db: Database,
+        outbox: Outbox,
+        inbox: sa.Table,
+        handlers: dict[str, Handler],
+        dead_letters: DeadLetters,
+        on_commit: Callable[[], None],
+    ) -> None:
+        self.service = service
+        self.db = db
+        self.outbox = outbox
+        self.inbox = inbox
+        self.handlers = handlers
+        self.dead_letters = dead_letters
+        self.on_commit = on_commit
+
+    async def process(self, messages: Sequence[RawMessage]) -> None:
+        """Decode, apply and dead-letter one batch; returns when all of it is settled."""
+        decoded: list[tuple[RawMessage, CloudEvent, Any]] = []
+        poison: list[tuple[RawMessage, BaseException]] = []
+        for msg in messages:
+            try:
+                event = decode(msg.value)
+                payload = event.payload()
+                if event.type not in self.handlers:
+                    raise PoisonEvent(f"no handler in {self.service} for {event.type}")
+                decoded.append((msg, event, payload))
+            except Exception as exc:
+                poison.append((msg, exc))
+        failed: list[tuple[RawMessage, BaseException]] = []
+        if decoded:
+            backoff = 0.5
+            while True:
+                try:
+                    failed = await self.db.write(self._apply, decoded)
+                    break
+                except _DB_UNAVAILABLE as exc:
+                    metrics.DB_RETRIES.labels(self.service).inc()
+                    log.error("database unavailable (%s); retrying batch", type(exc).__name__)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 10.0)
+            self.on_commit()
+        for msg, exc in poison + failed:
+            metrics.HANDLER_ERRORS.labels(self.service, msg.topic, type(exc).__name__).inc()
+            log.warning(
+                "dead-lettering %s[%d]@%d: %s",
+                msg.topic, msg.partition, msg.offset, describe_error(exc),
+            )
+            await self._dead_letter(msg, exc)
+            metrics.EVENTS_CONSUMED.labels(self.service, msg.topic, "dead_lettered").inc()
+
+    async def _dead_letter(self, msg: RawMessage, exc: BaseException) -> None:
+        backoff = 0.5
+        while True:
+            try:
+                await asyncio.to_thread(self.dead_letters.send, msg, exc)
+                return
+            except Exception as err:
+                log.error("dead-letter publish failed (%s); retrying", type(err).__name__)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    def _apply(
+        self, batch: list[tuple[RawMessage, CloudEvent, Any]]
+    ) -> list[tuple[RawMessage, BaseException]]:
+        try:
+            with self.db.session() as session:
+                self._apply_in(session, batch)
+            return []
+        except _DB_UNAVAILABLE:
+            raise
+        except Exception:
+            if len(batch) == 1:
+                return self._apply_one(batch[0])
+        failed: list[tuple[RawMessage, BaseException]] = []
+        for item in batch:
+            failed += self._apply_one(item)
+        return failed
+
+    def _apply_one(
+        self, item: tuple[RawMessage, CloudEvent, Any]
+    ) -> list[tuple[RawMessage, BaseException]]:
+        try:
+            with self.db.session() as session:
+                self._apply_in(session, [item])
+            return []
+        except sa.exc.IntegrityError:
+            # Another instance applied it first (the inbox key collided) or the handler
+            # hit a constraint: tell the two apart by looking at the inbox.
+            if self._seen(item[1].id):
+                metrics.EVENTS_CONSUMED.labels(self.service, item[0].topic, "duplicate").inc()
+                return []
+            return [(item[0], PoisonEvent("integrity error while applying the event"))]
+        except _DB_UNAVAILABLE:
+            raise
+        except Exception as exc:
+            log.exception("handler failed for event %s", item[1].id)
+            return [(item[0], exc)]
+
+    def _seen(self, event_id: str) -> bool:
+        with self.db.engine.connect() as conn:
+            return (
+                conn.execute(
+                    sa.select(self.inbox.c.event_id).where(
+                        self.inbox.c.consumer == self.service, self.inbox.c.event_id == event_id
+                    )
+                ).first()
+                is not None
+            )
+
+    def _apply_in(self, session: Session, batch: list[tuple[RawMessage, CloudEvent, Any]]) -> None:
+        ids = [event.id for _, event, _ in batch]
+        seen = set(
+            session.execute(
+                sa.select(self.inbox.c.event_id).where(
+                    self.inbox.c.consumer == self.service, self.inbox.c.event_id.in_(ids)
+                )
+            ).scalars()
+        )
+        now = datetime.now(UTC)
+        for msg, event, payload in batch:
+            if event.id in seen:
+                metrics.EVENTS_CONSUMED.labels(self.service, msg.topic, "duplicate").inc()
+                continue
+            seen.add(event.id)
+            token = report_id_var.set(event.subject)
+            started = time.perf_counter()
+            try:
+                with session.begin_nested():
+                    session.execute(
+                        self.inbox.insert().values(
+                            consumer=self.service,
+                            event_id=event.id,
+                            event_type=event.type,
+                            processed_at=now,
+                        )
+                    )
+                    self.handlers[event.type](HandlerContext(session, self.outbox, event), payload)
+            finally:
+                report_id_var.reset(token)
+            metrics.HANDLER_SECONDS.labels(self.service, event.type).observe(
+                time.perf_counter() - started
+            )
+            metrics.EVENTS_CONSUMED.labels(self.service, msg.topic, "processed").inc()
+
+
+# ---------------------------------------------------------------------------- faust
+
+
+class _ShortFetchConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    """faust fixes fetch_max_wait_ms at 1500; Tansu holds empty fetches that long."""
+
+    fetch_max_wait_ms = 20
+
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        consumer._fetch_max_wait_ms = self.fetch_max_wait_ms
+        return consumer
+
+
+class _ShortFetchConsumer(faust_aiokafka.Consumer):
+    def _new_consumer_thread(self) -> Any:
+        return _ShortFetchConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+class _ShortFetchTransport(faust_aiokafka.Transport):
+    Consumer = _ShortFetchConsumer
+
+
+class AduanFaustApp(faust.App):
+    """A faust app that can use the short-fetch consumer (the Tansu profile only)."""
+
+    short_fetch: bool = False
+
+    def _new_transport(self) -> Any:
+        if self.short_fetch:
+            return _ShortFetchTransport(self.conf.broker_consumer, self)
+        return super()._new_transport()
+
+
+def make_faust_app(service: str, kit: KitSettings) -> AduanFaustApp:
+    """A faust worker app for one service: its consumer group is the service's name."""
+    tansu = kit.profile is BrokerProfile.tansu
+    app = AduanFaustApp(
+        f"{kit.aduan_namespace}-{service}",
+        broker=[f"kafka://{s.strip()}" for s in kit.bootstrap.split(",")],
+        autodiscover=False,
+        web_enabled=False,
+        processing_guarantee="at_least_once",
+        consumer_auto_offset_reset="earliest",
+        topic_replication_factor=kit.aduan_topic_replication,
+        topic_partitions=kit.aduan_topic_partitions,
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        stream_wait_empty=False,
+        broker_session_timeout=3.0 if tansu else 10.0,
+        broker_heartbeat_interval=0.5 if tansu else 3.0,
+        broker_rebalance_timeout=5.0 if tansu else 60.0,
+        broker_request_timeout=10.0 if tansu else 90.0,
+        broker_commit_every=200,
+        broker_commit_interval=0.5,
+        producer_acks=-1,
+    )
+    app.short_fetch = tansu
+    return app
+
+
+def bind_topic(
+    app: faust.App, kit: KitSettings, topic: catalog.Topic, consumer: InboxConsumer
+) -> None:
+    """Attach an agent that feeds one input topic, in batches, to the inbox consumer."""
+    channel = app.topic(
+        topic.full_name(kit),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=kit.aduan_topic_partitions,
+    )
+
+    async def agent(stream: Any) -> None:
+        async for events in stream.take_events(kit.aduan_batch_max, within=kit.aduan_batch_within):
+            batch = []
+            for ev in events:
+                m = ev.message
+                batch.append(
+                    RawMessage(
+                        topic=m.topic,
+                        partition=m.partition,
+                        offset=m.offset,
+                        key=m.key,
+                        value=m.value,
+                        headers=tuple((k, v) for k, v in (m.headers or ())),
+                    )
+                )
+                _record_lag(app, consumer.service, m)
+            await consumer.process(batch)
+
+    app.agent(channel, name=f"{consumer.service}.{topic.name}")(agent)
+
+
+def _record_lag(app: faust.App, service: str, message: Any) -> None:
+    # Lag from the high watermark of the last fetch response: Tansu's ListOffsets is
+    # wrong, but the watermark inside Fetch is right (see shared/BROKER.md).
+    with contextlib.suppress(Exception):
+        hw = app.consumer.highwater(message.tp)
+        if hw is not None:
+            metrics.CONSUMER_LAG.labels(service, message.topic, str(message.partition)).set(
+                max(0, hw - message.offset - 1)
+            )
+
+
+def json_dumps(obj: Any) -> str:
+    """Compact JSON for logs and fixtures."""
+    return json.dumps(obj, separators=(",", ":"), default=str)

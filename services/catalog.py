@@ -1,0 +1,105 @@
+"""The topic catalogue: every topic, who writes it and who reads it.
+
+The report id is the key of every report topic, so one report's events stay in order.
+Every input topic has a dead-letter topic beside it (``<topic>.dlq``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from services.settings import KitSettings
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One topic of the platform, by its name without the namespace prefix."""
+
+    name: str
+    event_types: tuple[str, ...]
+    producer: str
+    consumers: tuple[str, ...]
+    description: str
+    key: str = "report id"
+    private: bool = False
+    config: dict[str, str] = field(default_factory=dict)
+
+    def full_name(self, kit: KitSettings) -> str:
+        """The topic's name on the cluster."""
+        return f"{kit.aduan_namespace}.{self.name}"
+
+    def dlq_name(self, kit: KitSettings) -> str:
+        """The dead-letter topic for this input topic."""
+        return f"{self.full_name(kit)}.dlq"
+
+
+TOPICS: tuple[Topic, ...] = (
+    Topic(
+        "report.submitted",
+        ("id.aduan.report.submitted.v1",),
+        producer="intake",
+        consumers=("verification", "notifications"),
+        description="New reports, as the citizen sent them, with a reporter reference.",
+    ),
+    Topic(
+        "reporter.contact",
+        ("id.aduan.reporter.contact_recorded.v1",),
+        producer="intake",
+        consumers=("notifications",),
+        key="reporter reference",
+        private=True,
+        config={"cleanup.policy": "compact"},
+        description="PRIVATE. Contact data per reporter reference, compacted; only "
+        "notifications may read it. Never subscribed to by agencies or regions.",
+    ),
+    Topic(
+        "report.verified",
+        ("id.aduan.report.verified.v1",),
+        producer="verification",
+        consumers=("routing", "intake"),
+        description="Reports accepted for routing, with corrected title and category.",
+    ),
+    Topic(
+        "report.rejected",
+        ("id.aduan.report.rejected.v1",),
+        producer="verification",
+        consumers=("intake", "notifications"),
+        description="Reports not accepted, with the reason shown to the citizen.",
+    ),
+    Topic(
+        "report.routed",
+        ("id.aduan.report.routed.v1",),
+        producer="routing",
+        consumers=("sla", "notifications", "intake"),
+        description="Reports handed to the agency that must answer them.",
+    ),
+    Topic(
+        "sla.deadline",
+        ("id.aduan.sla.deadline_opened.v1",),
+        producer="sla",
+        consumers=("intake",),
+        description="SLA clocks opened for a report (which clock, when it is due).",
+    ),
+    Topic(
+        "notification.sent",
+        ("id.aduan.notification.sent.v1",),
+        producer="notifications",
+        consumers=("intake",),
+        description="Messages sent to a reporter: template and channel, never the address.",
+    ),
+)
+
+BY_NAME: dict[str, Topic] = {t.name: t for t in TOPICS}
+TOPIC_OF_TYPE: dict[str, Topic] = {et: t for t in TOPICS for et in t.event_types}
+
+
+def inputs_of(service: str) -> tuple[Topic, ...]:
+    """The topics a service consumes."""
+    return tuple(t for t in TOPICS if service in t.consumers)
+
+
+def all_topic_names(kit: KitSettings) -> list[str]:
+    """Every topic the platform needs on the cluster, dead-letter topics included."""
+    names = [t.full_name(kit) for t in TOPICS]
+    names += [t.dlq_name(kit) for t in TOPICS]
+    return names

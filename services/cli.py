@@ -1,0 +1,126 @@
+"""The ``aduan`` command: run the platform, manage topics, replay outboxes, contracts.
+
+    aduan run                 broker + every service, supervised, until Ctrl-C
+    aduan topics              create the catalogue's topics on KAFKA_BOOTSTRAP_SERVERS
+    aduan replay --since T    re-publish every service's outbox events since T
+    aduan schemas [--check]   write (or check) the JSON Schemas of the event contracts
+    aduan asyncapi [--check]  write (or check) docs/asyncapi.yaml from the catalogue
+    aduan migration SERVICE -m MESSAGE
+                              autogenerate a schema migration for a service's models
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from services import bus, schemas
+from services.launcher import DEFAULT_PORTS, Platform
+from services.serve import SERVICES
+from services.settings import KitSettings
+
+
+def _run(args: argparse.Namespace) -> int:
+    platform = Platform(ports=DEFAULT_PORTS, supervise=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print("Aduan: starting the broker and five services...", flush=True)
+    try:
+        platform.start(ready_timeout=args.ready_timeout)
+    except Exception as exc:
+        print(f"failed to start: {exc}\nlogs: {platform.log_dir}", file=sys.stderr)
+        platform.stop()
+        return 1
+    print(f"broker   {platform.bootstrap}" + (" (embedded Tansu)" if platform.broker else ""))
+    for inst in platform.instances:
+        print(f"{inst.key:<14} {inst.url}   (docs {inst.url}/docs)")
+    print(f"citizens' API: {platform.url('intake')}/v1/reports")
+    print(f"logs: {platform.log_dir}\nCtrl-C stops everything.", flush=True)
+    stop.wait()
+    print("stopping...", flush=True)
+    platform.stop()
+    return 0
+
+
+def _parse_since(text: str) -> datetime:
+    if text.endswith(("m", "h", "d")) and text[:-1].isdigit():
+        unit = {"m": "minutes", "h": "hours", "d": "days"}[text[-1]]
+        return datetime.now(UTC) - timedelta(**{unit: int(text[:-1])})
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    platform = Platform()
+    kit = platform.kit()
+    bus.ensure_topics(kit)
+    since = _parse_since(args.since)
+    for name in args.service or SERVICES:
+        n = bus.replay_outbox(platform.database_url(name), kit, since, name)
+        print(f"{name}: re-published {n} events since {since.isoformat()}")
+    return 0
+
+
+def _migration(args: argparse.Namespace) -> int:
+    import importlib
+    import tempfile
+
+    from alembic import command
+    from alembic.config import Config
+
+    from services.db import migrate
+
+    definition = importlib.import_module(f"{args.service}.app").build()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/schema.sqlite3"
+        migrate(url, definition.migrations)
+        cfg = Config()
+        cfg.set_main_option("script_location", str(definition.migrations))
+        cfg.set_main_option("sqlalchemy.url", url)
+        command.revision(cfg, message=args.message, autogenerate=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``aduan``."""
+    parser = argparse.ArgumentParser(prog="aduan", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    run = sub.add_parser("run", help="run the whole platform on this machine")
+    run.add_argument("--ready-timeout", type=float, default=120.0)
+    sub.add_parser("topics", help="create the catalogue's topics")
+    rep = sub.add_parser("replay", help="re-publish outbox events since a time")
+    rep.add_argument("--since", required=True, help="ISO time, or 30m / 6h / 2d ago")
+    rep.add_argument("--service", action="append", choices=SERVICES)
+    for name in ("schemas", "asyncapi"):
+        p = sub.add_parser(name, help=f"write or check the {name}")
+        p.add_argument("--check", action="store_true", help="fail if the files differ")
+    mig = sub.add_parser("migration", help="autogenerate a migration for a service")
+    mig.add_argument("service", choices=SERVICES)
+    mig.add_argument("-m", "--message", required=True)
+    args = parser.parse_args(argv)
+    if args.cmd == "run":
+        return _run(args)
+    if args.cmd == "topics":
+        print("\n".join(bus.ensure_topics(KitSettings())) or "all topics exist")
+        return 0
+    if args.cmd == "migration":
+        return _migration(args)
+    if args.cmd == "replay":
+        return _replay(args)
+    if args.cmd == "schemas":
+        return schemas.write_or_check(schemas.schema_files(), args.check)
+    if args.cmd == "asyncapi":
+        return schemas.write_or_check(
+            {Path("docs/asyncapi.yaml"): schemas.asyncapi_yaml()}, args.check
+        )
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

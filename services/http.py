@@ -1,0 +1,57 @@
+"""HTTP helpers shared by every service: language choice and clear, bilingual errors.
+
+Validation errors never echo the input back (it may hold personal data); they name the
+field and what is wrong, in Indonesian first and English beside it.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+_MESSAGES: dict[str, tuple[str, str]] = {
+    "missing": ("wajib diisi", "is required"),
+    "string_too_short": ("terlalu pendek", "is too short"),
+    "string_too_long": ("terlalu panjang", "is too long"),
+    "string_pattern_mismatch": ("formatnya tidak sesuai", "has the wrong format"),
+    "string_type": ("harus berupa teks", "must be text"),
+    "bool_parsing": ("harus true atau false", "must be true or false"),
+    "bool_type": ("harus true atau false", "must be true or false"),
+    "literal_error": ("nilainya tidak dikenal", "is not an allowed value"),
+    "value_error": ("nilainya tidak valid", "is not valid"),
+    "json_invalid": ("JSON tidak valid", "is not valid JSON"),
+    "model_attributes_type": ("harus berupa objek", "must be an object"),
+    "dict_type": ("harus berupa objek", "must be an object"),
+    "extra_forbidden": ("tidak dikenal", "is not a known field"),
+}
+
+
+def language(request: Request) -> str:
+    """``en`` if the caller asked for English (``?lang=en`` or Accept-Language), else ``id``."""
+    explicit = request.query_params.get("lang")
+    if explicit in ("id", "en"):
+        return explicit
+    accept = request.headers.get("accept-language", "")
+    first = accept.split(",")[0].strip().lower()
+    return "en" if first.startswith("en") else "id"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Replace FastAPI's 422 body with one that names fields and never echoes input."""
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        lang = language(request)
+        details = []
+        for err in exc.errors()[:20]:
+            loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+            field = ".".join(loc) or "body"
+            pair = _MESSAGES.get(err.get("type", ""), ("tidak valid", "is not valid"))
+            custom = err.get("ctx", {}).get("error") if err.get("type") == "value_error" else None
+            text = str(custom) if custom else (pair[1] if lang == "en" else pair[0])
+            details.append({"field": field, "code": err.get("type", "invalid"), "msg": text})
+        summary = (
+            "The request has invalid fields." if lang == "en" else "Ada isian yang tidak valid."
+        )
+        return JSONResponse({"error": summary, "detail": details}, status_code=422)

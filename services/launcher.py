@@ -1,0 +1,267 @@
+"""The local launcher: the broker, then every service as its own supervised process.
+
+``Platform`` is what ``aduan run`` starts and what the end-to-end tests drive: it can
+kill a service, start it again, restart the broker, and replay the outboxes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+
+from services import bus
+from services.broker import EmbeddedBroker, free_port
+from services.serve import SERVICES
+from services.settings import BrokerProfile, KitSettings, ServiceSettings
+
+log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PORTS = {
+    "intake": 8080,
+    "verification": 8081,
+    "routing": 8082,
+    "sla": 8083,
+    "notifications": 8084,
+}
+
+
+@dataclass
+class Instance:
+    """One running (or stopped) service process."""
+
+    service: str
+    index: int
+    port: int
+    proc: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+
+    @property
+    def key(self) -> str:
+        """``service`` or ``service#N`` for extra instances."""
+        return self.service if self.index == 0 else f"{self.service}#{self.index}"
+
+    @property
+    def url(self) -> str:
+        """Base URL of its HTTP API."""
+        return f"http://127.0.0.1:{self.port}"
+
+
+class Platform:
+    """The broker and the five services, on this machine."""
+
+    def __init__(
+        self,
+        var_dir: Path | None = None,
+        namespace: str | None = None,
+        database_urls: dict[str, str] | None = None,
+        ports: dict[str, int] | None = None,
+        instances: dict[str, int] | None = None,
+        extra_env: dict[str, str] | None = None,
+        supervise: bool = False,
+        bootstrap: str | None = None,
+    ) -> None:
+        kit = KitSettings()
+        self.var_dir = (var_dir or kit.aduan_var_dir).resolve()
+        self.log_dir = self.var_dir / "logs"
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.namespace = namespace or kit.aduan_namespace
+        self.database_urls = database_urls or {}
+        self.extra_env = extra_env or {}
+        self.supervise = supervise
+        self.bootstrap = bootstrap or kit.kafka_bootstrap_servers
+        self.broker: EmbeddedBroker | None = None
+        self.instances: list[Instance] = []
+        for name in SERVICES:
+            for i in range((instances or {}).get(name, 1)):
+                port = (ports or {}).get(name) if i == 0 else None
+                self.instances.append(Instance(name, i, port or free_port()))
+        self._stop = threading.Event()
+        self._supervisor: threading.Thread | None = None
+
+    # -------------------------------------------------------------------- settings
+
+    @property
+    def profile(self) -> BrokerProfile:
+        """Tansu workarounds are on exactly when the embedded broker runs."""
+        return BrokerProfile.tansu if self.broker is not None else BrokerProfile.kafka
+
+    def kit(self) -> KitSettings:
+        """The kit settings every process gets."""
+        return KitSettings(
+            kafka_bootstrap_servers=self.bootstrap,
+            aduan_broker_profile=self.profile,
+            aduan_namespace=self.namespace,
+            aduan_var_dir=self.var_dir,
+        )
+
+    def database_url(self, service: str) -> str:
+        """The database URL a service uses on this platform."""
+        if service in self.database_urls:
+            return self.database_urls[service]
+        settings = ServiceSettings(_env_prefix=f"{service.upper()}_")  # type: ignore[call-arg]
+        return settings.resolved_database_url(service, self.kit())
+
+    def env_for(self, inst: Instance) -> dict[str, str]:
+        """The environment of one service process."""
+        env = dict(os.environ)
+        env.update(self.extra_env)
+        prefix = inst.service.upper()
+        env.update(
+            {
+                "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap or "",
+                "ADUAN_BROKER_PROFILE": self.profile.value,
+                "ADUAN_NAMESPACE": self.namespace,
+                "ADUAN_VAR_DIR": str(self.var_dir),
+                f"{prefix}_HTTP_PORT": str(inst.port),
+                f"{prefix}_INSTANCE": str(inst.index),
+                f"{prefix}_DATABASE_URL": self.database_url(inst.service),
+                "PYTHONPATH": os.pathsep.join(
+                    p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p
+                ),
+            }
+        )
+        return env
+
+    # -------------------------------------------------------------------- lifecycle
+
+    def start(self, ready_timeout: float = 90.0) -> None:
+        """Start the broker (unless one is given), create topics, start every service."""
+        if self.bootstrap is None:
+            self.broker = EmbeddedBroker(log_path=self.log_dir / "broker.log")
+            self.broker.start()
+            self.bootstrap = self.broker.bootstrap
+        bus.ensure_topics(self.kit())
+        for inst in self.instances:
+            self._spawn(inst)
+        self.wait_ready(ready_timeout)
+        if self.supervise:
+            self._supervisor = threading.Thread(target=self._watch, daemon=True)
+            self._supervisor.start()
+
+    def _spawn(self, inst: Instance) -> None:
+        out = open(self.log_dir / f"{inst.key}.log", "ab")  # noqa: SIM115
+        inst.proc = subprocess.Popen(
+            [sys.executable, "-m", "services.serve", inst.service],
+            env=self.env_for(inst),
+            cwd=str(ROOT),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        out.close()
+
+    def health(self, inst: Instance) -> dict[str, object] | None:
+        """The instance's /health answer, or None if it does not answer."""
+        try:
+            r = httpx.get(f"{inst.url}/health", timeout=2)
+            return dict(r.json()) if r.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return None
+
+    def wait_ready(self, timeout: float = 90.0, keys: list[str] | None = None) -> None:
+        """Wait until the instances answer /health and their consumers own partitions."""
+        deadline = time.monotonic() + timeout
+        pending = [i for i in self.instances if keys is None or i.key in keys]
+        while pending and time.monotonic() < deadline:
+            for inst in list(pending):
+                if inst.proc is not None and inst.proc.poll() is not None:
+                    raise RuntimeError(
+                        f"{inst.key} exited with {inst.proc.returncode}; "
+                        f"see {self.log_dir / (inst.key + '.log')}"
+                    )
+                h = self.health(inst)
+                if h and h.get("status") == "ok" and h.get("consumer") != "joining":
+                    pending.remove(inst)
+            time.sleep(0.2)
+        if pending:
+            raise TimeoutError(f"not ready after {timeout}s: {[i.key for i in pending]}")
+
+    def _watch(self) -> None:
+        # Restart a crashed service with a growing pause, so a crash loop cannot spin.
+        while not self._stop.wait(1.0):
+            for inst in self.instances:
+                if inst.proc is not None and inst.proc.poll() is not None:
+                    code = inst.proc.returncode
+                    inst.restarts += 1
+                    pause = min(30.0, 2.0 ** min(inst.restarts, 5))
+                    print(f"{inst.key} exited ({code}); restarting in {pause:.0f}s", flush=True)
+                    if self._stop.wait(pause):
+                        return
+                    self._spawn(inst)
+
+    def instance(self, key: str) -> Instance:
+        """An instance by key (``routing`` or ``routing#1``)."""
+        return next(i for i in self.instances if i.key == key)
+
+    def url(self, key: str) -> str:
+        """Base URL of an instance's HTTP API."""
+        return self.instance(key).url
+
+    def kill(self, key: str, sig: int = signal.SIGKILL) -> None:
+        """Send a signal to an instance and wait for it to exit."""
+        inst = self.instance(key)
+        if inst.proc is not None and inst.proc.poll() is None:
+            inst.proc.send_signal(sig)
+            try:
+                inst.proc.wait(40)
+            except subprocess.TimeoutExpired:
+                inst.proc.kill()
+                inst.proc.wait()
+
+    def start_instance(self, key: str, ready_timeout: float = 60.0) -> None:
+        """Start a stopped instance again, on the same port and database."""
+        inst = self.instance(key)
+        self._spawn(inst)
+        self.wait_ready(ready_timeout, keys=[key])
+
+    def restart_broker(self) -> None:
+        """Restart the embedded broker on the same port and create the topics again."""
+        if self.broker is None:
+            raise RuntimeError("only the embedded broker can be restarted")
+        self.broker.restart()
+        bus.ensure_topics(self.kit())
+
+    def replay(self, since: datetime) -> dict[str, int]:
+        """Re-publish every service's outbox events created since ``since``."""
+        bus.ensure_topics(self.kit())
+        return {
+            name: bus.replay_outbox(self.database_url(name), self.kit(), since, name)
+            for name in SERVICES
+        }
+
+    def stop(self) -> None:
+        """SIGTERM every service, SIGKILL what is left after 30 s, then stop the broker."""
+        self._stop.set()
+        for inst in self.instances:
+            if inst.proc is not None and inst.proc.poll() is None:
+                inst.proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        for inst in self.instances:
+            if inst.proc is None:
+                continue
+            try:
+                inst.proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(inst.proc.pid, signal.SIGKILL)
+                inst.proc.wait()
+        if self.broker is not None:
+            self.broker.stop()
+
+    def __enter__(self) -> Platform:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

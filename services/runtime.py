@@ -1,0 +1,247 @@
+"""A service process: its FastAPI app, its faust worker and its outbox relay, together.
+
+A service module describes itself with a :class:`ServiceDefinition` (built by its
+``app.py``); :class:`ServiceRuntime` wires the parts at start-up, never at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services import bus, catalog
+from services.db import Database, migrate
+from services.http import install_error_handlers
+from services.settings import KitSettings, ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceDefinition:
+    """What a service is: its name, tables, handlers and HTTP routers."""
+
+    name: str
+    settings: ServiceSettings
+    metadata: sa.MetaData
+    outbox_table: sa.Table
+    inbox_table: sa.Table
+    migrations: Path
+    handlers: dict[str, bus.Handler]
+    routers: list[APIRouter] = field(default_factory=list)
+    title: str = ""
+    background: list[Callable[[ServiceRuntime], Awaitable[None]]] = field(default_factory=list)
+
+
+class ServiceRuntime:
+    """The running parts of one service instance."""
+
+    def __init__(self, definition: ServiceDefinition, kit: KitSettings) -> None:
+        self.definition = definition
+        self.name = definition.name
+        self.kit = kit
+        self.settings = definition.settings
+        self.db_url = self.settings.resolved_database_url(self.name, kit)
+        self.db: Database | None = None
+        self.outbox = bus.Outbox(self.name, kit, definition.outbox_table)
+        self.relay: bus.OutboxRelay | None = None
+        self.faust_app: bus.AduanFaustApp | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def database(self) -> Database:
+        """The open database (only while the service runs)."""
+        if self.db is None:
+            raise RuntimeError("service not started")
+        return self.db
+
+    def wake_relay(self) -> None:
+        """Ask the relay to publish now (after a commit that wrote to the outbox)."""
+        if self.relay is not None:
+            self.relay.wake()
+
+    def consumes(self) -> list[catalog.Topic]:
+        """Input topics that this service has handlers for."""
+        return [
+            t
+            for t in catalog.inputs_of(self.name)
+            if any(et in self.definition.handlers for et in t.event_types)
+        ]
+
+    def assigned_partitions(self) -> int:
+        """How many partitions the faust consumer owns now (0 before it joined)."""
+        if self.faust_app is None or not self.consumes():
+            return 0
+        try:
+            return len(self.faust_app.consumer.assignment())
+        except Exception:
+            return 0
+
+    async def start(self) -> None:
+        """Migrate the database, then start the relay and the faust worker."""
+        await asyncio.to_thread(migrate, self.db_url, self.definition.migrations)
+        self.db = Database(self.db_url)
+        self.relay = bus.OutboxRelay(self.name, self.kit, self.db, self.definition.outbox_table)
+        self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-relay"))
+        for job in self.definition.background:
+            self._tasks.append(asyncio.create_task(job(self), name=f"{self.name}-bg"))
+        topics = self.consumes()
+        if topics:
+            app = bus.make_faust_app(self.name, self.kit)
+            consumer = bus.InboxConsumer(
+                self.name,
+                self.db,
+                self.outbox,
+                self.definition.inbox_table,
+                self.definition.handlers,
+                bus.DeadLetters(self.name, self.kit),
+                on_commit=self.wake_relay,
+            )
+            for topic in topics:
+                bus.bind_topic(app, self.kit, topic, consumer)
+            self.faust_app = app
+            await app.start()
+        log.info("%s started; consuming %s", self.name, [t.name for t in topics])
+
+    async def stop(self) -> None:
+        """Stop consuming, publish what is left, close the database."""
+        # faust can take minutes to leave a group whose broker is gone: do not wait.
+        watchdog = threading.Timer(30.0, lambda: os._exit(3))
+        watchdog.daemon = True
+        watchdog.start()
+        if self.faust_app is not None:
+            try:
+                await asyncio.wait_for(self.faust_app.stop(), 15)
+            except Exception:
+                log.warning("faust did not stop cleanly")
+        if self.relay is not None:
+            await self.relay.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.db is not None:
+            self.db.close()
+
+    def fastapi(self) -> FastAPI:
+        """The HTTP app: the service's routers plus /health and /metrics."""
+
+        @contextlib.asynccontextmanager
+        async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+            await self.start()
+            try:
+                yield
+            finally:
+                await self.stop()
+
+        app = FastAPI(
+            title=self.definition.title or f"Aduan {self.name}",
+            version="1",
+            lifespan=lifespan,
+        )
+        app.state.runtime = self
+        install_error_handlers(app)
+        for router in self.definition.routers:
+            app.include_router(router)
+
+        @app.get("/health", tags=["ops"])
+        def health() -> JSONResponse:
+            ok = self.db is not None
+            if ok:
+                try:
+                    with self.database.engine.connect() as conn:
+                        conn.execute(sa.text("SELECT 1"))
+                except Exception:
+                    ok = False
+            needs_partitions = bool(self.consumes())
+            partitions = self.assigned_partitions()
+            body = {
+                "service": self.name,
+                "instance": self.settings.instance,
+                "status": "ok" if ok else "degraded",
+                "database": "ok" if ok else "unavailable",
+                "consumer": (
+                    "n/a" if not needs_partitions else ("assigned" if partitions else "joining")
+                ),
+                "assigned_partitions": partitions,
+            }
+            return JSONResponse(body, status_code=200 if ok else 503)
+
+        @app.get("/metrics", tags=["ops"])
+        def metrics_endpoint() -> Response:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+        return BodyLimit(app, self.settings.max_body_bytes)  # type: ignore[return-value]
+
+
+class BodyLimit:
+    """Refuses request bodies over a size with 413, before the app reads them."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for key, value in scope.get("headers", []):
+            if key == b"content-length" and value.isdigit() and int(value) > self.limit:
+                await self._too_large(send)
+                return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._too_large(send)
+
+    async def _too_large(self, send: Send) -> None:
+        body = (
+            b'{"detail":[{"code":"payload_too_large","msg":"Permintaan terlalu besar. '
+            b'Request body too large.","limit_bytes":' + str(self.limit).encode() + b"}]}"
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def runtime_of(request: Request) -> ServiceRuntime:
+    """FastAPI dependency: the running service."""
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
