@@ -239,7 +239,13 @@ class OutboxRelay:
         while not self._stopping:
             self._wake.clear()
             try:
-                n = await asyncio.to_thread(self.publish_batch)
+                if is_postgres(self.db.engine):
+                    n = await asyncio.to_thread(self.publish_batch)
+                else:
+                    # SQLite has one write lock per file; a second writing thread would
+                    # collide with the handlers' and sleep in the busy handler (25-100 ms
+                    # per collision, measured). Share the writer thread instead.
+                    n = await self.db.write(self.publish_batch)
                 backoff = 0.2
             except Exception as exc:
                 log.warning("outbox publish failed: %s; retrying in %.1fs", exc, backoff)
@@ -538,6 +544,9 @@ class InboxConsumer:
             ).scalars()
         )
         now = datetime.now(UTC)
+        applied: list[dict[str, Any]] = []
+        # No savepoint per event: if any handler raises, the whole batch rolls back and
+        # is applied again one event per transaction (see _apply).
         for msg, event, payload in batch:
             if event.id in seen:
                 metrics.EVENTS_CONSUMED.labels(self.service, msg.topic, "duplicate").inc()
@@ -546,22 +555,27 @@ class InboxConsumer:
             token = report_id_var.set(event.subject)
             started = time.perf_counter()
             try:
-                with session.begin_nested():
-                    session.execute(
-                        self.inbox.insert().values(
-                            consumer=self.service,
-                            event_id=event.id,
-                            event_type=event.type,
-                            processed_at=now,
-                        )
-                    )
-                    self.handlers[event.type](HandlerContext(session, self.outbox, event), payload)
+                self.handlers[event.type](HandlerContext(session, self.outbox, event), payload)
             finally:
                 report_id_var.reset(token)
             metrics.HANDLER_SECONDS.labels(self.service, event.type).observe(
                 time.perf_counter() - started
             )
-            metrics.EVENTS_CONSUMED.labels(self.service, msg.topic, "processed").inc()
+            applied.append(
+                {
+                    "consumer": self.service,
+                    "event_id": event.id,
+                    "event_type": event.type,
+                    "processed_at": now,
+                    "_topic": msg.topic,
+                }
+            )
+        if applied:
+            session.execute(
+                self.inbox.insert(), [{k: v for k, v in row.items() if k != "_topic"} for row in applied]
+            )
+            for row in applied:
+                metrics.EVENTS_CONSUMED.labels(self.service, row["_topic"], "processed").inc()
 
 
 # ---------------------------------------------------------------------------- faust
@@ -622,6 +636,7 @@ def make_faust_app(service: str, kit: KitSettings) -> AduanFaustApp:
         producer_acks=-1,
     )
     app.short_fetch = tansu
+    _ShortFetchConsumerThread.fetch_max_wait_ms = kit.aduan_tansu_fetch_wait_ms
     return app
 
 

@@ -12,6 +12,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,8 +80,30 @@ KIT_METADATA = sa.MetaData()
 OUTBOX, INBOX = add_kit_tables(KIT_METADATA)
 
 
+SLOW_STATEMENT_SECONDS = 0.02
+
+
+def _log_slow_statements(engine: Engine) -> None:
+    # Statements only, never parameters: they may hold personal data.
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def _start(conn: Any, _cur: Any, _stmt: str, _params: Any, _ctx: Any, _many: bool) -> None:
+        conn.info.setdefault("query_started", []).append(time.perf_counter())
+
+    @sa.event.listens_for(engine, "after_cursor_execute")
+    def _end(conn: Any, _cur: Any, stmt: str, _params: Any, _ctx: Any, _many: bool) -> None:
+        elapsed = time.perf_counter() - conn.info["query_started"].pop()
+        if elapsed > SLOW_STATEMENT_SECONDS:
+            log.warning("slow statement (%.0f ms): %s", elapsed * 1000, stmt[:200])
+
+
 def make_engine(url: str, pool_size: int = 5) -> Engine:
     """An engine tuned for the backend: WAL and a busy timeout on SQLite."""
+    engine = _make_engine(url, pool_size)
+    _log_slow_statements(engine)
+    return engine
+
+
+def _make_engine(url: str, pool_size: int) -> Engine:
     if url.startswith("sqlite"):
         engine = sa.create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=pool_size

@@ -7,7 +7,6 @@ way out, a watchdog in the runtime ends the process after a grace period.
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import sys
 
@@ -42,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     server = uvicorn.Server(config)
 
-    asyncio.run(server.serve())
+    server.run()  # sets up uvloop when installed, then serves
     if not server.started:
         sys.exit(1)
 

@@ -57,6 +57,14 @@ class KitSettings(BaseSettings):
     aduan_batch_within: float = Field(
         0.005, gt=0, le=5, description="Seconds a consumer waits to fill a batch."
     )
+    aduan_tansu_fetch_wait_ms: int = Field(
+        100,
+        ge=1,
+        le=1500,
+        description="Tansu profile only: how long a consumer's fetch may wait for data. "
+        "Tansu holds an empty fetch for most of the wait, so faust's fixed 1500 ms "
+        "costs latency; too short a wait spins the CPU while idle.",
+    )
     aduan_outbox_poll_seconds: float = Field(
         0.25, gt=0, le=60, description="How often the outbox relay looks for work when idle."
     )
