@@ -70,8 +70,10 @@ class Platform:
         extra_env: dict[str, str] | None = None,
         supervise: bool = False,
         bootstrap: str | None = None,
+        profile: BrokerProfile | None = None,
     ) -> None:
         kit = KitSettings()
+        self._profile = profile or kit.aduan_broker_profile
         self.var_dir = (var_dir or kit.aduan_var_dir).resolve()
         self.log_dir = self.var_dir / "logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -93,7 +95,9 @@ class Platform:
 
     @property
     def profile(self) -> BrokerProfile:
-        """Tansu workarounds are on exactly when the embedded broker runs."""
+        """Tansu workarounds: on with the embedded broker, else as configured."""
+        if self._profile is not None:
+            return self._profile
         return BrokerProfile.tansu if self.broker is not None else BrokerProfile.kafka
 
     def kit(self) -> KitSettings:

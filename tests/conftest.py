@@ -1,0 +1,115 @@
+"""Shared fixtures: the real broker, real databases (SQLite and PostgreSQL), platforms.
+
+One Tansu broker serves the whole session; each platform gets its own namespace, so
+topics and consumer groups never collide. Tests that restart the broker start their own.
+PostgreSQL is the machine's server (``ADUAN_TEST_PG``, default 127.0.0.1:5432, trust
+auth); each test gets fresh databases, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from services.broker import EmbeddedBroker
+from services.launcher import Platform
+from services.serve import SERVICES
+from services.settings import BrokerProfile, KitSettings
+
+PG_ADMIN = os.environ.get("ADUAN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
+    """One real Tansu broker for the session."""
+    b = EmbeddedBroker(log_path=tmp_path_factory.mktemp("broker") / "broker.log")
+    b.start()
+    yield b
+    b.stop()
+
+
+def new_namespace() -> str:
+    """A namespace no other test uses."""
+    return "t" + uuid.uuid4().hex[:10]
+
+
+def kit_for(broker: EmbeddedBroker, namespace: str) -> KitSettings:
+    """Kit settings pointing at the test broker."""
+    return KitSettings(
+        kafka_bootstrap_servers=broker.bootstrap,
+        aduan_broker_profile=BrokerProfile.tansu,
+        aduan_namespace=namespace,
+    )
+
+
+class PgDatabases:
+    """Creates throw-away PostgreSQL databases and drops them at the end."""
+
+    def __init__(self) -> None:
+        self.created: list[str] = []
+
+    def create(self, name: str) -> str:
+        """A new empty database; returns its SQLAlchemy URL."""
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        self.created.append(name)
+        base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+        return f"{base}/{name}"
+
+    def drop_all(self) -> None:
+        """Drop every database this object created."""
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            for name in self.created:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg() -> Iterator[PgDatabases]:
+    """Throw-away PostgreSQL databases."""
+    dbs = PgDatabases()
+    yield dbs
+    dbs.drop_all()
+
+
+def database_urls(backend: str, tmp: Path, namespace: str, pg: PgDatabases) -> dict[str, str]:
+    """One database per service on the chosen backend."""
+    if backend == "sqlite":
+        return {s: f"sqlite:///{tmp}/{s}.sqlite3" for s in SERVICES}
+    return {s: pg.create(f"{namespace}_{s}") for s in SERVICES}
+
+
+PlatformFactory = Callable[..., Platform]
+
+
+@pytest.fixture
+def make_platform(
+    tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
+) -> Iterator[PlatformFactory]:
+    """Start platforms (on the shared broker unless ``own_broker``); stop them after."""
+    started: list[Platform] = []
+
+    def factory(backend: str = "sqlite", own_broker: bool = False, **kwargs: object) -> Platform:
+        ns = new_namespace()
+        var = tmp_path / ns
+        var.mkdir()
+        platform = Platform(
+            var_dir=var,
+            namespace=ns,
+            database_urls=database_urls(backend, var, ns, pg),
+            bootstrap=None if own_broker else broker.bootstrap,
+            profile=BrokerProfile.tansu,
+            **kwargs,  # type: ignore[arg-type]
+        )
+        started.append(platform)
+        platform.start()
+        return platform
+
+    yield factory
+    for platform in started:
+        platform.stop()

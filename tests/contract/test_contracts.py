@@ -1,0 +1,117 @@
+"""Event contracts: schemas pinned, every event round-trips, the catalogue is whole."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+
+import jsonschema
+import pytest
+
+from services import catalog, schemas
+from services.contracts import (
+    EVENT_TYPES,
+    DeadlineOpened,
+    NotificationSent,
+    Payload,
+    ReporterContactRecorded,
+    ReportRejected,
+    ReportRouted,
+    ReportSubmitted,
+    ReportVerified,
+    decode,
+    encode,
+    new_event,
+)
+from services.serve import SERVICES
+
+NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+RID = str(uuid.uuid4())
+
+EXAMPLES: list[Payload] = [
+    ReportSubmitted(
+        report_id=RID, tracking_number="1916449", title="Jalan rusak", body="Berlubang.",
+        category="infrastruktur", regency_code="32.73", reporter_ref="r1", anonymous=False,
+        confidential=False, channel="web", submitted_at=NOW,
+    ),
+    ReporterContactRecorded(reporter_ref="r1", phone="+6281234567890", email=None),
+    ReportVerified(
+        report_id=RID, title="Jalan rusak", category="infrastruktur", regency_code="32.73",
+        decided_by="auto", reason="ok", verified_at=NOW,
+    ),
+    ReportRejected(report_id=RID, reason_code="empty", reason="kosong", decided_by="auto",
+                   rejected_at=NOW),
+    ReportRouted(report_id=RID, agency_id="a", agency_name="A", regency_code="32.73",
+                 rule="regency:32.73", routed_at=NOW),
+    DeadlineOpened(report_id=RID, deadline_id="d", clock="first_response", agency_id="a",
+                   starts_at=NOW, due_at=NOW, working_days=5),
+    NotificationSent(report_id=RID, notification_id="n", template="received", channel="sms",
+                     sent_at=NOW),
+]
+
+
+def test_every_event_type_has_an_example() -> None:
+    assert {type(e) for e in EXAMPLES} == set(EVENT_TYPES.values())
+
+
+@pytest.mark.parametrize("payload", EXAMPLES, ids=lambda p: type(p).__name__)
+def test_round_trip_and_schema(payload: Payload) -> None:
+    event = new_event("/aduan/test", RID, payload)
+    wire = encode(event)
+    back = decode(wire)
+    assert back.payload() == payload
+    schema = json.loads((schemas.SCHEMA_DIR / f"{event.type}.json").read_text())
+    jsonschema.validate(json.loads(wire), schema)
+
+
+def test_schema_rejects_a_changed_payload() -> None:
+    event = new_event("/aduan/test", RID, EXAMPLES[0])
+    doc = json.loads(encode(event))
+    doc["data"]["tracking_number"] = "12"
+    schema = json.loads((schemas.SCHEMA_DIR / f"{event.type}.json").read_text())
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(doc, schema)
+
+
+def test_pinned_schemas_match_the_models() -> None:
+    assert schemas.write_or_check(schemas.schema_files(), check=True) == 0, (
+        "a contract changed: if on purpose, bump the type's major version or add only "
+        "optional fields, then run `aduan schemas`"
+    )
+
+
+def test_asyncapi_document_is_current() -> None:
+    current = (schemas.ROOT / "docs" / "asyncapi.yaml").read_text()
+    assert current == schemas.asyncapi_yaml(), "run `aduan asyncapi`"
+    doc = schemas.asyncapi()
+    assert doc["asyncapi"].startswith("3.")
+    assert len(doc["channels"]) == len(catalog.TOPICS)
+
+
+def test_catalogue_is_consistent() -> None:
+    seen: set[str] = set()
+    for topic in catalog.TOPICS:
+        assert topic.producer in SERVICES
+        assert set(topic.consumers) <= set(SERVICES)
+        for et in topic.event_types:
+            assert et in EVENT_TYPES and et not in seen
+            seen.add(et)
+    assert seen == set(EVENT_TYPES)
+
+
+def test_no_agency_facing_payload_carries_contact_fields() -> None:
+    contact_words = {"phone", "email", "name", "address", "nik"}
+    for topic in catalog.TOPICS:
+        if topic.private:
+            continue
+        for et in topic.event_types:
+            fields = set(EVENT_TYPES[et].model_fields)
+            assert not fields & contact_words, (et, fields & contact_words)
+    assert [t.name for t in catalog.TOPICS if t.private] == ["reporter.contact"]
+
+
+def test_decode_refuses_garbage() -> None:
+    for raw in [b"", b"not json", b"{}", b'{"specversion":"0.3"}', None]:
+        with pytest.raises(ValueError):
+            decode(raw)

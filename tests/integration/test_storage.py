@@ -1,0 +1,169 @@
+"""The kit's storage and bus against real databases and the real broker.
+
+One abstract class, run on SQLite and on PostgreSQL: migrations, the inbox (no second
+effect), batches with a bad event (only it is dead-lettered), the outbox relay and the
+replay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from routing.handlers import HANDLERS
+from routing.models import INBOX, OUTBOX, Base
+from services import bus
+from services.broker import EmbeddedBroker
+from services.contracts import ReportVerified, encode, new_event
+from services.db import Database, migrate
+from services.serve import SERVICES
+from tests.conftest import PgDatabases, kit_for, new_namespace
+from tests.kafka_helpers import read_topic
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def verified(report_id: str | None = None, regency: str = "32.73", title: str = "Jalan") -> bytes:
+    rid = report_id or str(uuid.uuid4())
+    payload = ReportVerified(
+        report_id=rid, title=title, category="infrastruktur", regency_code=regency,
+        decided_by="auto", reason="ok", verified_at=datetime.now(UTC),
+    )
+    return encode(new_event("/aduan/test", rid, payload))
+
+
+def raw(topic: str, value: bytes | None, offset: int = 0) -> bus.RawMessage:
+    return bus.RawMessage(topic=topic, partition=0, offset=offset, key=b"k", value=value)
+
+
+class StorageContract:
+    """Run against each backend; subclasses provide ``url``."""
+
+    backend = ""
+
+    @pytest.fixture
+    def url(self, tmp_path: Path, pg: PgDatabases) -> str:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def routing_db(self, url: str) -> Database:
+        migrate(url, ROOT / "routing" / "migrations")
+        db = Database(url)
+        yield db
+        db.close()
+
+    def test_every_service_migrates_and_upgrade_is_idempotent(
+        self, tmp_path: Path, pg: PgDatabases
+    ) -> None:
+        for service in SERVICES:
+            url = (
+                f"sqlite:///{tmp_path}/{service}.sqlite3"
+                if self.backend == "sqlite"
+                else pg.create(f"{new_namespace()}_{service}")
+            )
+            migrate(url, ROOT / service / "migrations")
+            migrate(url, ROOT / service / "migrations")
+            engine = sa.create_engine(url)
+            tables = set(sa.inspect(engine).get_table_names())
+            engine.dispose()
+            assert {"outbox", "inbox", "alembic_version"} <= tables, service
+
+    def test_schema_matches_models(self, routing_db: Database) -> None:
+        # The migration creates what the models describe (no drift to autogenerate).
+        from alembic.autogenerate import compare_metadata
+        from alembic.migration import MigrationContext
+
+        with routing_db.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert diff == []
+
+    def test_inbox_applies_once_and_dead_letters_only_the_bad_event(
+        self, routing_db: Database, broker: EmbeddedBroker
+    ) -> None:
+        kit = kit_for(broker, new_namespace())
+        bus.ensure_topics(kit)
+        topic = f"{kit.aduan_namespace}.report.verified"
+        def fragile(ctx: bus.HandlerContext, event: ReportVerified) -> None:
+            HANDLERS["id.aduan.report.verified.v1"](ctx, event)
+            if event.title == "boom":
+                raise RuntimeError("handler bug after writing")
+
+        consumer = bus.InboxConsumer(
+            "routing", routing_db, bus.Outbox("routing", kit, OUTBOX), INBOX,
+            {"id.aduan.report.verified.v1": fragile},
+            bus.DeadLetters("routing", kit), on_commit=lambda: None,
+        )
+        good = verified()
+        again = good  # the same event delivered twice
+        poison = b'{"specversion":"1.0","id":"x","source":"s","type":"id.aduan.report.verified.v1",' \
+                 b'"time":"2026-01-01T00:00:00Z","data":{"report_id":"nope"}}'
+        second = verified(regency="35.78")
+        boom = verified(title="boom")
+        asyncio.run(consumer.process([
+            raw(topic, good, 0), raw(topic, again, 1), raw(topic, poison, 2),
+            raw(topic, b"\xff garbage", 3), raw(topic, second, 4), raw(topic, boom, 5),
+        ]))
+        with routing_db.engine.connect() as conn:
+            routed = conn.execute(sa.text("SELECT count(*) FROM routings")).scalar_one()
+            outbox = conn.execute(sa.text("SELECT count(*) FROM outbox")).scalar_one()
+            inbox = conn.execute(sa.text("SELECT count(*) FROM inbox")).scalar_one()
+        assert (routed, outbox, inbox) == (2, 2, 2)
+        dead = read_topic(broker.bootstrap, f"{topic}.dlq", expect=3)
+        assert sorted(int(d.headers["aduan.dlq.origin_offset"]) for d in dead) == [2, 3, 5]
+        for d in dead:
+            assert d.headers["aduan.dlq.origin_topic"].decode() == topic
+            assert d.headers["aduan.dlq.consumer"] == b"routing"
+        errors = {d.headers["aduan.dlq.origin_offset"]: d.headers["aduan.dlq.error"] for d in dead}
+        assert b"report_id" in errors[b"2"] and b"nope" not in errors[b"2"]
+        assert errors[b"5"] == b"RuntimeError"  # the class only: messages may quote data
+        # A second delivery of the whole batch has no effect at all.
+        asyncio.run(consumer.process([raw(topic, good, 0), raw(topic, second, 4)]))
+        with routing_db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM outbox")).scalar_one() == 2
+
+    def test_relay_publishes_in_order_and_replay_republishes(
+        self, routing_db: Database, broker: EmbeddedBroker
+    ) -> None:
+        kit = kit_for(broker, new_namespace())
+        bus.ensure_topics(kit)
+        outbox = bus.Outbox("routing", kit, OUTBOX)
+        rid = str(uuid.uuid4())
+        with routing_db.session() as session:
+            for i in range(5):
+                outbox.emit(session, ReportVerified(
+                    report_id=rid, title=f"t{i}", category="c", regency_code="32.73",
+                    decided_by="auto", reason="r", verified_at=datetime.now(UTC),
+                ), subject=rid)
+        relay = bus.OutboxRelay("routing", kit, routing_db, OUTBOX)
+        assert relay.publish_batch() == 5
+        assert relay.publish_batch() == 0
+        topic = f"{kit.aduan_namespace}.report.verified"
+        got = read_topic(broker.bootstrap, topic, expect=5)
+        assert [json.loads(m.value)["data"]["title"] for m in got] == [f"t{i}" for i in range(5)]
+        assert {m.key for m in got} == {rid.encode()}
+        n = bus.replay_outbox(routing_db.url, kit, datetime.now(UTC) - timedelta(minutes=5),
+                              "routing")
+        assert n == 5
+        assert len(read_topic(broker.bootstrap, topic, expect=10)) == 10
+
+
+class TestSqlite(StorageContract):
+    backend = "sqlite"
+
+    @pytest.fixture
+    def url(self, tmp_path: Path, pg: PgDatabases) -> str:
+        return f"sqlite:///{tmp_path}/routing.sqlite3"
+
+
+class TestPostgres(StorageContract):
+    backend = "postgres"
+
+    @pytest.fixture
+    def url(self, tmp_path: Path, pg: PgDatabases) -> str:
+        return pg.create(f"{new_namespace()}_routing")

@@ -1,0 +1,135 @@
+"""Pure rules of each service: no broker, no database."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from intake import domain as intake
+from notifications import domain as notes
+from routing import domain as routing
+from services.logs import redact
+from sla import domain as sla
+from verification import domain as verification
+
+WIB = "Asia/Jakarta"
+
+
+class TestWorkingDays:
+    def test_friday_afternoon_is_due_next_friday(self) -> None:
+        friday = datetime(2026, 11, 27, 15, 0, tzinfo=ZoneInfo(WIB))
+        due = sla.add_working_days(friday, 5, WIB)
+        assert due.date() == date(2026, 12, 4)
+        assert (due.hour, due.minute, due.second) == (23, 59, 59)
+
+    def test_saturday_start_counts_from_monday(self) -> None:
+        saturday = datetime(2026, 11, 28, 9, 0, tzinfo=ZoneInfo(WIB))
+        assert sla.add_working_days(saturday, 1, WIB).date() == date(2026, 11, 30)
+
+    def test_local_day_decides_not_utc(self) -> None:
+        # 18:00 UTC Sunday is 01:00 Monday in Jakarta: day one is Tuesday.
+        sunday_utc = datetime(2026, 11, 29, 18, 0, tzinfo=UTC)
+        assert sla.add_working_days(sunday_utc, 1, WIB).date() == date(2026, 12, 1)
+
+    def test_naive_start_is_refused(self) -> None:
+        with pytest.raises(ValueError):
+            sla.add_working_days(datetime(2026, 1, 1), 5, WIB)
+
+    @given(
+        st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2035, 1, 1)),
+        st.integers(min_value=1, max_value=60),
+    )
+    def test_never_lands_on_weekend_and_is_monotonic(self, start: datetime, days: int) -> None:
+        start = start.replace(tzinfo=UTC)
+        due = sla.add_working_days(start, days, WIB)
+        assert sla.is_working_day(due.date())
+        assert due > start
+        assert sla.add_working_days(start, days + 1, WIB) > due
+        # Exactly `days` working days lie after the start day up to the due day.
+        local = start.astimezone(ZoneInfo(WIB)).date()
+        count = sum(
+            sla.is_working_day(local + timedelta(days=i))
+            for i in range(1, (due.date() - local).days + 1)
+        )
+        assert count == days
+
+
+class TestIntakeRules:
+    @pytest.mark.parametrize(
+        ("raw", "e164"),
+        [
+            ("081234567890", "+6281234567890"),
+            ("+62 812-3456-7890", "+6281234567890"),
+            ("6281234567890", "+6281234567890"),
+            ("0812 3456 789", "+628123456789"),
+        ],
+    )
+    def test_phone_normalised_to_e164(self, raw: str, e164: str) -> None:
+        assert intake.normalise_phone(raw) == e164
+
+    @pytest.mark.parametrize("raw", ["12345", "+1 415 555 0100", "0812", "abc", "021-555-1234"])
+    def test_bad_phone_refused(self, raw: str) -> None:
+        with pytest.raises(ValueError):
+            intake.normalise_phone(raw)
+
+    def test_phone_masked_last_four(self) -> None:
+        assert intake.mask_phone("+6281234567890") == "0812-3456-XXXX"
+
+    def test_tracking_numbers_are_seven_digits_and_spread(self) -> None:
+        numbers = [intake.new_tracking_number() for _ in range(2000)]
+        assert all(len(n) == 7 and n.isdigit() and n[0] != "0" for n in numbers)
+        assert len(set(numbers)) > 1990
+        ordered = sorted(int(n) for n in numbers[:50])
+        assert ordered != [int(n) for n in numbers[:50]]  # not handed out in sequence
+
+    def test_status_never_goes_back(self) -> None:
+        assert intake.rank("routed") > intake.rank("verified") > intake.rank("submitted")
+
+
+class TestVerification:
+    def test_story_is_verified(self) -> None:
+        v = verification.judge("Jalan rusak", "Jalan di depan pasar berlubang besar.", 3)
+        assert v.outcome == "verified"
+
+    @pytest.mark.parametrize("body", ["", "   ", "123 456 789", "!!! ???", "ok"])
+    def test_empty_is_rejected_with_reason(self, body: str) -> None:
+        v = verification.judge("Judul", body, 3)
+        assert (v.outcome, v.reason_code) == ("rejected", "empty")
+        assert "kosong" in v.reason and "story" in v.reason
+
+
+class TestRouting:
+    def test_category_authority_wins(self) -> None:
+        agency, rule = routing.choose("listrik", "32.73")
+        assert (agency.id, rule) == ("bumn-pln", "category:listrik")
+
+    def test_regency_then_province_then_fallback(self) -> None:
+        assert routing.choose("infrastruktur", "32.73")[0].name == "Pemerintah Kota Bandung"
+        assert routing.choose("infrastruktur", "32.99")[1] == "province:32"
+        assert routing.choose("infrastruktur", "99.01")[0] == routing.FALLBACK
+
+
+class TestNotifications:
+    def test_templates_in_both_languages(self) -> None:
+        for template in notes.TEMPLATES:
+            id_text = notes.render(template, "id", tracking_number="1234567", agency_name="X",
+                                   reason="r")
+            en_text = notes.render(template, "en", tracking_number="1234567", agency_name="X",
+                                   reason="r")
+            assert "1234567" in id_text and "1234567" in en_text and id_text != en_text
+
+    def test_channel_choice_and_masking(self) -> None:
+        assert notes.channel_for("+628123", "a@b.id") == "sms"
+        assert notes.channel_for(None, "a@b.id") == "email"
+        assert notes.channel_for(None, None) == "in_app"
+        assert notes.mask("+6281234567890") == "+628123456XXXX"
+        assert notes.mask("siti@example.id") == "***@example.id"
+
+
+def test_logs_redact_contact_data() -> None:
+    text = redact("reply to siti.aminah@example.id or 081234567890 / +6281234567890")
+    assert "siti" not in text and "1234567890" not in text
