@@ -121,12 +121,8 @@ async def submit(
     )
 
     def work() -> tuple[Report, str | None, bool]:
-        try:
-            with rt.database.session() as session:
-                report, secret = handlers.submit_report(session, rt.outbox, cmd)
-                return report, secret, True
-        except handlers.Duplicate as dup:
-            return dup.report, None, False
+        with rt.database.session() as session:
+            return handlers.submit_report(session, rt.outbox, cmd)
 
     report, secret, created = await rt.database.write(work)
     if created:

@@ -41,22 +41,20 @@ class NewReport:
     idempotency_key: str | None
 
 
-class Duplicate(Exception):
-    """The idempotency key was used before: the existing report is the answer."""
+def submit_report(
+    session: Session, outbox: Outbox, cmd: NewReport
+) -> tuple[Report, str | None, bool]:
+    """Store a report and its reporter, emit report.submitted and the private contact.
 
-    def __init__(self, report: Report) -> None:
-        super().__init__(report.id)
-        self.report = report
-
-
-def submit_report(session: Session, outbox: Outbox, cmd: NewReport) -> tuple[Report, str]:
-    """Store a report and its reporter, emit report.submitted and the private contact."""
+    Returns the report, its tracking secret (None for a repeat) and whether it is new:
+    a repeated idempotency key answers with the report it created the first time.
+    """
     if cmd.idempotency_key:
         existing = session.exec(
             select(Report).where(Report.idempotency_key == cmd.idempotency_key)
         ).first()
         if existing is not None:
-            raise Duplicate(existing)
+            return existing, None, False
     now = datetime.now(UTC)
     reporter = Reporter(
         ref=uuid.uuid4().hex,
@@ -123,7 +121,7 @@ def submit_report(session: Session, outbox: Outbox, cmd: NewReport) -> tuple[Rep
     session.add(
         HistoryEntry(report_id=report.id, event_id=event.id, kind="submitted", occurred_at=now)
     )
-    return report, secret
+    return report, secret, True
 
 
 def _unused_tracking_number(session: Session) -> str:

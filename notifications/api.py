@@ -19,8 +19,8 @@ class NotificationOut(BaseModel):
 
     id: str
     template: str
-    language: str
-    text: str
+    language: str | None
+    text: str | None
     channel: str | None
     status: str
     created_at: datetime

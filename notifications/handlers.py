@@ -1,11 +1,12 @@
 """Notifications' handlers; HANDLERS at the end.
 
-A message is recorded when its event arrives and sent as soon as the reporter's
-contact is known; the contact and the report arrive on different topics, in any order.
+A message is recorded when its event arrives and sent as soon as the report's recipient
+and the reporter's contact are both known: they arrive on other topics, in any order.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -27,30 +28,47 @@ SENDER: Sender = LoggingSender()
 
 
 def _queue(ctx: HandlerContext, report_id: str, template: str, **values: str) -> None:
-    recipient = ctx.session.get(Recipient, report_id)
-    if recipient is None:
-        raise LookupError("no recipient for report")
     note = Notification(
         id=uuid.uuid4().hex,
         report_id=report_id,
-        reporter_ref=recipient.reporter_ref,
         source_event_id=ctx.event.id,
         template=template,
-        language=recipient.language,
-        text=domain.render(
-            template, recipient.language, tracking_number=recipient.tracking_number, **values
-        ),
+        values=json.dumps(values, ensure_ascii=False),
         created_at=datetime.now(UTC),
     )
     ctx.session.add(note)
-    contact = ctx.session.get(Contact, recipient.reporter_ref)
-    if contact is not None:
-        _deliver(ctx, note, contact)
+    ctx.session.flush()
+    _deliver_pending(ctx, [report_id])
 
 
-def _deliver(ctx: HandlerContext, note: Notification, contact: Contact) -> None:
+def _deliver_pending(ctx: HandlerContext, report_ids: list[str]) -> None:
+    """Send every pending message of these reports whose recipient and contact are known."""
+    if not report_ids:
+        return
+    pending = ctx.session.exec(
+        select(Notification, Recipient, Contact)
+        .join(Recipient, Recipient.report_id == Notification.report_id)  # type: ignore[arg-type]
+        .join(Contact, Contact.reporter_ref == Recipient.reporter_ref)  # type: ignore[arg-type]
+        .where(
+            Notification.report_id.in_(report_ids),  # type: ignore[attr-defined]
+            Notification.status == "pending",
+        )
+        .order_by(Notification.created_at)  # type: ignore[arg-type]
+    )
+    for note, recipient, contact in list(pending):
+        _deliver(ctx, note, recipient, contact)
+
+
+def _deliver(ctx: HandlerContext, note: Notification, recipient: Recipient, contact: Contact) -> None:
     channel = domain.channel_for(contact.phone, contact.email)
     address = contact.phone if channel == "sms" else contact.email if channel == "email" else None
+    note.language = recipient.language
+    note.text = domain.render(
+        note.template,
+        recipient.language,
+        tracking_number=recipient.tracking_number,
+        **json.loads(note.values),
+    )
     SENDER.send(channel, address, note.text, note.report_id)
     note.channel = channel
     note.status = "sent"
@@ -77,18 +95,14 @@ def on_contact_recorded(ctx: HandlerContext, event: ReporterContactRecorded) -> 
     contact.updated_at = datetime.now(UTC)
     ctx.session.add(contact)
     ctx.session.flush()
-    waiting = ctx.session.exec(
-        select(Notification).where(
-            Notification.reporter_ref == event.reporter_ref,
-            Notification.status == "waiting_contact",
-        )
+    reports = ctx.session.exec(
+        select(Recipient.report_id).where(Recipient.reporter_ref == event.reporter_ref)
     )
-    for note in list(waiting):
-        _deliver(ctx, note, contact)
+    _deliver_pending(ctx, list(reports))
 
 
 def on_submitted(ctx: HandlerContext, event: ReportSubmitted) -> None:
-    """Confirm receipt with the tracking number."""
+    """Learn the report's recipient, and confirm receipt with the tracking number."""
     if ctx.session.get(Recipient, event.report_id) is None:
         ctx.session.add(
             Recipient(

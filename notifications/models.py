@@ -42,7 +42,12 @@ class Recipient(Base, table=True):
 
 
 class Notification(Base, table=True):
-    """One message about a report: what, by which channel, whether it went."""
+    """One message about a report: what, by which channel, whether it went.
+
+    Recorded when its event arrives; rendered and sent once both the report's recipient
+    (from report.submitted) and the contact (from the private topic) are known, since
+    events on different topics arrive in any order.
+    """
 
     __tablename__ = "notifications"
     __table_args__ = (
@@ -51,12 +56,12 @@ class Notification(Base, table=True):
 
     id: str = Field(primary_key=True, max_length=64)
     report_id: str = Field(max_length=36, index=True)
-    reporter_ref: str = Field(max_length=64, index=True)
     source_event_id: str = Field(max_length=64)
     template: str = Field(max_length=64)
-    language: str = Field(default="id", max_length=2)
-    text: str = Field(max_length=1000)
+    values: str = Field(default="{}", max_length=2000, description="Template values, JSON.")
+    language: str | None = Field(default=None, max_length=2)
+    text: str | None = Field(default=None, max_length=1000)
     channel: str | None = Field(default=None, max_length=16)
-    status: str = Field(default="waiting_contact", max_length=16)
+    status: str = Field(default="pending", max_length=16, index=True)
     created_at: datetime = Field(sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

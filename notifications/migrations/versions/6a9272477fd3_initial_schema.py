@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 4d6fe5d21e03
+Revision ID: 6a9272477fd3
 Revises: 
-Create Date: 2026-11-28 19:50:09.903418
+Create Date: 2026-11-28 20:03:30.792468
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from alembic import op
 import services.db
 
 
-revision: str = '4d6fe5d21e03'
+revision: str = '6a9272477fd3'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -40,11 +40,11 @@ def upgrade() -> None:
     op.create_table('notifications',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('report_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
-    sa.Column('reporter_ref', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('source_event_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('template', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),
-    sa.Column('text', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
+    sa.Column('values', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
+    sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=2), nullable=True),
+    sa.Column('text', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
     sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('created_at', services.db.UTCDateTime(timezone=True), nullable=False),
@@ -54,7 +54,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_notifications_report_id'), ['report_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_notifications_reporter_ref'), ['reporter_ref'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notifications_status'), ['status'], unique=False)
 
     op.create_table('outbox',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -97,7 +97,7 @@ def downgrade() -> None:
 
     op.drop_table('outbox')
     with op.batch_alter_table('notifications', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_notifications_reporter_ref'))
+        batch_op.drop_index(batch_op.f('ix_notifications_status'))
         batch_op.drop_index(batch_op.f('ix_notifications_report_id'))
 
     op.drop_table('notifications')

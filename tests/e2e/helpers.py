@@ -1,0 +1,97 @@
+"""Driving a running platform from tests: submit, wait, count."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import httpx
+import sqlalchemy as sa
+
+from services.launcher import Platform
+
+T = TypeVar("T")
+
+REPORT: dict[str, Any] = {
+    "title": "Jalan berlubang di depan pasar",
+    "body": "Jalan di depan pasar kota berlubang besar sejak dua minggu lalu dan sudah "
+    "menyebabkan dua pengendara motor jatuh pada malam hari.",
+    "category": "infrastruktur",
+    "regency_code": "32.73",
+    "reporter": {"phone": "081234567890"},
+}
+
+
+def submit(platform: Platform, **overrides: Any) -> dict[str, Any]:
+    """POST a report; returns intake's answer."""
+    body = {**REPORT, **overrides}
+    r = httpx.post(f"{platform.url('intake')}/v1/reports", json=body, timeout=30)
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def track(platform: Platform, tracking_number: str, **params: str) -> httpx.Response:
+    """GET a report by tracking number."""
+    return httpx.get(
+        f"{platform.url('intake')}/v1/reports/{tracking_number}", params=params, timeout=30
+    )
+
+
+def wait_for(fn: Callable[[], T | None], timeout: float = 60, what: str = "") -> T:
+    """Poll ``fn`` until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or fn}: {last!r}")
+
+
+def fully_routed(platform: Platform, tracking_number: str) -> dict[str, Any] | None:
+    """The tracking view once routed, with its deadline and both notifications."""
+    r = track(platform, tracking_number)
+    if r.status_code != 200:
+        return None
+    view = dict(r.json())
+    kinds = [h["kind"] for h in view["history"]]
+    if view["status"] == "routed" and "deadline" in kinds and kinds.count("notification") >= 2:
+        return view
+    return None
+
+
+def scalar(platform: Platform, service: str, sql: str, **params: Any) -> Any:
+    """One value from a service's database (tests only: services never do this)."""
+    engine = sa.create_engine(platform.database_url(service))
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text(sql), params).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def effect_counts(platform: Platform) -> dict[str, int]:
+    """Rows that each report's journey creates, per service."""
+    return {
+        "reports": scalar(platform, "intake", "SELECT count(*) FROM reports"),
+        "history": scalar(platform, "intake", "SELECT count(*) FROM report_history"),
+        "decisions": scalar(platform, "verification", "SELECT count(*) FROM decisions"),
+        "routings": scalar(platform, "routing", "SELECT count(*) FROM routings"),
+        "deadlines": scalar(platform, "sla", "SELECT count(*) FROM deadlines"),
+        "notifications": scalar(platform, "notifications", "SELECT count(*) FROM notifications"),
+    }
+
+
+def metric(platform: Platform, key: str, name: str, **labels: str) -> float:
+    """Sum of a Prometheus sample on an instance's /metrics, filtered by labels."""
+    text = httpx.get(f"{platform.url(key)}/metrics", timeout=10).text
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith(name + "{"):
+            continue
+        head, value = line.rsplit(" ", 1)
+        if all(f'{k}="{v}"' in head for k, v in labels.items()):
+            total += float(value)
+    return total

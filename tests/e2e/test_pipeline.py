@@ -1,0 +1,249 @@
+"""One report end to end through five real service processes, on SQLite and PostgreSQL.
+
+Each backend gets one platform (broker shared, namespace its own) for all the tests in
+this module; the tests only add reports, so they do not disturb each other.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from services import catalog
+from services.broker import EmbeddedBroker
+from services.contracts import ReportVerified, encode, new_event
+from services.launcher import Platform
+from services.settings import BrokerProfile
+from tests.conftest import BACKENDS, PgDatabases, database_urls, kit_for, new_namespace
+from tests.e2e.helpers import (
+    effect_counts,
+    fully_routed,
+    metric,
+    submit,
+    track,
+    wait_for,
+)
+from tests.kafka_helpers import produce, read_topic
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def platform(
+    request: pytest.FixtureRequest, broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Platform]:
+    pg = PgDatabases()
+    ns = new_namespace()
+    var = tmp_path_factory.mktemp(ns)
+    p = Platform(
+        var_dir=var,
+        namespace=ns,
+        database_urls=database_urls(request.param, var, ns, pg),
+        bootstrap=broker.bootstrap,
+        profile=BrokerProfile.tansu,
+    )
+    try:
+        p.start()
+        yield p
+    finally:
+        p.stop()
+        pg.drop_all()
+
+
+def test_report_goes_from_post_to_routed_with_deadline_and_two_notifications(
+    platform: Platform,
+) -> None:
+    answer = submit(platform)
+    assert answer["status"] == "submitted" and answer["status_label"] == "Belum terverifikasi"
+    tn, rid = answer["tracking_number"], answer["report_id"]
+    assert len(tn) == 7 and tn.isdigit()
+    view = wait_for(lambda: fully_routed(platform, tn), what="routed")
+    assert view["agency"] == "Pemerintah Kota Bandung"
+    lifecycle = [h["kind"] for h in view["history"] if h["kind"] != "notification"]
+    assert lifecycle == ["submitted", "verified", "routed", "deadline"]
+
+    routing = httpx.get(f"{platform.url('routing')}/v1/routings/{rid}").json()
+    assert routing["rule"] == "regency:32.73"
+
+    deadlines = httpx.get(f"{platform.url('sla')}/v1/reports/{rid}/deadlines").json()
+    assert len(deadlines) == 1 and deadlines[0]["clock"] == "first_response"
+    due = datetime.fromisoformat(deadlines[0]["due_at"]).astimezone(ZoneInfo("Asia/Jakarta"))
+    assert due.weekday() < 5 and (due.hour, due.minute) == (23, 59)
+    assert datetime.fromisoformat(view["response_due_at"]) == due
+
+    notes = httpx.get(f"{platform.url('notifications')}/v1/reports/{rid}/notifications").json()
+    assert [n["template"] for n in notes] == ["received", "routed"]
+    assert all(n["status"] == "sent" and n["channel"] == "sms" for n in notes)
+    assert tn in notes[0]["text"]
+
+    english = track(platform, tn, lang="en").json()
+    assert english["status_label"] == "Routed to the agency"
+
+
+def test_empty_report_is_rejected_with_a_reason_and_told(platform: Platform) -> None:
+    answer = submit(platform, body="   ", reporter={"email": "warga@example.id"})
+    tn = answer["tracking_number"]
+
+    def rejected() -> dict | None:
+        view = track(platform, tn).json()
+        kinds = [h["kind"] for h in view["history"]]
+        return view if view["status"] == "rejected" and "notification" in kinds else None
+
+    view = wait_for(rejected, what="rejected")
+    reason = next(h["detail"] for h in view["history"] if h["kind"] == "rejected")
+    assert "kosong" in reason
+    notes = httpx.get(
+        f"{platform.url('notifications')}/v1/reports/{answer['report_id']}/notifications"
+    ).json()
+    assert [(n["template"], n["channel"]) for n in notes] == [
+        ("received", "email"), ("rejected", "email")
+    ]
+
+
+def test_poison_on_every_input_topic_is_dead_lettered_and_the_next_report_flows(
+    platform: Platform,
+) -> None:
+    kit = platform.kit()
+    assert platform.bootstrap
+    for topic in catalog.TOPICS:
+        produce(platform.bootstrap, topic.full_name(kit), b"\x00not an event", key=b"poison")
+    # A valid envelope with a payload that breaks its contract is poison too.
+    bad = new_event("/aduan/test", "x", ReportVerified.model_construct(report_id="x"))
+    produce(platform.bootstrap, f"{kit.aduan_namespace}.report.verified",
+            encode(bad), key=b"poison2")
+    for topic in catalog.TOPICS:
+        expected = len(topic.consumers) * (2 if topic.name == "report.verified" else 1)
+        dead = read_topic(platform.bootstrap, topic.dlq_name(kit), expect=expected, timeout=60)
+        consumers = sorted(d.headers["aduan.dlq.consumer"].decode() for d in dead)
+        assert sorted(set(consumers)) == sorted(topic.consumers), topic.name
+        for d in dead:
+            assert d.headers["aduan.dlq.origin_topic"].decode() == topic.full_name(kit)
+            assert d.headers["aduan.dlq.error"]
+            assert d.key in (b"poison", b"poison2")
+    for key in ("intake", "verification", "routing", "sla", "notifications"):
+        assert metric(platform, key, "aduan_dead_lettered_total") >= 1, key
+    tn = submit(platform)["tracking_number"]
+    wait_for(lambda: fully_routed(platform, tn), what="routed after poison")
+
+
+def test_redelivered_events_have_no_second_effect(platform: Platform) -> None:
+    answer = submit(platform)
+    tn = answer["tracking_number"]
+    wait_for(lambda: fully_routed(platform, tn), what="routed")
+    before = effect_counts(platform)
+    kit = platform.kit()
+    assert platform.bootstrap
+    duplicates_before = sum(
+        metric(platform, key, "aduan_events_consumed_total", outcome="duplicate")
+        for key in ("intake", "verification", "routing", "sla", "notifications")
+    )
+    redelivered = 0
+    for topic in catalog.TOPICS:
+        for rec in read_topic(platform.bootstrap, topic.full_name(kit), idle=2):
+            if rec.value and answer["report_id"].encode() in rec.value or (
+                topic.private and rec.value and b"reporter_ref" in rec.value
+            ):
+                produce(platform.bootstrap, rec.topic, rec.value, key=rec.key)
+                redelivered += len(topic.consumers)
+    assert redelivered >= 10
+
+    def all_seen() -> bool:
+        now = sum(
+            metric(platform, key, "aduan_events_consumed_total", outcome="duplicate")
+            for key in ("intake", "verification", "routing", "sla", "notifications")
+        )
+        return now - duplicates_before >= redelivered
+
+    wait_for(all_seen, what="redelivered events consumed")
+    assert effect_counts(platform) == before
+
+
+def test_contact_data_never_leaves_on_agency_facing_topics_pages_or_logs(
+    platform: Platform,
+) -> None:
+    canary = uuid.uuid4().hex[:8]
+    phone = "0813" + str(int(canary, 16) % 10**8).zfill(8)
+    email = f"canary{canary}@example.id"
+    name = f"Siti Canary{canary}"
+    answer = submit(platform, anonymous=True, reporter={"name": name, "phone": phone,
+                                                         "email": email})
+    tn, rid = answer["tracking_number"], answer["report_id"]
+    wait_for(lambda: fully_routed(platform, tn), what="routed")
+    e164 = "+62" + phone[1:]
+    needles = [phone.encode(), e164.encode(), phone[-8:].encode(), email.encode(),
+               canary.encode()]
+    kit = platform.kit()
+    assert platform.bootstrap
+    for topic in catalog.TOPICS:
+        for rec in read_topic(platform.bootstrap, topic.full_name(kit), idle=2):
+            blob = (rec.value or b"") + (rec.key or b"") + b"".join(rec.headers.values())
+            if topic.private:
+                continue
+            assert not [n for n in needles if n in blob], topic.name
+    # The private topic does carry it: that is how notifications reaches the reporter.
+    private = read_topic(platform.bootstrap, catalog.BY_NAME["reporter.contact"].full_name(kit))
+    assert any(e164.encode() in (r.value or b"") for r in private)
+    pages = [
+        track(platform, tn).text,
+        httpx.get(f"{platform.url('routing')}/v1/routings/{rid}").text,
+        httpx.get(f"{platform.url('sla')}/v1/reports/{rid}/deadlines").text,
+        httpx.get(f"{platform.url('verification')}/v1/decisions/{rid}").text,
+        httpx.get(f"{platform.url('notifications')}/v1/reports/{rid}/notifications").text,
+    ]
+    for page in pages:
+        assert not [n for n in needles if n.decode() in page]
+    for log in Path(platform.log_dir).glob("*.log"):
+        text = log.read_bytes()
+        assert not [n for n in needles if n in text], log.name
+
+
+def test_bad_input_gets_clear_errors_and_the_service_keeps_running(platform: Platform) -> None:
+    url = f"{platform.url('intake')}/v1/reports"
+    r = httpx.post(url, content=b"{not json", headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["error"] == "Ada isian yang tidak valid."
+    r = httpx.post(url, json={"title": "x"}, headers={"accept-language": "en"})
+    assert r.status_code == 422
+    fields = {d["field"] for d in r.json()["detail"]}
+    assert {"body", "category", "regency_code"} <= fields
+    r = httpx.post(url, json={**_report(), "category": "sihir"})
+    assert r.status_code == 422 and "kategori" in json.dumps(r.json())
+    r = httpx.post(url, json={**_report(), "reporter": {"phone": "12345"}})
+    assert r.status_code == 422 and "12345" not in r.text
+    r = httpx.post(url, json={**_report(), "regency_code": "Bandung"})
+    assert r.status_code == 422
+    r = httpx.post(url, content=b"x" * 2_000_000, headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert track(platform, "abc").status_code == 404
+    assert track(platform, "0000000").status_code == 404
+    assert httpx.get(f"{platform.url('intake')}/health").json()["status"] == "ok"
+
+
+def test_idempotency_key_makes_one_report(platform: Platform) -> None:
+    url = f"{platform.url('intake')}/v1/reports"
+    key = uuid.uuid4().hex
+    first = httpx.post(url, json=_report(), headers={"idempotency-key": key})
+    second = httpx.post(url, json=_report(), headers={"idempotency-key": key})
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.json()["tracking_number"] == second.json()["tracking_number"]
+    assert second.json()["tracking_secret"] is None
+
+
+def test_confidential_report_needs_its_secret(platform: Platform) -> None:
+    answer = submit(platform, confidential=True)
+    tn = answer["tracking_number"]
+    assert track(platform, tn).status_code == 404
+    assert track(platform, tn, secret="wrong").status_code == 404
+    assert track(platform, tn, secret=answer["tracking_secret"]).status_code == 200
+
+
+def _report() -> dict:
+    from tests.e2e.helpers import REPORT
+
+    return dict(REPORT)
