@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -90,6 +90,8 @@ class Platform:
                 self.instances.append(Instance(name, i, port or free_port()))
         self._stop = threading.Event()
         self._supervisor: threading.Thread | None = None
+        self.started_at: datetime | None = None
+        self.broker_restarts = 0
 
     # -------------------------------------------------------------------- settings
 
@@ -141,6 +143,7 @@ class Platform:
 
     def start(self, ready_timeout: float = 90.0) -> None:
         """Start the broker (unless one is given), create topics, start every service."""
+        self.started_at = datetime.now(UTC)
         if self.bootstrap is None:
             self.broker = EmbeddedBroker(log_path=self.log_dir / "broker.log")
             self.broker.start()
@@ -179,7 +182,8 @@ class Platform:
         pending = [i for i in self.instances if keys is None or i.key in keys]
         while pending and time.monotonic() < deadline:
             for inst in list(pending):
-                if inst.proc is not None and inst.proc.poll() is not None:
+                exited = inst.proc is not None and inst.proc.poll() is not None
+                if exited and not (self.supervise and self._supervisor is not None):
                     raise RuntimeError(
                         f"{inst.key} exited with {inst.proc.returncode}; "
                         f"see {self.log_dir / (inst.key + '.log')}"
@@ -194,6 +198,9 @@ class Platform:
     def _watch(self) -> None:
         # Restart a crashed service with a growing pause, so a crash loop cannot spin.
         while not self._stop.wait(1.0):
+            if self.broker is not None and self.broker.proc is not None:
+                if self.broker.proc.poll() is not None:
+                    self._recover_broker()
             for inst in self.instances:
                 if inst.proc is not None and inst.proc.poll() is not None:
                     code = inst.proc.returncode
@@ -203,6 +210,32 @@ class Platform:
                     if self._stop.wait(pause):
                         return
                     self._spawn(inst)
+
+    def _recover_broker(self) -> None:
+        """The embedded broker died with every message: start it again and recover."""
+        assert self.broker is not None and self.started_at is not None
+        print("the embedded broker stopped; restarting it and recovering", flush=True)
+        try:
+            self.broker.start()
+            self.broker_restarts += 1
+            counts = self.recover_after_broker_loss(self.started_at)
+            print(f"recovered; replayed {counts}", flush=True)
+        except Exception as exc:
+            print(f"recovery failed: {exc}; run `aduan replay`", flush=True)
+
+    def recover_after_broker_loss(self, since: datetime) -> dict[str, int]:
+        """After the broker lost its data: topics, fresh workers, then replay.
+
+        Every worker is restarted so that no consumer keeps offsets remembered from the
+        lost broker (faust drops messages below them); then every outbox event since
+        ``since`` is published again, and the inboxes absorb what had arrived already.
+        """
+        bus.ensure_topics(self.kit())
+        for inst in self.instances:
+            self.kill(inst.key, signal.SIGTERM)
+            self._spawn(inst)
+        self.wait_ready(120)
+        return self.replay(since)
 
     def instance(self, key: str) -> Instance:
         """An instance by key (``routing`` or ``routing#1``)."""

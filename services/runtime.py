@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -114,7 +115,45 @@ class ServiceRuntime:
                 bus.bind_topic(app, self.kit, topic, consumer)
             self.faust_app = app
             await app.start()
+            self._tasks.append(
+                asyncio.create_task(self._watch_for_broker_loss(), name=f"{self.name}-watch")
+            )
         log.info("%s started; consuming %s", self.name, [t.name for t in topics])
+
+    def offsets_went_back(self) -> str | None:
+        """A partition whose log end is now at or below what this worker already read.
+
+        That happens only when the broker lost its data (the embedded broker keeps it in
+        memory). faust would then silently drop every message below its remembered read
+        offset, so the only safe move is a fresh worker.
+        """
+        if self.faust_app is None:
+            return None
+        consumer = self.faust_app.consumer
+        read_offsets = getattr(consumer, "_read_offset", {})
+        for tp in list(consumer.assignment()):
+            read = read_offsets.get(tp)
+            try:
+                high = consumer.highwater(tp)
+            except Exception:
+                continue
+            if read is not None and high is not None and high <= read:
+                return f"{tp.topic}[{tp.partition}]: log end {high} <= read offset {read}"
+        return None
+
+    async def _watch_for_broker_loss(self) -> None:
+        while True:
+            # Often: once new messages pass the old read offset the loss is invisible.
+            await asyncio.sleep(0.2)
+            lost = self.offsets_went_back()
+            if lost:
+                log.error(
+                    "the broker lost its data (%s); exiting so that a fresh worker resumes "
+                    "from the broker's state (replay the outboxes to re-deliver)", lost
+                )
+                # Crash-only: committed work is in the database, the rest is redelivered.
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
 
     async def stop(self) -> None:
         """Stop consuming, publish what is left, close the database."""

@@ -1,0 +1,143 @@
+"""Failures while reports flow: a service killed with SIGKILL, the broker lost.
+
+In both cases every report must still reach ``routed`` exactly once in effect: one
+routing, one deadline and two notifications per report, whatever was redelivered.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+import pytest
+
+from services.launcher import Platform
+from tests.conftest import PlatformFactory
+from tests.e2e.helpers import REPORT, scalar, wait_for
+
+pytestmark = pytest.mark.e2e
+
+REPORTS = 120
+
+
+class Feeder(threading.Thread):
+    """Posts reports at a steady pace in the background."""
+
+    def __init__(self, platform: Platform, total: int, pause: float = 0.03) -> None:
+        super().__init__(daemon=True)
+        self.platform, self.total, self.pause = platform, total, pause
+        self.ids: list[str] = []
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            while len(self.ids) < self.total:
+                self.ids.append(self._submit_with_retries())
+                time.sleep(self.pause)
+        except BaseException as exc:  # reported by the test
+            self.error = exc
+
+    def _submit_with_retries(self) -> str:
+        # Like a real client: retry while intake restarts, with one idempotency key so
+        # that a retry of a report that did arrive makes no second report.
+        key = uuid.uuid4().hex
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                r = httpx.post(f"{self.platform.url('intake')}/v1/reports", json=REPORT,
+                               headers={"idempotency-key": key}, timeout=10)
+                if r.status_code in (200, 201):
+                    return str(r.json()["report_id"])
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError("intake did not take the report for 60 s")
+            time.sleep(0.2)
+
+    def wait_posted(self, n: int, timeout: float = 60) -> None:
+        wait_for(lambda: len(self.ids) >= n or self.error, timeout, f"{n} reports posted")
+        assert self.error is None, self.error
+
+
+def assert_exactly_once(platform: Platform, n: int, timeout: float = 120) -> None:
+    """Every report routed, with one deadline and two notifications sent, and no more."""
+    last: dict[str, int] = {}
+
+    def done() -> bool:
+        last.update(
+            routings=scalar(platform, "routing", "SELECT count(*) FROM routings"),
+            deadlines=scalar(platform, "sla", "SELECT count(*) FROM deadlines"),
+            decisions=scalar(platform, "verification", "SELECT count(*) FROM decisions"),
+            sent=scalar(platform, "notifications",
+                        "SELECT count(*) FROM notifications WHERE status = 'sent'"),
+            notes=scalar(platform, "notifications", "SELECT count(*) FROM notifications"),
+            routed=scalar(platform, "intake",
+                          "SELECT count(*) FROM reports WHERE status = 'routed'"),
+        )
+        return (
+            last["routings"] >= n and last["deadlines"] >= n
+            and last["sent"] >= 2 * n and last["routed"] >= n
+        )
+
+    try:
+        wait_for(done, timeout, "every report routed, with its deadline and notifications")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; counts {last}") from None
+    time.sleep(3)  # anything redelivered late would show up now
+    assert scalar(platform, "intake", "SELECT count(*) FROM reports") == n
+    assert scalar(platform, "verification", "SELECT count(*) FROM decisions") == n
+    assert scalar(platform, "routing", "SELECT count(*) FROM routings") == n
+    assert scalar(platform, "sla", "SELECT count(*) FROM deadlines") == n
+    assert scalar(platform, "notifications", "SELECT count(*) FROM notifications") == 2 * n
+    assert scalar(platform, "notifications",
+                  "SELECT count(DISTINCT report_id) FROM notifications") == n
+    # History: each lifecycle step recorded once per report.
+    for kind in ("submitted", "verified", "routed", "deadline"):
+        assert scalar(
+            platform, "intake", "SELECT count(*) FROM report_history WHERE kind = :k", k=kind
+        ) == n, kind
+
+
+@pytest.mark.parametrize(
+    ("backend", "victim"),
+    [("sqlite", "routing"), ("postgres", "routing"), ("sqlite", "notifications")],
+)
+def test_sigkill_a_service_while_reports_flow(
+    make_platform: PlatformFactory, backend: str, victim: str
+) -> None:
+    platform = make_platform(backend)
+    feeder = Feeder(platform, REPORTS)
+    feeder.start()
+    feeder.wait_posted(REPORTS // 3)
+    platform.kill(victim, signal.SIGKILL)
+    feeder.wait_posted(2 * REPORTS // 3)
+    platform.start_instance(victim)
+    feeder.join(120)
+    assert feeder.error is None and len(feeder.ids) == REPORTS
+    assert_exactly_once(platform, REPORTS)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_broker_restart_then_replay_loses_nothing(
+    make_platform: PlatformFactory, backend: str
+) -> None:
+    started = datetime.now(UTC) - timedelta(seconds=5)
+    platform = make_platform(backend, own_broker=True)
+    feeder = Feeder(platform, REPORTS)
+    feeder.start()
+    feeder.wait_posted(REPORTS // 2)
+    # Every topic, message, group and offset is gone; intake keeps taking reports.
+    platform.restart_broker()
+    feeder.wait_posted(3 * REPORTS // 4)
+    # The recovery procedure (what `aduan run` does by itself when its broker dies):
+    # fresh workers, then replay of every outbox, while reports keep arriving.
+    counts = platform.recover_after_broker_loss(started)
+    feeder.join(120)
+    assert feeder.error is None and len(feeder.ids) == REPORTS
+    assert counts["intake"] >= 2 * REPORTS  # report.submitted + reporter.contact each
+    assert_exactly_once(platform, REPORTS, timeout=180)
