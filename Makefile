@@ -1,0 +1,56 @@
+# Aduan: `make run` runs the whole platform on this machine; `make test` passes the tests.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## Create the virtual environment and install everything
+
+run: $(STAMP) ## Run the broker and all five services on this machine (Ctrl-C stops)
+	$(BIN)/aduan run
+
+postgres: ## Make sure the local PostgreSQL answers (CI machines run one on :5432)
+	@$(BIN)/python -c "import psycopg; psycopg.connect('$(PG_URL)').close()" 2>/dev/null \
+	  || { command -v pg_ctlcluster >/dev/null && \
+	       pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -1) main start; \
+	       sleep 2; $(BIN)/python -c "import psycopg; psycopg.connect('$(PG_URL)').close()"; }
+
+test: $(STAMP) postgres ## Run every test (unit, contract, integration, end to end)
+	$(BIN)/pytest -q -p no:cacheprovider --durations=10
+
+test-fast: $(STAMP) ## Unit and contract tests only (no broker, no database)
+	$(BIN)/pytest -q tests/unit tests/contract
+
+lint: $(STAMP) ## ruff (lint and format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP) ## Apply ruff's formatting and fixable lint
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+contracts: $(STAMP) ## Regenerate the JSON Schemas and the AsyncAPI document
+	$(BIN)/aduan schemas
+	$(BIN)/aduan asyncapi
+
+bench: $(STAMP) ## Measure throughput and latency through the running platform
+	$(BIN)/python -m bench.pipeline
+
+clean: ## Remove the virtual environment and local data
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: help install run postgres test test-fast lint format contracts bench clean
