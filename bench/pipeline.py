@@ -36,8 +36,7 @@ def raw_broker(bootstrap: str, n: int = 100_000) -> tuple[float, float]:
     admin.create_topics([NewTopic(topic, num_partitions=4, replication_factor=1)])[topic].result(10)
     value = json.dumps({"x": "a" * 1000}).encode()
     producer = Producer(
-        {"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all",
-         "linger.ms": 5}
+        {"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all", "linger.ms": 5}
     )
     t0 = time.perf_counter()
     for i in range(n):
@@ -50,8 +49,14 @@ def raw_broker(bootstrap: str, n: int = 100_000) -> tuple[float, float]:
     producer.flush(60)
     produce_rate = n / (time.perf_counter() - t0)
     consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": topic, "auto.offset.reset": "earliest",
-         "session.timeout.ms": 3000, "heartbeat.interval.ms": 500, "fetch.wait.max.ms": 20}
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": topic,
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": 3000,
+            "heartbeat.interval.ms": 500,
+            "fetch.wait.max.ms": 20,
+        }
     )
     consumer.subscribe([topic])
     got, t0 = 0, 0.0
@@ -75,7 +80,9 @@ REPORT = {
 }
 
 
-async def post_reports(url: str, n: int, rate: float | None, concurrency: int = 64) -> list[tuple[str, float]]:
+async def post_reports(
+    url: str, n: int, rate: float | None, concurrency: int = 64
+) -> list[tuple[str, float]]:
     """POST ``n`` reports (at ``rate`` per second, or as fast as possible)."""
     out: list[tuple[str, float]] = []
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -118,6 +125,7 @@ def routed_times(platform: Platform, ids: set[str], timeout: float) -> dict[str,
 
 def hop_times(platform: Platform, ids: list[str]) -> dict[str, list[float]]:
     """Seconds per hop, from the timestamps each service recorded."""
+
     def times(service: str, sql: str) -> dict[str, float]:
         engine = sa.create_engine(platform.database_url(service))
         with engine.connect() as conn:
@@ -178,7 +186,9 @@ def main() -> None:
                 f"p99 {pct(lat, 99) * 1000:.0f} ms"
             )
             for hop, vals in hop_times(platform, [r for r, _ in posted]).items():
-                print(f"  {hop}: p50 {pct(vals, 50) * 1000:.0f} ms, p99 {pct(vals, 99) * 1000:.0f} ms")
+                print(
+                    f"  {hop}: p50 {pct(vals, 50) * 1000:.0f} ms, p99 {pct(vals, 99) * 1000:.0f} ms"
+                )
 
             # Sustained throughput: a burst, from the first POST to the last routed.
             t0 = time.time()
@@ -192,8 +202,10 @@ def main() -> None:
                 f"(POSTs alone: {args.reports / (post_done - t0):,.0f}/s)"
             )
             lat = [routed[r].timestamp() - t for r, t in posted if r in routed]
-            print(f"  burst latency p50 {pct(lat, 50):.2f} s, p99 {pct(lat, 99):.2f} s; "
-                  f"mean {statistics.fmean(lat) if lat else float('nan'):.2f} s")
+            print(
+                f"  burst latency p50 {pct(lat, 50):.2f} s, p99 {pct(lat, 99):.2f} s; "
+                f"mean {statistics.fmean(lat) if lat else float('nan'):.2f} s"
+            )
         finally:
             platform.stop()
 

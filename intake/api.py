@@ -161,8 +161,7 @@ async def track(
     if report is None or (
         report.confidential
         and not (
-            secret
-            and hmac.compare_digest(domain.hash_secret(secret), report.tracking_secret_hash)
+            secret and hmac.compare_digest(domain.hash_secret(secret), report.tracking_secret_hash)
         )
     ):
         # Same answer whether it does not exist or the proof is missing: a 7-digit number

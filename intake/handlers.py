@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from intake import domain
 from intake.models import HistoryEntry, Report, Reporter
-from services.bus import HandlerContext, Outbox
+from services.bus import Handler, HandlerContext, Outbox
 from services.contracts import (
     DeadlineOpened,
     NotificationSent,
@@ -127,17 +128,20 @@ def submit_report(
 def _unused_tracking_number(session: Session) -> str:
     for _ in range(20):
         candidate = domain.new_tracking_number()
-        taken = session.exec(
-            select(Report.id).where(Report.tracking_number == candidate)
-        ).first()
+        taken = session.exec(select(Report.id).where(Report.tracking_number == candidate)).first()
         if taken is None:
             return candidate
     raise RuntimeError("no free tracking number after 20 draws")
 
 
 def _advance(
-    ctx: HandlerContext, report_id: str, kind: str, occurred_at: datetime, detail: str = "",
-    status: str | None = None, **changes: object,
+    ctx: HandlerContext,
+    report_id: str,
+    kind: str,
+    occurred_at: datetime,
+    detail: str = "",
+    status: str | None = None,
+    **changes: Any,
 ) -> None:
     """Record a history entry and move the status forward (never backward)."""
     report = ctx.session.get(Report, report_id)
@@ -175,18 +179,27 @@ def on_rejected(ctx: HandlerContext, event: ReportRejected) -> None:
 def on_routed(ctx: HandlerContext, event: ReportRouted) -> None:
     """The report went to an agency."""
     _advance(
-        ctx, event.report_id, "routed", event.routed_at, event.agency_name, "routed",
+        ctx,
+        event.report_id,
+        "routed",
+        event.routed_at,
+        event.agency_name,
+        "routed",
         agency_name=event.agency_name,
     )
 
 
 def on_deadline_opened(ctx: HandlerContext, event: DeadlineOpened) -> None:
     """An SLA clock started; the agency's response deadline is shown on tracking."""
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if event.clock == "first_response":
         changes["due_at"] = event.due_at
     _advance(
-        ctx, event.report_id, "deadline", event.starts_at, f"{event.clock}:{event.due_at.isoformat()}",
+        ctx,
+        event.report_id,
+        "deadline",
+        event.starts_at,
+        f"{event.clock}:{event.due_at.isoformat()}",
         **changes,
     )
 
@@ -209,12 +222,12 @@ def history_of(session: Session, report_id: str) -> list[HistoryEntry]:
         session.exec(
             select(HistoryEntry)
             .where(HistoryEntry.report_id == report_id)
-            .order_by(sa.asc(HistoryEntry.occurred_at), sa.asc(HistoryEntry.id))
+            .order_by(sa.asc(HistoryEntry.occurred_at), sa.asc(HistoryEntry.id))  # type: ignore[call-overload]
         )
     )
 
 
-HANDLERS = {
+HANDLERS: dict[str, Handler] = {
     "id.aduan.report.verified.v1": on_verified,
     "id.aduan.report.rejected.v1": on_rejected,
     "id.aduan.report.routed.v1": on_routed,

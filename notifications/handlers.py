@@ -59,7 +59,9 @@ def _deliver_pending(ctx: HandlerContext, report_ids: list[str]) -> None:
         _deliver(ctx, note, recipient, contact)
 
 
-def _deliver(ctx: HandlerContext, note: Notification, recipient: Recipient, contact: Contact) -> None:
+def _deliver(
+    ctx: HandlerContext, note: Notification, recipient: Recipient, contact: Contact
+) -> None:
     channel = domain.channel_for(contact.phone, contact.email)
     address = contact.phone if channel == "sms" else contact.email if channel == "email" else None
     note.language = recipient.language

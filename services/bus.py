@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import threading
@@ -179,6 +180,7 @@ class OutboxRelay:
             producer = self._get_producer()
 
             def on_delivery(row_id: int, topic: str, err: KafkaError | None, _msg: Any) -> None:
+                # Called by flush() on this thread, once per row.
                 if err is None:
                     delivered.append(row_id)
                     metrics.EVENTS_PRODUCED.labels(self.service, topic).inc()
@@ -193,9 +195,7 @@ class OutboxRelay:
                             key=row.key.encode() if row.key else None,
                             value=row.payload.encode(),
                             headers=[("ce_type", row.event_type.encode())],
-                            on_delivery=lambda err, msg, i=row.id, tp=row.topic: on_delivery(
-                                i, tp, err, msg
-                            ),
+                            on_delivery=functools.partial(on_delivery, row.id, row.topic),
                         )
                         break
                     except BufferError:
@@ -203,9 +203,7 @@ class OutboxRelay:
             producer.flush(60)
             if delivered:
                 conn.execute(
-                    t.update()
-                    .where(t.c.id.in_(delivered))
-                    .values(published_at=datetime.now(UTC))
+                    t.update().where(t.c.id.in_(delivered)).values(published_at=datetime.now(UTC))
                 )
             backlog = conn.execute(
                 sa.select(sa.func.count()).select_from(t).where(t.c.published_at.is_(None))
@@ -364,7 +362,7 @@ class DeadLetters:
 
     def send(self, msg: RawMessage, exc: BaseException) -> None:
         """Publish and wait for the acknowledgement; raise if the broker refused it."""
-        headers = [
+        headers: list[tuple[str, str | bytes | None]] = [
             ("aduan.dlq.origin_topic", msg.topic.encode()),
             ("aduan.dlq.origin_partition", str(msg.partition).encode()),
             ("aduan.dlq.origin_offset", str(msg.offset).encode()),
@@ -460,19 +458,22 @@ class InboxConsumer:
                 try:
                     failed = await self.db.write(self._apply, decoded)
                     break
-                except _DB_UNAVAILABLE as exc:
+                except _DB_UNAVAILABLE as db_error:
                     metrics.DB_RETRIES.labels(self.service).inc()
-                    log.error("database unavailable (%s); retrying batch", type(exc).__name__)
+                    log.error("database unavailable (%s); retrying batch", type(db_error).__name__)
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 10.0)
             self.on_commit()
-        for msg, exc in poison + failed:
-            metrics.HANDLER_ERRORS.labels(self.service, msg.topic, type(exc).__name__).inc()
+        for msg, error in poison + failed:
+            metrics.HANDLER_ERRORS.labels(self.service, msg.topic, type(error).__name__).inc()
             log.warning(
                 "dead-lettering %s[%d]@%d: %s",
-                msg.topic, msg.partition, msg.offset, describe_error(exc),
+                msg.topic,
+                msg.partition,
+                msg.offset,
+                describe_error(error),
             )
-            await self._dead_letter(msg, exc)
+            await self._dead_letter(msg, error)
             metrics.EVENTS_CONSUMED.labels(self.service, msg.topic, "dead_lettered").inc()
 
     async def _dead_letter(self, msg: RawMessage, exc: BaseException) -> None:
@@ -572,7 +573,8 @@ class InboxConsumer:
             )
         if applied:
             session.execute(
-                self.inbox.insert(), [{k: v for k, v in row.items() if k != "_topic"} for row in applied]
+                self.inbox.insert(),
+                [{k: v for k, v in row.items() if k != "_topic"} for row in applied],
             )
             for row in applied:
                 metrics.EVENTS_CONSUMED.labels(self.service, row["_topic"], "processed").inc()

@@ -1,12 +1,12 @@
 """The ``aduan`` command: run the platform, manage topics, replay outboxes, contracts.
 
-    aduan run                 broker + every service, supervised, until Ctrl-C
-    aduan topics              create the catalogue's topics on KAFKA_BOOTSTRAP_SERVERS
-    aduan replay --since T    re-publish every service's outbox events since T
-    aduan schemas [--check]   write (or check) the JSON Schemas of the event contracts
-    aduan asyncapi [--check]  write (or check) docs/asyncapi.yaml from the catalogue
-    aduan migration SERVICE -m MESSAGE
-                              autogenerate a schema migration for a service's models
+aduan run                 broker + every service, supervised, until Ctrl-C
+aduan topics              create the catalogue's topics on KAFKA_BOOTSTRAP_SERVERS
+aduan replay --since T    re-publish every service's outbox events since T
+aduan schemas [--check]   write (or check) the JSON Schemas of the event contracts
+aduan asyncapi [--check]  write (or check) docs/asyncapi.yaml from the catalogue
+aduan migration SERVICE -m MESSAGE
+                          autogenerate a schema migration for a service's models
 """
 
 from __future__ import annotations
@@ -88,8 +88,9 @@ def _migration(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``aduan``."""
-    parser = argparse.ArgumentParser(prog="aduan", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="aduan", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="cmd", required=True)
     run = sub.add_parser("run", help="run the whole platform on this machine")
     run.add_argument("--ready-timeout", type=float, default=120.0)

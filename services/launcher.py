@@ -182,11 +182,10 @@ class Platform:
         pending = [i for i in self.instances if keys is None or i.key in keys]
         while pending and time.monotonic() < deadline:
             for inst in list(pending):
-                exited = inst.proc is not None and inst.proc.poll() is not None
-                if exited and not (self.supervise and self._supervisor is not None):
+                code = inst.proc.poll() if inst.proc is not None else None
+                if code is not None and not (self.supervise and self._supervisor is not None):
                     raise RuntimeError(
-                        f"{inst.key} exited with {inst.proc.returncode}; "
-                        f"see {self.log_dir / (inst.key + '.log')}"
+                        f"{inst.key} exited with {code}; see {self.log_dir / (inst.key + '.log')}"
                     )
                 h = self.health(inst)
                 if h and h.get("status") == "ok" and h.get("consumer") != "joining":
@@ -198,9 +197,9 @@ class Platform:
     def _watch(self) -> None:
         # Restart a crashed service with a growing pause, so a crash loop cannot spin.
         while not self._stop.wait(1.0):
-            if self.broker is not None and self.broker.proc is not None:
-                if self.broker.proc.poll() is not None:
-                    self._recover_broker()
+            broker = self.broker
+            if broker is not None and broker.proc is not None and broker.proc.poll() is not None:
+                self._recover_broker()
             for inst in self.instances:
                 if inst.proc is not None and inst.proc.poll() is not None:
                     code = inst.proc.returncode

@@ -12,7 +12,7 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,9 @@ class ServiceDefinition:
     handlers: dict[str, bus.Handler]
     routers: list[APIRouter] = field(default_factory=list)
     title: str = ""
-    background: list[Callable[[ServiceRuntime], Awaitable[None]]] = field(default_factory=list)
+    background: list[Callable[[ServiceRuntime], Coroutine[Any, Any, None]]] = field(
+        default_factory=list
+    )
 
 
 class ServiceRuntime:
@@ -135,7 +137,7 @@ class ServiceRuntime:
             read = read_offsets.get(tp)
             try:
                 high = consumer.highwater(tp)
-            except Exception:
+            except Exception:  # noqa: S112 - not fetched yet: nothing to compare
                 continue
             if read is not None and high is not None and high <= read:
                 return f"{tp.topic}[{tp.partition}]: log end {high} <= read offset {read}"
@@ -149,7 +151,8 @@ class ServiceRuntime:
             if lost:
                 log.error(
                     "the broker lost its data (%s); exiting so that a fresh worker resumes "
-                    "from the broker's state (replay the outboxes to re-deliver)", lost
+                    "from the broker's state (replay the outboxes to re-deliver)",
+                    lost,
                 )
                 # Crash-only: committed work is in the database, the rest is redelivered.
                 os.kill(os.getpid(), signal.SIGTERM)

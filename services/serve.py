@@ -1,8 +1,9 @@
 """Run one service instance: ``python -m services.serve intake``.
 
 Imports ``<service>.app`` by name (the kit imports no service statically), builds its
-definition, and serves it with uvicorn. SIGTERM stops it cleanly (uvicorn runs the lifespan's shutdown); if faust hangs on the
-way out, a watchdog in the runtime ends the process after a grace period.
+definition, and serves it with uvicorn. SIGTERM stops it cleanly (uvicorn runs the
+lifespan's shutdown); if faust hangs on the way out, a watchdog in the runtime ends the
+process after a grace period.
 """
 
 from __future__ import annotations

@@ -59,7 +59,11 @@ def read_topic(
             last = time.monotonic()
             out.append(
                 Record(
-                    msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value(),
+                    msg.topic(),
+                    msg.partition(),
+                    msg.offset(),
+                    msg.key(),
+                    msg.value(),
                     {k: v for k, v in (msg.headers() or [])},
                 )
             )
@@ -74,6 +78,7 @@ def produce(bootstrap: str, topic: str, value: bytes | None, key: bytes | None =
     """Publish one message and wait for the acknowledgement."""
     producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
     errors: list[object] = []
-    producer.produce(topic, key=key, value=value,
-                     on_delivery=lambda err, _m: errors.append(err) if err else None)
+    producer.produce(
+        topic, key=key, value=value, on_delivery=lambda err, _m: errors.append(err) if err else None
+    )
     assert producer.flush(10) == 0 and not errors, errors

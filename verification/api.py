@@ -14,9 +14,7 @@ router = APIRouter(prefix="/v1", tags=["decisions"])
 
 
 @router.get("/decisions/{report_id}", response_model=Decision)
-async def decision(
-    report_id: str, rt: Annotated[ServiceRuntime, Depends(runtime_of)]
-) -> Decision:
+async def decision(report_id: str, rt: Annotated[ServiceRuntime, Depends(runtime_of)]) -> Decision:
     """The decision taken about a report."""
 
     def work() -> Decision | None:

@@ -31,23 +31,51 @@ RID = str(uuid.uuid4())
 
 EXAMPLES: list[Payload] = [
     ReportSubmitted(
-        report_id=RID, tracking_number="1916449", title="Jalan rusak", body="Berlubang.",
-        category="infrastruktur", regency_code="32.73", reporter_ref="r1", anonymous=False,
-        confidential=False, channel="web", submitted_at=NOW,
+        report_id=RID,
+        tracking_number="1916449",
+        title="Jalan rusak",
+        body="Berlubang.",
+        category="infrastruktur",
+        regency_code="32.73",
+        reporter_ref="r1",
+        anonymous=False,
+        confidential=False,
+        channel="web",
+        submitted_at=NOW,
     ),
     ReporterContactRecorded(reporter_ref="r1", phone="+6281234567890", email=None),
     ReportVerified(
-        report_id=RID, title="Jalan rusak", category="infrastruktur", regency_code="32.73",
-        decided_by="auto", reason="ok", verified_at=NOW,
+        report_id=RID,
+        title="Jalan rusak",
+        category="infrastruktur",
+        regency_code="32.73",
+        decided_by="auto",
+        reason="ok",
+        verified_at=NOW,
     ),
-    ReportRejected(report_id=RID, reason_code="empty", reason="kosong", decided_by="auto",
-                   rejected_at=NOW),
-    ReportRouted(report_id=RID, agency_id="a", agency_name="A", regency_code="32.73",
-                 rule="regency:32.73", routed_at=NOW),
-    DeadlineOpened(report_id=RID, deadline_id="d", clock="first_response", agency_id="a",
-                   starts_at=NOW, due_at=NOW, working_days=5),
-    NotificationSent(report_id=RID, notification_id="n", template="received", channel="sms",
-                     sent_at=NOW),
+    ReportRejected(
+        report_id=RID, reason_code="empty", reason="kosong", decided_by="auto", rejected_at=NOW
+    ),
+    ReportRouted(
+        report_id=RID,
+        agency_id="a",
+        agency_name="A",
+        regency_code="32.73",
+        rule="regency:32.73",
+        routed_at=NOW,
+    ),
+    DeadlineOpened(
+        report_id=RID,
+        deadline_id="d",
+        clock="first_response",
+        agency_id="a",
+        starts_at=NOW,
+        due_at=NOW,
+        working_days=5,
+    ),
+    NotificationSent(
+        report_id=RID, notification_id="n", template="received", channel="sms", sent_at=NOW
+    ),
 ]
 
 

@@ -21,7 +21,7 @@ from services.broker import EmbeddedBroker
 from services.contracts import ReportVerified, encode, new_event
 from services.launcher import Platform
 from services.settings import BrokerProfile
-from tests.conftest import BACKENDS, PgDatabases, database_urls, kit_for, new_namespace
+from tests.conftest import BACKENDS, PgDatabases, database_urls, new_namespace
 from tests.e2e.helpers import (
     effect_counts,
     fully_routed,
@@ -103,7 +103,8 @@ def test_empty_report_is_rejected_with_a_reason_and_told(platform: Platform) -> 
         f"{platform.url('notifications')}/v1/reports/{answer['report_id']}/notifications"
     ).json()
     assert [(n["template"], n["channel"]) for n in notes] == [
-        ("received", "email"), ("rejected", "email")
+        ("received", "email"),
+        ("rejected", "email"),
     ]
 
 
@@ -116,8 +117,9 @@ def test_poison_on_every_input_topic_is_dead_lettered_and_the_next_report_flows(
         produce(platform.bootstrap, topic.full_name(kit), b"\x00not an event", key=b"poison")
     # A valid envelope with a payload that breaks its contract is poison too.
     bad = new_event("/aduan/test", "x", ReportVerified.model_construct(report_id="x"))
-    produce(platform.bootstrap, f"{kit.aduan_namespace}.report.verified",
-            encode(bad), key=b"poison2")
+    produce(
+        platform.bootstrap, f"{kit.aduan_namespace}.report.verified", encode(bad), key=b"poison2"
+    )
     for topic in catalog.TOPICS:
         expected = len(topic.consumers) * (2 if topic.name == "report.verified" else 1)
         dead = read_topic(platform.bootstrap, topic.dlq_name(kit), expect=expected, timeout=60)
@@ -147,7 +149,7 @@ def test_redelivered_events_have_no_second_effect(platform: Platform) -> None:
     redelivered = 0
     for topic in catalog.TOPICS:
         for rec in read_topic(platform.bootstrap, topic.full_name(kit), idle=2):
-            if rec.value and answer["report_id"].encode() in rec.value or (
+            if (rec.value and answer["report_id"].encode() in rec.value) or (
                 topic.private and rec.value and b"reporter_ref" in rec.value
             ):
                 produce(platform.bootstrap, rec.topic, rec.value, key=rec.key)
@@ -172,13 +174,13 @@ def test_contact_data_never_leaves_on_agency_facing_topics_pages_or_logs(
     phone = "0813" + str(int(canary, 16) % 10**8).zfill(8)
     email = f"canary{canary}@example.id"
     name = f"Siti Canary{canary}"
-    answer = submit(platform, anonymous=True, reporter={"name": name, "phone": phone,
-                                                         "email": email})
+    answer = submit(
+        platform, anonymous=True, reporter={"name": name, "phone": phone, "email": email}
+    )
     tn, rid = answer["tracking_number"], answer["report_id"]
     wait_for(lambda: fully_routed(platform, tn), what="routed")
     e164 = "+62" + phone[1:]
-    needles = [phone.encode(), e164.encode(), phone[-8:].encode(), email.encode(),
-               canary.encode()]
+    needles = [phone.encode(), e164.encode(), phone[-8:].encode(), email.encode(), canary.encode()]
     kit = platform.kit()
     assert platform.bootstrap
     for topic in catalog.TOPICS:

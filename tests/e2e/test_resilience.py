@@ -13,7 +13,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
-
 import pytest
 
 from services.launcher import Platform
@@ -49,8 +48,12 @@ class Feeder(threading.Thread):
         deadline = time.monotonic() + 60
         while True:
             try:
-                r = httpx.post(f"{self.platform.url('intake')}/v1/reports", json=REPORT,
-                               headers={"idempotency-key": key}, timeout=10)
+                r = httpx.post(
+                    f"{self.platform.url('intake')}/v1/reports",
+                    json=REPORT,
+                    headers={"idempotency-key": key},
+                    timeout=10,
+                )
                 if r.status_code in (200, 201):
                     return str(r.json()["report_id"])
             except httpx.TransportError:
@@ -73,15 +76,21 @@ def assert_exactly_once(platform: Platform, n: int, timeout: float = 120) -> Non
             routings=scalar(platform, "routing", "SELECT count(*) FROM routings"),
             deadlines=scalar(platform, "sla", "SELECT count(*) FROM deadlines"),
             decisions=scalar(platform, "verification", "SELECT count(*) FROM decisions"),
-            sent=scalar(platform, "notifications",
-                        "SELECT count(*) FROM notifications WHERE status = 'sent'"),
+            sent=scalar(
+                platform,
+                "notifications",
+                "SELECT count(*) FROM notifications WHERE status = 'sent'",
+            ),
             notes=scalar(platform, "notifications", "SELECT count(*) FROM notifications"),
-            routed=scalar(platform, "intake",
-                          "SELECT count(*) FROM reports WHERE status = 'routed'"),
+            routed=scalar(
+                platform, "intake", "SELECT count(*) FROM reports WHERE status = 'routed'"
+            ),
         )
         return (
-            last["routings"] >= n and last["deadlines"] >= n
-            and last["sent"] >= 2 * n and last["routed"] >= n
+            last["routings"] >= n
+            and last["deadlines"] >= n
+            and last["sent"] >= 2 * n
+            and last["routed"] >= n
         )
 
     try:
@@ -94,13 +103,18 @@ def assert_exactly_once(platform: Platform, n: int, timeout: float = 120) -> Non
     assert scalar(platform, "routing", "SELECT count(*) FROM routings") == n
     assert scalar(platform, "sla", "SELECT count(*) FROM deadlines") == n
     assert scalar(platform, "notifications", "SELECT count(*) FROM notifications") == 2 * n
-    assert scalar(platform, "notifications",
-                  "SELECT count(DISTINCT report_id) FROM notifications") == n
+    assert (
+        scalar(platform, "notifications", "SELECT count(DISTINCT report_id) FROM notifications")
+        == n
+    )
     # History: each lifecycle step recorded once per report.
     for kind in ("submitted", "verified", "routed", "deadline"):
-        assert scalar(
-            platform, "intake", "SELECT count(*) FROM report_history WHERE kind = :k", k=kind
-        ) == n, kind
+        assert (
+            scalar(
+                platform, "intake", "SELECT count(*) FROM report_history WHERE kind = :k", k=kind
+            )
+            == n
+        ), kind
 
 
 @pytest.mark.parametrize(

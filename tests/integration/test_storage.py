@@ -32,8 +32,13 @@ ROOT = Path(__file__).resolve().parents[2]
 def verified(report_id: str | None = None, regency: str = "32.73", title: str = "Jalan") -> bytes:
     rid = report_id or str(uuid.uuid4())
     payload = ReportVerified(
-        report_id=rid, title=title, category="infrastruktur", regency_code=regency,
-        decided_by="auto", reason="ok", verified_at=datetime.now(UTC),
+        report_id=rid,
+        title=title,
+        category="infrastruktur",
+        regency_code=regency,
+        decided_by="auto",
+        reason="ok",
+        verified_at=datetime.now(UTC),
     )
     return encode(new_event("/aduan/test", rid, payload))
 
@@ -89,26 +94,41 @@ class StorageContract:
         kit = kit_for(broker, new_namespace())
         bus.ensure_topics(kit)
         topic = f"{kit.aduan_namespace}.report.verified"
+
         def fragile(ctx: bus.HandlerContext, event: ReportVerified) -> None:
             HANDLERS["id.aduan.report.verified.v1"](ctx, event)
             if event.title == "boom":
                 raise RuntimeError("handler bug after writing")
 
         consumer = bus.InboxConsumer(
-            "routing", routing_db, bus.Outbox("routing", kit, OUTBOX), INBOX,
+            "routing",
+            routing_db,
+            bus.Outbox("routing", kit, OUTBOX),
+            INBOX,
             {"id.aduan.report.verified.v1": fragile},
-            bus.DeadLetters("routing", kit), on_commit=lambda: None,
+            bus.DeadLetters("routing", kit),
+            on_commit=lambda: None,
         )
         good = verified()
         again = good  # the same event delivered twice
-        poison = b'{"specversion":"1.0","id":"x","source":"s","type":"id.aduan.report.verified.v1",' \
-                 b'"time":"2026-01-01T00:00:00Z","data":{"report_id":"nope"}}'
+        poison = (
+            b'{"specversion":"1.0","id":"x","source":"s","type":"id.aduan.report.verified.v1",'
+            b'"time":"2026-01-01T00:00:00Z","data":{"report_id":"nope"}}'
+        )
         second = verified(regency="35.78")
         boom = verified(title="boom")
-        asyncio.run(consumer.process([
-            raw(topic, good, 0), raw(topic, again, 1), raw(topic, poison, 2),
-            raw(topic, b"\xff garbage", 3), raw(topic, second, 4), raw(topic, boom, 5),
-        ]))
+        asyncio.run(
+            consumer.process(
+                [
+                    raw(topic, good, 0),
+                    raw(topic, again, 1),
+                    raw(topic, poison, 2),
+                    raw(topic, b"\xff garbage", 3),
+                    raw(topic, second, 4),
+                    raw(topic, boom, 5),
+                ]
+            )
+        )
         with routing_db.engine.connect() as conn:
             routed = conn.execute(sa.text("SELECT count(*) FROM routings")).scalar_one()
             outbox = conn.execute(sa.text("SELECT count(*) FROM outbox")).scalar_one()
@@ -136,10 +156,19 @@ class StorageContract:
         rid = str(uuid.uuid4())
         with routing_db.session() as session:
             for i in range(5):
-                outbox.emit(session, ReportVerified(
-                    report_id=rid, title=f"t{i}", category="c", regency_code="32.73",
-                    decided_by="auto", reason="r", verified_at=datetime.now(UTC),
-                ), subject=rid)
+                outbox.emit(
+                    session,
+                    ReportVerified(
+                        report_id=rid,
+                        title=f"t{i}",
+                        category="c",
+                        regency_code="32.73",
+                        decided_by="auto",
+                        reason="r",
+                        verified_at=datetime.now(UTC),
+                    ),
+                    subject=rid,
+                )
         relay = bus.OutboxRelay("routing", kit, routing_db, OUTBOX)
         assert relay.publish_batch() == 5
         assert relay.publish_batch() == 0
@@ -147,8 +176,9 @@ class StorageContract:
         got = read_topic(broker.bootstrap, topic, expect=5)
         assert [json.loads(m.value)["data"]["title"] for m in got] == [f"t{i}" for i in range(5)]
         assert {m.key for m in got} == {rid.encode()}
-        n = bus.replay_outbox(routing_db.url, kit, datetime.now(UTC) - timedelta(minutes=5),
-                              "routing")
+        n = bus.replay_outbox(
+            routing_db.url, kit, datetime.now(UTC) - timedelta(minutes=5), "routing"
+        )
         assert n == 5
         assert len(read_topic(broker.bootstrap, topic, expect=10)) == 10
 

@@ -116,10 +116,12 @@ class TestRouting:
 class TestNotifications:
     def test_templates_in_both_languages(self) -> None:
         for template in notes.TEMPLATES:
-            id_text = notes.render(template, "id", tracking_number="1234567", agency_name="X",
-                                   reason="r")
-            en_text = notes.render(template, "en", tracking_number="1234567", agency_name="X",
-                                   reason="r")
+            id_text = notes.render(
+                template, "id", tracking_number="1234567", agency_name="X", reason="r"
+            )
+            en_text = notes.render(
+                template, "en", tracking_number="1234567", agency_name="X", reason="r"
+            )
             assert "1234567" in id_text and "1234567" in en_text and id_text != en_text
 
     def test_channel_choice_and_masking(self) -> None:
