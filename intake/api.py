@@ -6,6 +6,7 @@ import hmac
 from datetime import datetime
 from typing import Annotated, Literal
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
@@ -121,8 +122,16 @@ async def submit(
     )
 
     def work() -> tuple[Report, str | None, bool]:
-        with rt.database.session() as session:
-            return handlers.submit_report(session, rt.outbox, cmd)
+        for attempt in range(3):
+            try:
+                with rt.database.session() as session:
+                    return handlers.submit_report(session, rt.outbox, cmd)
+            except sa.exc.IntegrityError:
+                # A concurrent request with the same idempotency key (or, rarely, the
+                # same random tracking number) committed first: look again.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     report, secret, created = await rt.database.write(work)
     if created:

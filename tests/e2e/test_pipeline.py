@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -235,6 +236,17 @@ def test_idempotency_key_makes_one_report(platform: Platform) -> None:
     assert (first.status_code, second.status_code) == (201, 200)
     assert first.json()["tracking_number"] == second.json()["tracking_number"]
     assert second.json()["tracking_secret"] is None
+
+    # A double submit racing itself still makes one report.
+    key = uuid.uuid4().hex
+
+    def post(_: int) -> httpx.Response:
+        return httpx.post(url, json=_report(), headers={"idempotency-key": key}, timeout=30)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(post, range(8)))
+    assert sorted(a.status_code for a in answers) == [200] * 7 + [201]
+    assert len({a.json()["report_id"] for a in answers}) == 1
 
 
 def test_confidential_report_needs_its_secret(platform: Platform) -> None:

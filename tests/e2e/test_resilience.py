@@ -155,3 +155,29 @@ def test_broker_restart_then_replay_loses_nothing(
     assert feeder.error is None and len(feeder.ids) == REPORTS
     assert counts["intake"] >= 2 * REPORTS  # report.submitted + reporter.contact each
     assert_exactly_once(platform, REPORTS, timeout=180)
+
+
+def test_two_instances_split_the_partitions_and_survive_one_kill(
+    make_platform: PlatformFactory,
+) -> None:
+    platform = make_platform("postgres", instances={"routing": 2})
+    first, second = platform.instance("routing"), platform.instance("routing#1")
+
+    def partitions(inst: object) -> int:
+        health = platform.health(inst)  # type: ignore[arg-type]
+        return int(health["assigned_partitions"]) if health else -1  # type: ignore[call-overload]
+
+    # One input topic of 4 partitions: the group gives each instance its share.
+    wait_for(
+        lambda: partitions(first) + partitions(second) == 4 and partitions(second) > 0,
+        30,
+        "both instances own partitions",
+    )
+    feeder = Feeder(platform, 60)
+    feeder.start()
+    feeder.wait_posted(20)
+    platform.kill("routing#1", signal.SIGKILL)
+    wait_for(lambda: partitions(first) == 4, 30, "the survivor owns every partition")
+    feeder.join(120)
+    assert feeder.error is None
+    assert_exactly_once(platform, 60)
