@@ -92,8 +92,18 @@ async def post_reports(
         async def one() -> None:
             async with sem:
                 started = time.time()
-                r = await client.post("/v1/reports", json=REPORT)
-                r.raise_for_status()
+                key = uuid.uuid4().hex
+                for attempt in range(5):
+                    try:
+                        r = await client.post(
+                            "/v1/reports", json=REPORT, headers={"idempotency-key": key}
+                        )
+                        r.raise_for_status()
+                        break
+                    except httpx.TransportError:
+                        # A keep-alive connection closed under us: safe to retry (same key).
+                        if attempt == 4:
+                            raise
                 out.append((r.json()["report_id"], started))
 
         tasks = []

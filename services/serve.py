@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> None:
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=5,
+        timeout_keep_alive=30,
     )
     server = uvicorn.Server(config)
 
