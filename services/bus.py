@@ -148,6 +148,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stopping = False
         self._last_prune = 0.0
+        self._failures = 0
 
     def wake(self) -> None:
         """Tell the relay there is new work (called after a commit)."""
@@ -158,67 +159,107 @@ class OutboxRelay:
             self._producer = make_producer(self.kit, f"{self.service}-outbox")
         return self._producer
 
-    def publish_batch(self) -> int:
-        """Publish up to one batch of unpublished rows; return how many were acknowledged."""
+    def _unpublished(self) -> sa.Select[Any]:
         t = self.table
-        query = (
+        return (
             sa.select(t.c.id, t.c.topic, t.c.key, t.c.event_type, t.c.payload)
             .where(t.c.published_at.is_(None))
             .order_by(t.c.id)
             .limit(self.kit.aduan_outbox_batch)
         )
-        if is_postgres(self.db.engine):
-            # Two instances sharing one database each take their own rows.
-            query = query.with_for_update(skip_locked=True)
-        with self.db.engine.begin() as conn:
-            rows = conn.execute(query).all()
-            if not rows:
-                metrics.OUTBOX_BACKLOG.labels(self.service).set(0)
-                return 0
-            delivered: list[int] = []
-            failures: list[KafkaError] = []
-            producer = self._get_producer()
 
-            def on_delivery(row_id: int, topic: str, err: KafkaError | None, _msg: Any) -> None:
-                # Called by flush() on this thread, once per row.
-                if err is None:
-                    delivered.append(row_id)
-                    metrics.EVENTS_PRODUCED.labels(self.service, topic).inc()
-                else:
-                    failures.append(err)
+    def _produce(self, rows: Sequence[Any]) -> list[int]:
+        """Publish rows and wait for the broker; the ids it acknowledged, in order."""
+        delivered: list[int] = []
+        failures: list[KafkaError] = []
+        producer = self._get_producer()
 
-            for row in rows:
-                while True:
-                    try:
-                        producer.produce(
-                            row.topic,
-                            key=row.key.encode() if row.key else None,
-                            value=row.payload.encode(),
-                            headers=[("ce_type", row.event_type.encode())],
-                            on_delivery=functools.partial(on_delivery, row.id, row.topic),
-                        )
-                        break
-                    except BufferError:
-                        producer.poll(0.05)
-            producer.flush(60)
-            if delivered:
-                conn.execute(
-                    t.update().where(t.c.id.in_(delivered)).values(published_at=datetime.now(UTC))
-                )
-            backlog = conn.execute(
-                sa.select(sa.func.count()).select_from(t).where(t.c.published_at.is_(None))
-            ).scalar_one()
-        metrics.OUTBOX_BACKLOG.labels(self.service).set(backlog)
+        def on_delivery(row_id: int, topic: str, err: KafkaError | None, _msg: Any) -> None:
+            # Called by flush() on this thread, once per row.
+            if err is None:
+                delivered.append(row_id)
+                metrics.EVENTS_PRODUCED.labels(self.service, topic).inc()
+            else:
+                failures.append(err)
+
+        for row in rows:
+            while True:
+                try:
+                    producer.produce(
+                        row.topic,
+                        key=row.key.encode() if row.key else None,
+                        value=row.payload.encode(),
+                        headers=[("ce_type", row.event_type.encode())],
+                        on_delivery=functools.partial(on_delivery, row.id, row.topic),
+                    )
+                    break
+                except BufferError:
+                    producer.poll(0.05)
+        producer.flush(60)
         if failures:
             first = failures[0]
             metrics.OUTBOX_PUBLISH_ERRORS.labels(self.service, first.name()).inc(len(failures))
-            if first.fatal() or any(f.fatal() for f in failures):
+            if any(f.fatal() for f in failures):
                 # After a broker loss the idempotent producer's id is unknown to the new
                 # broker: the error is fatal and only a new producer recovers.
                 log.warning("outbox producer failed fatally (%s); recreating it", first.name())
                 self._producer = None
-            raise OutboxPublishError(f"{len(failures)} of {len(rows)} events not acknowledged")
-        return len(delivered)
+        self._failures = len(failures)
+        return delivered
+
+    def _mark(self, conn: sa.Connection, delivered: list[int]) -> None:
+        t = self.table
+        if delivered:
+            conn.execute(
+                t.update().where(t.c.id.in_(delivered)).values(published_at=datetime.now(UTC))
+            )
+        backlog = conn.execute(
+            sa.select(sa.func.count()).select_from(t).where(t.c.published_at.is_(None))
+        ).scalar_one()
+        metrics.OUTBOX_BACKLOG.labels(self.service).set(backlog)
+
+    def _check(self, rows: int, delivered: int) -> int:
+        if self._failures:
+            raise OutboxPublishError(f"{self._failures} of {rows} events not acknowledged")
+        return delivered
+
+    def publish_batch(self) -> int:
+        """Publish up to one batch of unpublished rows; return how many were acknowledged.
+
+        One transaction holds the rows locked (``FOR UPDATE SKIP LOCKED``) while they are
+        published, so that instances sharing a PostgreSQL database take disjoint rows.
+        """
+        with self.db.engine.begin() as conn:
+            query = self._unpublished()
+            if is_postgres(self.db.engine):
+                query = query.with_for_update(skip_locked=True)
+            rows = conn.execute(query).all()
+            if not rows:
+                metrics.OUTBOX_BACKLOG.labels(self.service).set(0)
+                return 0
+            delivered = self._produce(rows)
+            self._mark(conn, delivered)
+        return self._check(len(rows), len(delivered))
+
+    async def publish_batch_sqlite(self) -> int:
+        """The same on SQLite, without holding the file's single write lock while the
+        broker acknowledges: read, publish off the writer thread, then mark on it."""
+
+        def read() -> Sequence[Any]:
+            with self.db.engine.connect() as conn:
+                return conn.execute(self._unpublished()).all()
+
+        def mark(delivered: list[int]) -> None:
+            with self.db.engine.begin() as conn:
+                self._mark(conn, delivered)
+
+        rows = await self.db.read(read)
+        if not rows:
+            metrics.OUTBOX_BACKLOG.labels(self.service).set(0)
+            return 0
+        delivered = await asyncio.to_thread(self._produce, rows)
+        await self.db.write(mark, delivered)
+        return self._check(len(rows), len(delivered))
 
     def prune(self) -> int:
         """Delete published rows older than the retention period."""
@@ -242,8 +283,8 @@ class OutboxRelay:
                 else:
                     # SQLite has one write lock per file; a second writing thread would
                     # collide with the handlers' and sleep in the busy handler (25-100 ms
-                    # per collision, measured). Share the writer thread instead.
-                    n = await self.db.write(self.publish_batch)
+                    # per collision, measured): only the short marking step writes.
+                    n = await self.publish_batch_sqlite()
                 backoff = 0.2
             except Exception as exc:
                 log.warning("outbox publish failed: %s; retrying in %.1fs", exc, backoff)

@@ -82,7 +82,7 @@ KIT_METADATA = sa.MetaData()
 OUTBOX, INBOX = add_kit_tables(KIT_METADATA)
 
 
-SLOW_STATEMENT_SECONDS = 0.02
+SLOW_STATEMENT_SECONDS = 0.25
 
 
 def _log_slow_statements(engine: Engine) -> None:
