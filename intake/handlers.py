@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +24,8 @@ from services.contracts import (
     ReportSubmitted,
     ReportVerified,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,7 @@ def submit_report(
     session.add(
         HistoryEntry(report_id=report.id, event_id=event.id, kind="submitted", occurred_at=now)
     )
+    log.info("report submitted via %s", report.channel, extra={"report_id": report.id})
     return report, secret, True
 
 
