@@ -25,6 +25,11 @@ TEMPLATES: dict[str, tuple[str, str]] = {
 }
 
 
+# The order messages reach a reporter when several wait together (events on different
+# topics arrive in any order, but "received" must come before "rejected" or "routed").
+TEMPLATE_ORDER: dict[str, int] = {"received": 0, "rejected": 10, "routed": 20}
+
+
 def render(template: str, language: str, **values: str) -> str:
     """The message text in the reporter's language (Indonesian unless English)."""
     pair = TEMPLATES[template]

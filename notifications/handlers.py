@@ -55,7 +55,10 @@ def _deliver_pending(ctx: HandlerContext, report_ids: list[str]) -> None:
         )
         .order_by(Notification.created_at)  # type: ignore[arg-type]
     )
-    for note, recipient, contact in list(pending):
+    ready = sorted(
+        pending, key=lambda r: (domain.TEMPLATE_ORDER.get(r[0].template, 99), r[0].created_at)
+    )
+    for note, recipient, contact in ready:
         _deliver(ctx, note, recipient, contact)
 
 
@@ -129,13 +132,16 @@ def on_routed(ctx: HandlerContext, event: ReportRouted) -> None:
 
 
 def notifications_of(session: Session, report_id: str) -> list[Notification]:
-    """Every message about a report, oldest first."""
-    return list(
-        session.exec(
-            select(Notification)
-            .where(Notification.report_id == report_id)
-            .order_by(Notification.created_at)  # type: ignore[arg-type]
-        )
+    """Every message about a report, in the order they were sent (pending ones last)."""
+    notes = session.exec(select(Notification).where(Notification.report_id == report_id))
+    far = datetime.max.replace(tzinfo=UTC)
+    return sorted(
+        notes,
+        key=lambda n: (
+            n.sent_at or far,
+            domain.TEMPLATE_ORDER.get(n.template, 99),
+            n.created_at,
+        ),
     )
 
 
