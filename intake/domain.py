@@ -41,6 +41,15 @@ HISTORY_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+# Ties in time (the deadline starts the moment the report is routed) break by lifecycle.
+HISTORY_ORDER: dict[str, int] = {
+    kind: i
+    for i, kind in enumerate(
+        ["submitted", "verified", "rejected", "routed", "deadline", "notification"]
+    )
+}
+
+
 def new_tracking_number() -> str:
     """Seven digits, not sequential, never starting with 0 (LAPOR! style: #1916449)."""
     return str(1_000_000 + secrets.randbelow(9_000_000))

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-import sqlalchemy as sa
 from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, select
 
@@ -229,13 +228,11 @@ def find_report(session: Session, tracking_number: str) -> Report | None:
 
 
 def history_of(session: Session, report_id: str) -> list[HistoryEntry]:
-    """A report's history, oldest first."""
-    return list(
-        session.exec(
-            select(HistoryEntry)
-            .where(HistoryEntry.report_id == report_id)
-            .order_by(sa.asc(HistoryEntry.occurred_at), sa.asc(HistoryEntry.id))  # type: ignore[call-overload]
-        )
+    """A report's history, oldest first (same instant: in lifecycle order)."""
+    entries = session.exec(select(HistoryEntry).where(HistoryEntry.report_id == report_id))
+    return sorted(
+        entries,
+        key=lambda h: (h.occurred_at, domain.HISTORY_ORDER.get(h.kind, 99), h.id or 0),
     )
 
 
