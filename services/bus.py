@@ -105,6 +105,23 @@ def make_producer(kit: KitSettings, client_id: str) -> Producer:
 # -------------------------------------------------------------------------- outbox
 
 
+def produce_outbox_row(producer: Producer, row: Any, on_delivery: Callable[..., None]) -> None:
+    """Queue one outbox row (topic, key, event_type, payload), waiting while the local
+    queue is full; the caller flushes."""
+    while True:
+        try:
+            producer.produce(
+                row.topic,
+                key=row.key.encode() if row.key else None,
+                value=row.payload.encode(),
+                headers=[("ce_type", row.event_type.encode())],
+                on_delivery=on_delivery,
+            )
+            return
+        except BufferError:
+            producer.poll(0.05)
+
+
 class Outbox:
     """Writes a service's outgoing events into its outbox, in the caller's transaction."""
 
@@ -183,18 +200,7 @@ class OutboxRelay:
                 failures.append(err)
 
         for row in rows:
-            while True:
-                try:
-                    producer.produce(
-                        row.topic,
-                        key=row.key.encode() if row.key else None,
-                        value=row.payload.encode(),
-                        headers=[("ce_type", row.event_type.encode())],
-                        on_delivery=functools.partial(on_delivery, row.id, row.topic),
-                    )
-                    break
-                except BufferError:
-                    producer.poll(0.05)
+            produce_outbox_row(producer, row, functools.partial(on_delivery, row.id, row.topic))
         producer.flush(60)
         if failures:
             first = failures[0]
@@ -332,18 +338,9 @@ def replay_outbox(db_url: str, kit: KitSettings, since: datetime, service: str) 
                 .order_by(OUTBOX.c.id)
             )
             for row in result:
-                while True:
-                    try:
-                        producer.produce(
-                            row.topic,
-                            key=row.key.encode() if row.key else None,
-                            value=row.payload.encode(),
-                            headers=[("ce_type", row.event_type.encode())],
-                            on_delivery=lambda err, _m: failures.append(err) if err else None,
-                        )
-                        break
-                    except BufferError:
-                        producer.poll(0.05)
+                produce_outbox_row(
+                    producer, row, lambda err, _m: failures.append(err) if err else None
+                )
                 count += 1
         producer.flush(60)
     finally:
