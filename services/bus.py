@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import logging
 import threading
 import time
@@ -165,7 +164,6 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stopping = False
         self._last_prune = 0.0
-        self._failures = 0
 
     def wake(self) -> None:
         """Tell the relay there is new work (called after a commit)."""
@@ -185,8 +183,8 @@ class OutboxRelay:
             .limit(self.kit.aduan_outbox_batch)
         )
 
-    def _produce(self, rows: Sequence[Any]) -> list[int]:
-        """Publish rows and wait for the broker; the ids it acknowledged, in order."""
+    def _produce(self, rows: Sequence[Any]) -> tuple[list[int], int]:
+        """Publish rows and wait for the broker: the ids it acknowledged, and failures."""
         delivered: list[int] = []
         failures: list[KafkaError] = []
         producer = self._get_producer()
@@ -210,8 +208,7 @@ class OutboxRelay:
                 # broker: the error is fatal and only a new producer recovers.
                 log.warning("outbox producer failed fatally (%s); recreating it", first.name())
                 self._producer = None
-        self._failures = len(failures)
-        return delivered
+        return delivered, len(failures)
 
     def _mark(self, conn: sa.Connection, delivered: list[int]) -> None:
         t = self.table
@@ -224,9 +221,10 @@ class OutboxRelay:
         ).scalar_one()
         metrics.OUTBOX_BACKLOG.labels(self.service).set(backlog)
 
-    def _check(self, rows: int, delivered: int) -> int:
-        if self._failures:
-            raise OutboxPublishError(f"{self._failures} of {rows} events not acknowledged")
+    @staticmethod
+    def _check(rows: int, delivered: int, failures: int) -> int:
+        if failures:
+            raise OutboxPublishError(f"{failures} of {rows} events not acknowledged")
         return delivered
 
     def publish_batch(self) -> int:
@@ -243,9 +241,9 @@ class OutboxRelay:
             if not rows:
                 metrics.OUTBOX_BACKLOG.labels(self.service).set(0)
                 return 0
-            delivered = self._produce(rows)
+            delivered, failures = self._produce(rows)
             self._mark(conn, delivered)
-        return self._check(len(rows), len(delivered))
+        return self._check(len(rows), len(delivered), failures)
 
     async def publish_batch_sqlite(self) -> int:
         """The same on SQLite, without holding the file's single write lock while the
@@ -263,9 +261,9 @@ class OutboxRelay:
         if not rows:
             metrics.OUTBOX_BACKLOG.labels(self.service).set(0)
             return 0
-        delivered = await asyncio.to_thread(self._produce, rows)
+        delivered, failures = await asyncio.to_thread(self._produce, rows)
         await self.db.write(mark, delivered)
-        return self._check(len(rows), len(delivered))
+        return self._check(len(rows), len(delivered), failures)
 
     def prune(self) -> int:
         """Delete published rows older than the retention period."""
@@ -723,8 +721,3 @@ def _record_lag(app: faust.App, service: str, message: Any) -> None:
             metrics.CONSUMER_LAG.labels(service, message.topic, str(message.partition)).set(
                 max(0, hw - message.offset - 1)
             )
-
-
-def json_dumps(obj: Any) -> str:
-    """Compact JSON for logs and fixtures."""
-    return json.dumps(obj, separators=(",", ":"), default=str)

@@ -91,7 +91,6 @@ class Platform:
         self._stop = threading.Event()
         self._supervisor: threading.Thread | None = None
         self.started_at: datetime | None = None
-        self.broker_restarts = 0
 
     # -------------------------------------------------------------------- settings
 
@@ -216,7 +215,6 @@ class Platform:
         print("the embedded broker stopped; restarting it and recovering", flush=True)
         try:
             self.broker.start()
-            self.broker_restarts += 1
             counts = self.recover_after_broker_loss(self.started_at)
             print(f"recovered; replayed {counts}", flush=True)
         except Exception as exc:

@@ -12,7 +12,7 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,9 +44,6 @@ class ServiceDefinition:
     handlers: dict[str, bus.Handler]
     routers: list[APIRouter] = field(default_factory=list)
     title: str = ""
-    background: list[Callable[[ServiceRuntime], Coroutine[Any, Any, None]]] = field(
-        default_factory=list
-    )
 
 
 class ServiceRuntime:
@@ -99,8 +96,6 @@ class ServiceRuntime:
         self.db = Database(self.db_url)
         self.relay = bus.OutboxRelay(self.name, self.kit, self.db, self.definition.outbox_table)
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-relay"))
-        for job in self.definition.background:
-            self._tasks.append(asyncio.create_task(job(self), name=f"{self.name}-bg"))
         topics = self.consumes()
         if topics:
             app = bus.make_faust_app(self.name, self.kit)
