@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services import timezones
+
 
 @dataclass(frozen=True)
 class Agency:
@@ -52,6 +54,13 @@ BY_PROVINCE: dict[str, Agency] = {
 
 # The national administrator of the complaint system disposes by hand what no rule covers.
 FALLBACK = Agency("kemenpanrb", "Kementerian PANRB (pengelola nasional)")
+
+
+def timezone_of(rule: str, regency_code: str) -> str:
+    """Where the chosen agency sits: a regional government in its region, else Jakarta."""
+    if rule.startswith(("regency:", "province:")):
+        return timezones.of_region(regency_code)
+    return timezones.WIB
 
 
 def choose(category: str, regency_code: str) -> tuple[Agency, str]:

@@ -37,6 +37,7 @@ def on_verified(ctx: HandlerContext, event: ReportVerified) -> None:
             regency_code=event.regency_code,
             rule=rule,
             routed_at=now,
+            timezone=domain.timezone_of(rule, event.regency_code),
         ),
         subject=event.report_id,
     )

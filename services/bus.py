@@ -130,10 +130,21 @@ class Outbox:
         self.table = table
 
     def emit(
-        self, session: Session, payload: Payload, subject: str | None, key: str | None = None
+        self,
+        session: Session,
+        payload: Payload,
+        subject: str | None,
+        key: str | None = None,
+        event_id: str | None = None,
     ) -> CloudEvent:
-        """Add one event to the outbox; it is published after the transaction commits."""
+        """Add one event to the outbox; it is published after the transaction commits.
+
+        A caller that must never emit the same event twice passes a deterministic
+        ``event_id``: the outbox's unique key then refuses a second copy.
+        """
         event = new_event(f"/aduan/{self.service}", subject, payload)
+        if event_id is not None:
+            event.id = event_id
         topic = catalog.TOPIC_OF_TYPE[TYPE_OF[type(payload)]]
         session.execute(
             self.table.insert().values(

@@ -38,7 +38,7 @@ TOPICS: tuple[Topic, ...] = (
         "report.submitted",
         ("id.aduan.report.submitted.v1",),
         producer="intake",
-        consumers=("verification", "notifications"),
+        consumers=("verification", "notifications", "sla"),
         description="New reports, as the citizen sent them, with a reporter reference.",
     ),
     Topic(
@@ -56,14 +56,14 @@ TOPICS: tuple[Topic, ...] = (
         "report.verified",
         ("id.aduan.report.verified.v1",),
         producer="verification",
-        consumers=("routing", "intake"),
+        consumers=("routing", "intake", "sla"),
         description="Reports accepted for routing, with corrected title and category.",
     ),
     Topic(
         "report.rejected",
         ("id.aduan.report.rejected.v1",),
         producer="verification",
-        consumers=("intake", "notifications"),
+        consumers=("intake", "notifications", "sla"),
         description="Reports not accepted, with the reason shown to the citizen.",
     ),
     Topic(
@@ -74,11 +74,59 @@ TOPICS: tuple[Topic, ...] = (
         description="Reports handed to the agency that must answer them.",
     ),
     Topic(
+        "report.information_requested",
+        ("id.aduan.report.information_requested.v1",),
+        producer="verification",
+        consumers=("sla",),
+        description="The citizen is asked for what the report lacks (its clock pauses).",
+    ),
+    Topic(
+        "report.information_added",
+        ("id.aduan.report.information_added.v1",),
+        producer="intake",
+        consumers=("sla",),
+        description="The citizen added information to a report.",
+    ),
+    Topic(
+        "report.handling",
+        (
+            "id.aduan.report.forwarded.v1",
+            "id.aduan.report.returned.v1",
+            "id.aduan.report.followup_posted.v1",
+            "id.aduan.report.resolved.v1",
+        ),
+        producer="routing",
+        consumers=("sla",),
+        description="What agencies do with a report, in order: forwards, returns, "
+        "follow-ups, resolution. Who acted is a staff reference, never a reporter.",
+    ),
+    Topic(
+        "report.reporter_replied",
+        ("id.aduan.report.reporter_replied.v1",),
+        producer="intake",
+        consumers=("sla",),
+        description="The reporter's answer to the agency, and whether it solved the case.",
+    ),
+    Topic(
         "sla.deadline",
-        ("id.aduan.sla.deadline_opened.v1",),
+        (
+            "id.aduan.sla.deadline_opened.v1",
+            "id.aduan.sla.deadline_updated.v1",
+            "id.aduan.sla.warning.v1",
+            "id.aduan.sla.breached.v1",
+        ),
         producer="sla",
         consumers=("intake",),
-        description="SLA clocks opened for a report (which clock, when it is due).",
+        description="SLA clocks of a report: opened, changed, near their deadline "
+        "(warning) and past it (breached, naming the agency responsible).",
+    ),
+    Topic(
+        "report.outcome",
+        ("id.aduan.report.closed.v1", "id.aduan.report.escalated.v1"),
+        producer="sla",
+        consumers=("intake",),
+        description="Reports closed by the system (accepted, or the reporter's silence) "
+        "and reports escalated to the Ombudsman after the resolution clock.",
     ),
     Topic(
         "notification.sent",

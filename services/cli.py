@@ -5,6 +5,8 @@ aduan topics              create the catalogue's topics on KAFKA_BOOTSTRAP_SERVE
 aduan replay --since T    re-publish every service's outbox events since T
 aduan schemas [--check]   write (or check) the JSON Schemas of the event contracts
 aduan asyncapi [--check]  write (or check) docs/asyncapi.yaml from the catalogue
+aduan token --role ROLE --sub NAME [--agency ID]
+                          issue a staff token (ADUAN_AUTH_SECRET, or the embedded one)
 aduan migration SERVICE -m MESSAGE
                           autogenerate a schema migration for a service's models
 """
@@ -18,7 +20,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from services import bus, schemas
+from services import auth, bus, schemas
 from services.launcher import DEFAULT_PORTS, Platform
 from services.serve import SERVICES
 from services.settings import KitSettings
@@ -66,6 +68,12 @@ def _replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _token(args: argparse.Namespace) -> int:
+    token = Platform().staff_token(auth.Role(args.role), args.sub, args.agency)
+    print(token)
+    return 0
+
+
 def _migration(args: argparse.Namespace) -> int:
     import importlib
     import tempfile
@@ -101,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("schemas", "asyncapi"):
         p = sub.add_parser(name, help=f"write or check the {name}")
         p.add_argument("--check", action="store_true", help="fail if the files differ")
+    tok = sub.add_parser("token", help="issue a staff token")
+    tok.add_argument("--role", required=True, choices=[r.value for r in auth.Role])
+    tok.add_argument("--sub", required=True, help="who the token is for")
+    tok.add_argument("--agency", help="the agency of an agency officer")
     mig = sub.add_parser("migration", help="autogenerate a migration for a service")
     mig.add_argument("service", choices=SERVICES)
     mig.add_argument("-m", "--message", required=True)
@@ -110,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "topics":
         print("\n".join(bus.ensure_topics(KitSettings())) or "all topics exist")
         return 0
+    if args.cmd == "token":
+        return _token(args)
     if args.cmd == "migration":
         return _migration(args)
     if args.cmd == "replay":

@@ -87,6 +87,99 @@ class ReportRouted(Payload):
     regency_code: RegencyCode
     rule: str = Field(max_length=200, description="Which routing rule chose the agency.")
     routed_at: datetime
+    timezone: str | None = Field(
+        None,
+        max_length=40,
+        description="IANA time zone of the agency's seat (Asia/Jakarta, Asia/Makassar, "
+        "Asia/Jayapura): its working day ends the agency's deadlines.",
+    )
+
+
+Actor = Annotated[str, StringConstraints(max_length=64)]
+
+
+class ReportInformationRequested(Payload):
+    """The report lacks something it needs; the citizen is asked for it.
+
+    The verification clock pauses until the citizen answers (ReportInformationAdded).
+    """
+
+    report_id: ReportId
+    missing: list[Annotated[str, StringConstraints(max_length=32)]] = Field(
+        default_factory=list, max_length=10, description="5W1H elements missing."
+    )
+    message: str = Field(max_length=1000, description="What the citizen is asked.")
+    requested_by: Literal["auto", "verifier"]
+    requested_at: datetime
+
+
+class ReportInformationAdded(Payload):
+    """The citizen added information to a report (an answer to a request, or unasked)."""
+
+    report_id: ReportId
+    text: str = Field(max_length=20_000)
+    added_at: datetime
+
+
+class ReportForwarded(Payload):
+    """An agency handed a report on: down to its own unit, or to another agency."""
+
+    report_id: ReportId
+    from_agency_id: str = Field(max_length=64)
+    to_agency_id: str = Field(max_length=64)
+    to_agency_name: str = Field(max_length=200)
+    within_agency: bool = Field(
+        description="True when it goes down to a unit or sub-unit of the same agency."
+    )
+    reason: str = Field(max_length=500)
+    forwarded_by: Actor
+    forwarded_at: datetime
+
+
+class ReportReturned(Payload):
+    """An agency returned a report as not theirs; it goes back to verification."""
+
+    report_id: ReportId
+    agency_id: str = Field(max_length=64)
+    reason: str = Field(max_length=500)
+    returned_by: Actor
+    returned_at: datetime
+
+
+class ReportFollowupPosted(Payload):
+    """The agency posted a follow-up (tindak lanjut): its answer or progress."""
+
+    report_id: ReportId
+    agency_id: str = Field(max_length=64)
+    followup_id: str = Field(max_length=64)
+    text: str = Field(max_length=5000)
+    posted_by: Actor
+    posted_at: datetime
+
+
+class ReportResolved(Payload):
+    """The agency marked its work done; the reporter has 10 working days to reply."""
+
+    report_id: ReportId
+    agency_id: str = Field(max_length=64)
+    summary: str = Field(max_length=2000)
+    resolved_by: Actor
+    resolved_at: datetime
+
+
+class ReportReporterReplied(Payload):
+    """The reporter answered the agency (tanggapan), saying whether it solved the case."""
+
+    report_id: ReportId
+    reply_id: str = Field(max_length=64)
+    satisfied: bool | None = Field(
+        None, description="True: solved (the report closes). False or null: not solved."
+    )
+    text: str = Field("", max_length=5000)
+    replied_at: datetime
+
+
+Clock = Literal["verification", "first_response", "reporter_reply", "resolution"]
 
 
 class DeadlineOpened(Payload):
@@ -94,11 +187,65 @@ class DeadlineOpened(Payload):
 
     report_id: ReportId
     deadline_id: str = Field(max_length=64)
-    clock: Literal["verification", "first_response", "reporter_reply", "resolution"]
+    clock: Clock
     agency_id: str | None = Field(None, max_length=64)
     starts_at: datetime
     due_at: datetime
-    working_days: int = Field(ge=0)
+    working_days: int = Field(ge=0, description="0 for a clock counted in calendar days.")
+    timezone: str | None = Field(None, max_length=40, description="Zone whose day ends it.")
+
+
+class DeadlineUpdated(Payload):
+    """An SLA clock paused, resumed, moved, stopped or was cancelled."""
+
+    report_id: ReportId
+    deadline_id: str = Field(max_length=64)
+    clock: Clock
+    agency_id: str | None = Field(None, max_length=64)
+    status: Literal["open", "paused", "stopped", "cancelled"]
+    due_at: datetime | None = Field(None, description="None while paused.")
+    reason: str = Field(max_length=64, description="What changed it (the event kind).")
+    changed_at: datetime
+
+
+class SlaWarning(Payload):
+    """A deadline is near (by default one working day before it)."""
+
+    report_id: ReportId
+    deadline_id: str = Field(max_length=64)
+    clock: Clock
+    agency_id: str | None = Field(None, max_length=64, description="Who must act.")
+    due_at: datetime
+    warned_at: datetime
+
+
+class SlaBreached(Payload):
+    """A deadline passed with nothing done; names the agency responsible."""
+
+    report_id: ReportId
+    deadline_id: str = Field(max_length=64)
+    clock: Clock
+    agency_id: str | None = Field(None, max_length=64, description="Who failed to act.")
+    due_at: datetime
+    breached_at: datetime
+
+
+class ReportClosed(Payload):
+    """The report is closed (selesai): the reporter accepted, or stayed silent."""
+
+    report_id: ReportId
+    reason: Literal["accepted", "no_reply"]
+    closed_at: datetime
+
+
+class ReportEscalated(Payload):
+    """Unresolved after the resolution clock: the reporter is offered the Ombudsman."""
+
+    report_id: ReportId
+    agency_id: str | None = Field(None, max_length=64)
+    reason: str = Field(max_length=500)
+    ombudsman_url: str = Field(max_length=200)
+    escalated_at: datetime
 
 
 class NotificationSent(Payload):
@@ -118,7 +265,19 @@ EVENT_TYPES: dict[str, type[Payload]] = {
     "id.aduan.report.verified.v1": ReportVerified,
     "id.aduan.report.rejected.v1": ReportRejected,
     "id.aduan.report.routed.v1": ReportRouted,
+    "id.aduan.report.information_requested.v1": ReportInformationRequested,
+    "id.aduan.report.information_added.v1": ReportInformationAdded,
+    "id.aduan.report.forwarded.v1": ReportForwarded,
+    "id.aduan.report.returned.v1": ReportReturned,
+    "id.aduan.report.followup_posted.v1": ReportFollowupPosted,
+    "id.aduan.report.resolved.v1": ReportResolved,
+    "id.aduan.report.reporter_replied.v1": ReportReporterReplied,
     "id.aduan.sla.deadline_opened.v1": DeadlineOpened,
+    "id.aduan.sla.deadline_updated.v1": DeadlineUpdated,
+    "id.aduan.sla.warning.v1": SlaWarning,
+    "id.aduan.sla.breached.v1": SlaBreached,
+    "id.aduan.report.closed.v1": ReportClosed,
+    "id.aduan.report.escalated.v1": ReportEscalated,
     "id.aduan.notification.sent.v1": NotificationSent,
 }
 TYPE_OF: dict[type[Payload], str] = {model: name for name, model in EVENT_TYPES.items()}

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from services import bus
+from services import auth, bus
 from services.broker import EmbeddedBroker, free_port
 from services.serve import SERVICES
 from services.settings import BrokerProfile, KitSettings, ServiceSettings
@@ -117,10 +117,20 @@ class Platform:
         settings = ServiceSettings(_env_prefix=f"{service.upper()}_")  # type: ignore[call-arg]
         return settings.resolved_database_url(service, self.kit())
 
+    def auth_secret(self) -> str:
+        """The key that signs staff tokens on this platform."""
+        configured = self.extra_env.get("ADUAN_AUTH_SECRET") or os.environ.get("ADUAN_AUTH_SECRET")
+        return configured or auth.load_or_create_secret(self.var_dir / "auth-secret")
+
+    def staff_token(self, role: auth.Role, sub: str, agency_id: str | None = None) -> str:
+        """A signed token for a member of staff, valid on this platform's services."""
+        return auth.issue(self.auth_secret(), sub, role, agency_id)
+
     def env_for(self, inst: Instance) -> dict[str, str]:
         """The environment of one service process."""
         env = dict(os.environ)
         env.update(self.extra_env)
+        env["ADUAN_AUTH_SECRET"] = self.auth_secret()
         prefix = inst.service.upper()
         env.update(
             {

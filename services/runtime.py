@@ -12,7 +12,7 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,14 @@ class ServiceDefinition:
     handlers: dict[str, bus.Handler]
     routers: list[APIRouter] = field(default_factory=list)
     title: str = ""
+    # Awaited after the migrations and before any event is consumed.
+    startup: list[Callable[[ServiceRuntime], Awaitable[None]]] = field(default_factory=list)
+    # Long-running loops (a scheduler...), cancelled at stop.
+    background: list[Callable[[ServiceRuntime], Coroutine[Any, Any, None]]] = field(
+        default_factory=list
+    )
+    # Service-specific state its routers reach through ``runtime.definition.extra``.
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class ServiceRuntime:
@@ -73,6 +81,10 @@ class ServiceRuntime:
         if self.relay is not None:
             self.relay.wake()
 
+    def spawn(self, work: Coroutine[Any, Any, Any], name: str) -> None:
+        """Run a task alongside the service; it is cancelled when the service stops."""
+        self._tasks.append(asyncio.create_task(work, name=name))
+
     def consumes(self) -> list[catalog.Topic]:
         """Input topics that this service has handlers for."""
         return [
@@ -96,6 +108,10 @@ class ServiceRuntime:
         self.db = Database(self.db_url)
         self.relay = bus.OutboxRelay(self.name, self.kit, self.db, self.definition.outbox_table)
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-relay"))
+        for hook in self.definition.startup:
+            await hook(self)
+        for loop in self.definition.background:
+            self.spawn(loop(self), f"{self.name}-background")
         topics = self.consumes()
         if topics:
             app = bus.make_faust_app(self.name, self.kit)

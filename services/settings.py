@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -77,8 +77,18 @@ class KitSettings(BaseSettings):
         description="Published outbox events are kept this long so that `aduan replay` "
         "can re-publish them after a broker loss.",
     )
+    aduan_auth_secret: SecretStr | None = Field(
+        None,
+        description="Key that signs staff tokens (verifiers, agency officers, "
+        "administrators); at least 32 characters. Unset: `aduan run` makes one and keeps "
+        "it in ADUAN_VAR_DIR/auth-secret.",
+    )
     aduan_log_level: str = Field("INFO", description="Log level of every service.")
     aduan_log_json: bool = Field(True, description="Write logs as JSON lines.")
+
+    def auth_secret_value(self) -> str | None:
+        """The staff-token signing key, if one is configured."""
+        return self.aduan_auth_secret.get_secret_value() if self.aduan_auth_secret else None
 
     @property
     def profile(self) -> BrokerProfile:

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from services.runtime import ServiceDefinition
-from sla import api, handlers
+from services.runtime import ServiceDefinition, ServiceRuntime
+from sla import api, handlers, scheduler
 from sla.models import INBOX, OUTBOX, Base
 from sla.settings import SlaSettings
 
@@ -11,6 +11,14 @@ from sla.settings import SlaSettings
 def build() -> ServiceDefinition:
     """The SLA service."""
     settings = SlaSettings()
+    core = handlers.SlaCore(settings)
+
+    async def seed(rt: ServiceRuntime) -> None:
+        await scheduler.seed(rt, core)
+
+    async def run_scheduler(rt: ServiceRuntime) -> None:
+        await scheduler.run(rt, core)
+
     return ServiceDefinition(
         name="sla",
         title="Aduan SLA clocks",
@@ -19,6 +27,9 @@ def build() -> ServiceDefinition:
         outbox_table=OUTBOX,
         inbox_table=INBOX,
         migrations=Path(__file__).parent / "migrations",
-        handlers=handlers.handlers(settings),  # type: ignore[arg-type]
+        handlers=handlers.handlers(core),
         routers=[api.router],
+        startup=[seed],
+        background=[run_scheduler],
+        extra={"core": core},
     )

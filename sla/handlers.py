@@ -1,63 +1,378 @@
-"""SLA's handlers; HANDLERS at the end."""
+"""SLA's handlers: every relevant event becomes a fact, and the report's clocks are
+folded again from all its facts (see :mod:`sla.domain`). HANDLERS at the end.
+"""
 
 from __future__ import annotations
 
-import uuid
+import hashlib
+import logging
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from services.bus import HandlerContext
-from services.contracts import DeadlineOpened, ReportRouted
+from services.bus import Handler, HandlerContext
+from services.contracts import (
+    DeadlineOpened,
+    DeadlineUpdated,
+    Payload,
+    ReportFollowupPosted,
+    ReportForwarded,
+    ReportInformationAdded,
+    ReportInformationRequested,
+    ReportRejected,
+    ReportReporterReplied,
+    ReportResolved,
+    ReportReturned,
+    ReportRouted,
+    ReportSubmitted,
+    ReportVerified,
+)
 from sla import domain
-from sla.models import Deadline
+from sla.models import CalendarEntryRow, CalendarMeta, Clock, FactRow
 from sla.settings import SlaSettings
+from sla.workdays import CalendarEntry, WorkingCalendar, check_closed_runs, parse_file
+
+log = logging.getLogger(__name__)
+
+# Emits one event in the caller's transaction: (payload, subject, event_id or None).
+Emit = Callable[[Payload, str, str | None], None]
 
 
-def make_on_routed(settings: SlaSettings):  # type: ignore[no-untyped-def]
-    """The handler that opens the agency's first-response clock."""
+def _fact(event_id: str, payload: Any) -> domain.Fact:
+    """The fact an event states."""
+    if isinstance(payload, ReportSubmitted):
+        return domain.Fact(
+            event_id, "submitted", payload.submitted_at, regency_code=payload.regency_code
+        )
+    if isinstance(payload, ReportInformationRequested):
+        return domain.Fact(event_id, "information_requested", payload.requested_at)
+    if isinstance(payload, ReportInformationAdded):
+        return domain.Fact(event_id, "information_added", payload.added_at)
+    if isinstance(payload, ReportVerified):
+        return domain.Fact(event_id, "verified", payload.verified_at)
+    if isinstance(payload, ReportRejected):
+        return domain.Fact(event_id, "rejected", payload.rejected_at)
+    if isinstance(payload, ReportRouted):
+        return domain.Fact(
+            event_id,
+            "routed",
+            payload.routed_at,
+            agency_id=payload.agency_id,
+            timezone=payload.timezone,
+            regency_code=payload.regency_code,
+        )
+    if isinstance(payload, ReportForwarded):
+        return domain.Fact(
+            event_id,
+            "forwarded",
+            payload.forwarded_at,
+            agency_id=payload.to_agency_id,
+            within_agency=payload.within_agency,
+        )
+    if isinstance(payload, ReportReturned):
+        return domain.Fact(event_id, "returned", payload.returned_at, agency_id=payload.agency_id)
+    if isinstance(payload, ReportFollowupPosted):
+        return domain.Fact(
+            event_id, "followup_posted", payload.posted_at, agency_id=payload.agency_id
+        )
+    if isinstance(payload, ReportResolved):
+        return domain.Fact(event_id, "resolved", payload.resolved_at, agency_id=payload.agency_id)
+    if isinstance(payload, ReportReporterReplied):
+        return domain.Fact(
+            event_id, "reporter_replied", payload.replied_at, satisfied=payload.satisfied
+        )
+    raise TypeError(f"no fact for {type(payload).__name__}")
 
-    def on_routed(ctx: HandlerContext, event: ReportRouted) -> None:
-        """Open the first-response clock, once per report."""
-        exists = ctx.session.exec(
-            select(Deadline.id).where(
-                Deadline.report_id == event.report_id, Deadline.clock == "first_response"
+
+def next_fire(row: Clock) -> datetime | None:
+    """When the scheduler must next look at a clock: its warning, then its deadline."""
+    if row.status != "open" or row.breached_at is not None:
+        return None
+    if row.warn_at is not None and row.warn_at < row.due_at and row.warned_due != row.due_at:
+        return row.warn_at
+    return row.due_at
+
+
+class CalendarStore:
+    """The working calendar, reloaded whenever its version in the database changes."""
+
+    def __init__(self) -> None:
+        self._calendar: WorkingCalendar | None = None
+
+    def current(self, session: Session) -> WorkingCalendar:
+        """The calendar as the database has it now (one small query when unchanged)."""
+        version = session.exec(select(CalendarMeta.version).where(CalendarMeta.id == 1)).first()
+        version = version or 0
+        cached = self._calendar
+        if cached is not None and cached.version == version:
+            return cached
+        rows = session.exec(select(CalendarEntryRow)).all()
+        calendar = WorkingCalendar(
+            [
+                CalendarEntry.model_validate(
+                    {"date": r.day, "kind": r.kind, "name": r.name, "source": r.source}
+                )
+                for r in rows
+            ],
+            version,
+        )
+        self._calendar = calendar
+        return calendar
+
+
+def bump_version(session: Session) -> int:
+    """Mark the calendar changed (every instance reloads it on its next event)."""
+    meta = session.get(CalendarMeta, 1)
+    if meta is None:
+        meta = CalendarMeta(id=1, version=0)
+        session.add(meta)
+    meta.version += 1
+    session.flush()
+    return meta.version
+
+
+def put_entries(session: Session, entries: Iterable[CalendarEntry], who: str) -> list[date]:
+    """Insert or replace calendar entries; returns the days that changed."""
+    entries = list(entries)
+    existing = {(r.day, r.kind): r for r in session.exec(select(CalendarEntryRow))}
+    candidate = WorkingCalendar(
+        [
+            CalendarEntry.model_validate(
+                {"date": r.day, "kind": r.kind, "name": r.name, "source": r.source}
             )
-        ).first()
-        if exists is not None:
+            for key, r in existing.items()
+            if key not in {(e.day, e.kind.value) for e in entries}
+        ]
+        + entries
+    )
+    check_closed_runs(candidate, sorted({e.day.year for e in entries}))
+    now = datetime.now(UTC)
+    changed: list[date] = []
+    for entry in entries:
+        row = existing.get((entry.day, entry.kind.value))
+        if row is not None and (row.name, row.source) == (entry.name, entry.source):
+            continue
+        if row is None:
+            row = CalendarEntryRow(
+                day=entry.day,
+                kind=entry.kind.value,
+                name="",
+                source="",
+                updated_by=who,
+                updated_at=now,
+            )
+        row.name, row.source, row.updated_by, row.updated_at = entry.name, entry.source, who, now
+        session.add(row)
+        changed.append(entry.day)
+    if changed:
+        bump_version(session)
+    return changed
+
+
+def delete_entry(session: Session, day: date, kind: str) -> bool:
+    """Remove one calendar entry; False if there was none."""
+    row = session.get(CalendarEntryRow, (day, kind))
+    if row is None:
+        return False
+    session.delete(row)
+    bump_version(session)
+    return True
+
+
+def seed_calendar(session: Session, text: str) -> list[date]:
+    """Load the shipped calendar file once per content change."""
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    meta = session.get(CalendarMeta, 1)
+    if meta is not None and meta.seeded_digest == digest:
+        return []
+    changed = put_entries(session, parse_file(text), "calendar-file")
+    meta = session.get(CalendarMeta, 1) or CalendarMeta(id=1)
+    meta.seeded_digest = digest
+    session.add(meta)
+    return changed
+
+
+class SlaCore:
+    """The SLA's state shared by handlers, the scheduler and the API."""
+
+    def __init__(self, settings: SlaSettings) -> None:
+        self.settings = settings
+        self.rules = settings.rules()
+        self.calendars = CalendarStore()
+
+    def now(self) -> datetime:
+        """The service's clock (shifted only in drills and tests)."""
+        return datetime.now(UTC) + timedelta(seconds=self.settings.clock_offset_seconds)
+
+    def record(self, session: Session, report_id: str, fact: domain.Fact, emit: Emit) -> None:
+        """Keep a fact (once) and fold the report's clocks again."""
+        if session.get(FactRow, fact.id) is not None:
             return
-        days = settings.first_response_working_days
-        due = domain.add_working_days(event.routed_at, days, settings.default_timezone)
-        deadline = Deadline(
-            id=uuid.uuid4().hex,
-            report_id=event.report_id,
-            clock="first_response",
-            agency_id=event.agency_id,
-            starts_at=event.routed_at,
-            due_at=due,
-            working_days=days,
+        session.add(
+            FactRow(
+                id=fact.id,
+                report_id=report_id,
+                kind=fact.kind,
+                at=fact.at,
+                agency_id=fact.agency_id,
+                timezone=fact.timezone,
+                regency_code=fact.regency_code,
+                within_agency=fact.within_agency,
+                satisfied=fact.satisfied,
+                recorded_at=datetime.now(UTC),
+            )
         )
-        ctx.session.add(deadline)
-        ctx.emit(
-            DeadlineOpened(
-                report_id=event.report_id,
-                deadline_id=deadline.id,
-                clock="first_response",
-                agency_id=event.agency_id,
-                starts_at=event.routed_at,
-                due_at=due,
-                working_days=days,
-            ),
-            subject=event.report_id,
+        session.flush()
+        self.refold(session, report_id, emit)
+
+    def refold(self, session: Session, report_id: str, emit: Emit) -> int:
+        """Bring a report's clock rows in line with its facts; returns how many changed."""
+        facts = [
+            domain.Fact(
+                r.id,
+                r.kind,
+                r.at,
+                agency_id=r.agency_id,
+                timezone=r.timezone,
+                regency_code=r.regency_code,
+                within_agency=r.within_agency,
+                satisfied=r.satisfied,
+            )
+            for r in session.exec(select(FactRow).where(FactRow.report_id == report_id))
+        ]
+        desired = domain.fold(facts, self.calendars.current(session), self.rules)
+        rows = {
+            row.id: row
+            for row in session.exec(
+                select(Clock).where(Clock.report_id == report_id).with_for_update()
+            )
+        }
+        now = datetime.now(UTC)
+        changed = 0
+        for state in desired.values():
+            row = rows.get(state.id)
+            created = row is None
+            if row is None:
+                row = Clock(
+                    id=state.id,
+                    report_id=report_id,
+                    clock=state.clock,
+                    timezone=state.timezone,
+                    starts_at=state.starts_at,
+                    due_at=state.due_at,
+                    working_days=state.working_days,
+                    updated_at=now,
+                )
+                before: tuple[Any, ...] = ()
+            else:
+                before = (row.status, row.due_at, row.agency_id)
+            for name in (
+                "agency_id",
+                "regency_code",
+                "timezone",
+                "starts_at",
+                "due_at",
+                "warn_at",
+                "working_days",
+                "status",
+                "reason",
+                "stopped_at",
+                "paused_at",
+                "remaining_days",
+            ):
+                setattr(row, name, getattr(state, name))
+            row.next_fire_at = next_fire(row)
+            if created:
+                session.add(row)
+                emit(
+                    DeadlineOpened(
+                        report_id=report_id,
+                        deadline_id=row.id,
+                        clock=state.clock,  # type: ignore[arg-type]
+                        agency_id=state.agency_id,
+                        starts_at=state.starts_at,
+                        due_at=state.due_at,
+                        working_days=state.working_days,
+                        timezone=state.timezone,
+                    ),
+                    report_id,
+                    None,
+                )
+            if (created and state.status != "open") or (
+                not created and before != (row.status, row.due_at, row.agency_id)
+            ):
+                row.updated_at = now
+                session.add(row)
+                emit(
+                    DeadlineUpdated(
+                        report_id=report_id,
+                        deadline_id=row.id,
+                        clock=state.clock,  # type: ignore[arg-type]
+                        agency_id=state.agency_id,
+                        status=state.status,  # type: ignore[arg-type]
+                        due_at=None if state.status == "paused" else state.due_at,
+                        reason=state.reason[:64],
+                        changed_at=now,
+                    ),
+                    report_id,
+                    None,
+                )
+            changed += created or before != (row.status, row.due_at, row.agency_id)
+        return changed
+
+    def reports_around(self, session: Session, days: list[date]) -> list[str]:
+        """Reports with a running clock whose span covers one of ``days``."""
+        if not days:
+            return []
+        first = datetime.combine(min(days), datetime.min.time(), tzinfo=UTC)
+        query = (
+            select(Clock.report_id)
+            .where(Clock.status.in_(("open", "paused")))  # type: ignore[attr-defined]
+            .where(Clock.due_at >= first - timedelta(days=1))
+            .distinct()
         )
-
-    return on_routed
-
-
-def deadlines_of(session: Session, report_id: str) -> list[Deadline]:
-    """Every clock of a report."""
-    return list(session.exec(select(Deadline).where(Deadline.report_id == report_id)))
+        return list(session.exec(query))
 
 
-def handlers(settings: SlaSettings) -> dict[str, object]:
-    """The handler table."""
-    return {"id.aduan.report.routed.v1": make_on_routed(settings)}
+def handlers(core: SlaCore) -> dict[str, Handler]:
+    """The handler table: every event type that moves a clock."""
+
+    def on_event(ctx: HandlerContext, payload: Any) -> None:
+        def emit(p: Payload, subject: str, event_id: str | None) -> None:
+            ctx.emit(p, subject=subject)
+
+        core.record(ctx.session, payload.report_id, _fact(ctx.event.id, payload), emit)
+
+    types = (
+        "id.aduan.report.submitted.v1",
+        "id.aduan.report.information_requested.v1",
+        "id.aduan.report.information_added.v1",
+        "id.aduan.report.verified.v1",
+        "id.aduan.report.rejected.v1",
+        "id.aduan.report.routed.v1",
+        "id.aduan.report.forwarded.v1",
+        "id.aduan.report.returned.v1",
+        "id.aduan.report.followup_posted.v1",
+        "id.aduan.report.resolved.v1",
+        "id.aduan.report.reporter_replied.v1",
+    )
+    return dict.fromkeys(types, on_event)
+
+
+def clocks_of(session: Session, report_id: str) -> list[Clock]:
+    """Every clock of a report, oldest first."""
+    rows = session.exec(select(Clock).where(Clock.report_id == report_id)).all()
+    return sorted(rows, key=lambda c: (c.starts_at, domain.CLOCKS.index(c.clock), c.id))
+
+
+def count_running(session: Session) -> dict[tuple[str, str], int]:
+    """Running clocks by (clock, status)."""
+    query = (
+        sa.select(Clock.clock, Clock.status, sa.func.count())
+        .where(Clock.status.in_(("open", "paused")))  # type: ignore[attr-defined]
+        .group_by(Clock.clock, Clock.status)
+    )
+    return {(c, s): n for c, s, n in session.execute(query)}

@@ -1,8 +1,8 @@
-"""SLA's tables: one row per clock per report."""
+"""SLA's tables: the facts of each report, its clocks, and the operator's calendar."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import registry
@@ -18,17 +18,73 @@ class Base(SQLModel, registry=registry()):
 OUTBOX, INBOX = add_kit_tables(Base.metadata)
 
 
-class Deadline(Base, table=True):
-    """A running (or finished) clock."""
+class FactRow(Base, table=True):
+    """An event that matters to a report's clocks (see :mod:`sla.domain`)."""
 
-    __tablename__ = "deadlines"
-    __table_args__ = (sa.UniqueConstraint("report_id", "clock", name="uq_deadline_clock"),)
+    __tablename__ = "sla_facts"
+
+    id: str = Field(primary_key=True, max_length=64, description="The event's id.")
+    report_id: str = Field(max_length=36, index=True)
+    kind: str = Field(max_length=32)
+    at: datetime = Field(sa_type=UTCDateTime, description="When it happened.")
+    agency_id: str | None = Field(default=None, max_length=64)
+    timezone: str | None = Field(default=None, max_length=40)
+    regency_code: str | None = Field(default=None, max_length=8)
+    within_agency: bool = False
+    satisfied: bool | None = None
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Clock(Base, table=True):
+    """One clock of a report; ``next_fire_at`` is when the scheduler must look at it."""
+
+    __tablename__ = "clocks"
+    __table_args__ = (
+        sa.Index("ix_clocks_status_clock", "status", "clock"),
+        sa.Index("ix_clocks_agency_clock", "agency_id", "clock"),
+    )
 
     id: str = Field(primary_key=True, max_length=64)
     report_id: str = Field(max_length=36, index=True)
     clock: str = Field(max_length=32)
     agency_id: str | None = Field(default=None, max_length=64)
+    regency_code: str | None = Field(default=None, max_length=8)
+    timezone: str = Field(max_length=40)
     starts_at: datetime = Field(sa_type=UTCDateTime)
-    due_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    warn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     working_days: int
     status: str = Field(default="open", max_length=16)
+    reason: str = Field(default="opened", max_length=32)
+    stopped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    paused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    remaining_days: int | None = None
+    warned_due: datetime | None = Field(
+        default=None, sa_type=UTCDateTime, description="The due time last warned about."
+    )
+    breached_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_fire_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class CalendarEntryRow(Base, table=True):
+    """The operator's calendar data: cuti bersama, closures, extra working days."""
+
+    __tablename__ = "calendar_entries"
+
+    day: date = Field(primary_key=True)
+    kind: str = Field(primary_key=True, max_length=16)
+    name: str = Field(max_length=200)
+    source: str = Field(max_length=500)
+    updated_by: str = Field(max_length=64)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class CalendarMeta(Base, table=True):
+    """One row: the calendar's version (bumped on every change) and the file last seeded."""
+
+    __tablename__ = "calendar_meta"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int = 0
+    seeded_digest: str = Field(default="", max_length=64)

@@ -2,60 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
-
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from intake import domain as intake
 from notifications import domain as notes
 from routing import domain as routing
 from services.logs import redact
-from sla import domain as sla
 from verification import domain as verification
 
 WIB = "Asia/Jakarta"
-
-
-class TestWorkingDays:
-    def test_friday_afternoon_is_due_next_friday(self) -> None:
-        friday = datetime(2026, 11, 27, 15, 0, tzinfo=ZoneInfo(WIB))
-        due = sla.add_working_days(friday, 5, WIB)
-        assert due.date() == date(2026, 12, 4)
-        assert (due.hour, due.minute, due.second) == (23, 59, 59)
-
-    def test_saturday_start_counts_from_monday(self) -> None:
-        saturday = datetime(2026, 11, 28, 9, 0, tzinfo=ZoneInfo(WIB))
-        assert sla.add_working_days(saturday, 1, WIB).date() == date(2026, 11, 30)
-
-    def test_local_day_decides_not_utc(self) -> None:
-        # 18:00 UTC Sunday is 01:00 Monday in Jakarta: day one is Tuesday.
-        sunday_utc = datetime(2026, 11, 29, 18, 0, tzinfo=UTC)
-        assert sla.add_working_days(sunday_utc, 1, WIB).date() == date(2026, 12, 1)
-
-    def test_naive_start_is_refused(self) -> None:
-        with pytest.raises(ValueError):
-            sla.add_working_days(datetime(2026, 1, 1), 5, WIB)
-
-    @given(
-        st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2035, 1, 1)),
-        st.integers(min_value=1, max_value=60),
-    )
-    def test_never_lands_on_weekend_and_is_monotonic(self, start: datetime, days: int) -> None:
-        start = start.replace(tzinfo=UTC)
-        due = sla.add_working_days(start, days, WIB)
-        assert sla.is_working_day(due.date())
-        assert due > start
-        assert sla.add_working_days(start, days + 1, WIB) > due
-        # Exactly `days` working days lie after the start day up to the due day.
-        local = start.astimezone(ZoneInfo(WIB)).date()
-        count = sum(
-            sla.is_working_day(local + timedelta(days=i))
-            for i in range(1, (due.date() - local).days + 1)
-        )
-        assert count == days
 
 
 class TestIntakeRules:
