@@ -29,6 +29,8 @@ STATUSES: dict[str, tuple[int, str, str]] = {
     "verified": (10, "Terverifikasi", "Verified"),
     "rejected": (10, "Tidak dapat diproses", "Not accepted"),
     "routed": (20, "Didisposisikan ke instansi", "Routed to the agency"),
+    "escalated": (30, "Dieskalasi ke Ombudsman", "Escalated to the Ombudsman"),
+    "closed": (40, "Selesai", "Closed"),
 }
 
 HISTORY_LABELS: dict[str, tuple[str, str]] = {
@@ -38,6 +40,12 @@ HISTORY_LABELS: dict[str, tuple[str, str]] = {
     "routed": ("Diteruskan ke instansi", "Sent to the agency"),
     "deadline": ("Batas waktu tanggapan instansi", "Agency response deadline"),
     "notification": ("Pemberitahuan dikirim", "Notification sent"),
+    "overdue": ("Instansi melewati batas waktu tanggapan", "The agency missed its deadline"),
+    "escalated": (
+        "Belum selesai: Anda dapat melapor ke Ombudsman RI",
+        "Not resolved: you can take it to the Ombudsman",
+    ),
+    "closed": ("Laporan selesai", "Report closed"),
 }
 
 
@@ -45,7 +53,17 @@ HISTORY_LABELS: dict[str, tuple[str, str]] = {
 HISTORY_ORDER: dict[str, int] = {
     kind: i
     for i, kind in enumerate(
-        ["submitted", "verified", "rejected", "routed", "deadline", "notification"]
+        [
+            "submitted",
+            "verified",
+            "rejected",
+            "routed",
+            "deadline",
+            "overdue",
+            "escalated",
+            "closed",
+            "notification",
+        ]
     )
 }
 

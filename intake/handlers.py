@@ -13,15 +13,19 @@ from sqlmodel import Session, select
 
 from intake import domain
 from intake.models import HistoryEntry, Report, Reporter
-from services.bus import Handler, HandlerContext, Outbox
+from services.bus import Handler, HandlerContext, Outbox, ignore
 from services.contracts import (
     DeadlineOpened,
+    DeadlineUpdated,
     NotificationSent,
+    ReportClosed,
     ReporterContactRecorded,
+    ReportEscalated,
     ReportRejected,
     ReportRouted,
     ReportSubmitted,
     ReportVerified,
+    SlaBreached,
 )
 
 log = logging.getLogger(__name__)
@@ -201,17 +205,49 @@ def on_routed(ctx: HandlerContext, event: ReportRouted) -> None:
 
 
 def on_deadline_opened(ctx: HandlerContext, event: DeadlineOpened) -> None:
-    """An SLA clock started; the agency's response deadline is shown on tracking."""
-    changes: dict[str, Any] = {}
-    if event.clock == "first_response":
-        changes["due_at"] = event.due_at
+    """The agency's response clock started: its deadline is shown on tracking.
+
+    The other clocks (verification, reporter reply, resolution) are the SLA service's
+    to show; tracking records the agency's deadline, which is what citizens wait on.
+    """
+    if event.clock != "first_response":
+        return
     _advance(
         ctx,
         event.report_id,
         "deadline",
         event.starts_at,
         f"{event.clock}:{event.due_at.isoformat()}",
-        **changes,
+        due_at=event.due_at,
+    )
+
+
+def on_deadline_updated(ctx: HandlerContext, event: DeadlineUpdated) -> None:
+    """The agency's clock moved (a forward, a calendar change) or ended."""
+    if event.clock != "first_response" or event.status in ("stopped", "cancelled"):
+        return
+    reports = Report.__table__  # type: ignore[attr-defined]
+    ctx.session.execute(
+        reports.update().where(reports.c.id == event.report_id).values(due_at=event.due_at)
+    )
+
+
+def on_breached(ctx: HandlerContext, event: SlaBreached) -> None:
+    """The agency missed its deadline: the citizen sees it in the history."""
+    if event.clock != "first_response":
+        return
+    _advance(ctx, event.report_id, "overdue", event.breached_at, event.agency_id or "")
+
+
+def on_closed(ctx: HandlerContext, event: ReportClosed) -> None:
+    """The report is closed (accepted, or no reply in time)."""
+    _advance(ctx, event.report_id, "closed", event.closed_at, event.reason, "closed")
+
+
+def on_escalated(ctx: HandlerContext, event: ReportEscalated) -> None:
+    """Unresolved for too long: the citizen is offered the Ombudsman."""
+    _advance(
+        ctx, event.report_id, "escalated", event.escalated_at, event.ombudsman_url, "escalated"
     )
 
 
@@ -241,5 +277,10 @@ HANDLERS: dict[str, Handler] = {
     "id.aduan.report.rejected.v1": on_rejected,
     "id.aduan.report.routed.v1": on_routed,
     "id.aduan.sla.deadline_opened.v1": on_deadline_opened,
+    "id.aduan.sla.deadline_updated.v1": on_deadline_updated,
+    "id.aduan.sla.warning.v1": ignore,
+    "id.aduan.sla.breached.v1": on_breached,
+    "id.aduan.report.closed.v1": on_closed,
+    "id.aduan.report.escalated.v1": on_escalated,
     "id.aduan.notification.sent.v1": on_notification_sent,
 }

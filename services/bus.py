@@ -455,6 +455,14 @@ class HandlerContext:
 
 Handler = Callable[[HandlerContext, Any], None]
 
+
+def ignore(ctx: HandlerContext, payload: Any) -> None:
+    """The handler of an event type a service reads on a topic but has no use for.
+
+    Listing it keeps the type from being dead-lettered as unknown.
+    """
+
+
 _DB_UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError)
 
 

@@ -13,7 +13,19 @@ from services import catalog, schemas
 from services.contracts import (
     EVENT_TYPES,
     DeadlineOpened,
+    DeadlineUpdated,
     NotificationSent,
+    ReportClosed,
+    ReportEscalated,
+    ReportFollowupPosted,
+    ReportForwarded,
+    ReportInformationAdded,
+    ReportInformationRequested,
+    ReportReporterReplied,
+    ReportResolved,
+    ReportReturned,
+    SlaBreached,
+    SlaWarning,
     Payload,
     ReporterContactRecorded,
     ReportRejected,
@@ -75,6 +87,62 @@ EXAMPLES: list[Payload] = [
     ),
     NotificationSent(
         report_id=RID, notification_id="n", template="received", channel="sms", sent_at=NOW
+    ),
+    ReportInformationRequested(
+        report_id=RID,
+        missing=["where"],
+        message="Di mana lokasinya?",
+        requested_by="auto",
+        requested_at=NOW,
+    ),
+    ReportInformationAdded(report_id=RID, text="Jl. Merdeka 1", added_at=NOW),
+    ReportForwarded(
+        report_id=RID,
+        from_agency_id="a",
+        to_agency_id="a/dinas-pu",
+        to_agency_name="Dinas PU",
+        within_agency=True,
+        reason="teknis",
+        forwarded_by="officer-1",
+        forwarded_at=NOW,
+    ),
+    ReportReturned(
+        report_id=RID, agency_id="a", reason="bukan wewenang", returned_by="o", returned_at=NOW
+    ),
+    ReportFollowupPosted(
+        report_id=RID, agency_id="a", followup_id="f", text="Ditinjau", posted_by="o", posted_at=NOW
+    ),
+    ReportResolved(
+        report_id=RID, agency_id="a", summary="Diperbaiki", resolved_by="o", resolved_at=NOW
+    ),
+    ReportReporterReplied(report_id=RID, reply_id="r", satisfied=False, replied_at=NOW),
+    DeadlineUpdated(
+        report_id=RID,
+        deadline_id="d",
+        clock="verification",
+        status="paused",
+        reason="information_requested",
+        changed_at=NOW,
+    ),
+    SlaWarning(
+        report_id=RID,
+        deadline_id="d",
+        clock="first_response",
+        agency_id="a",
+        due_at=NOW,
+        warned_at=NOW,
+    ),
+    SlaBreached(
+        report_id=RID,
+        deadline_id="d",
+        clock="first_response",
+        agency_id="a",
+        due_at=NOW,
+        breached_at=NOW,
+    ),
+    ReportClosed(report_id=RID, reason="no_reply", closed_at=NOW),
+    ReportEscalated(
+        report_id=RID, reason="60 hari", ombudsman_url="https://ombudsman.go.id/", escalated_at=NOW
     ),
 ]
 

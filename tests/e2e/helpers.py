@@ -79,7 +79,9 @@ def effect_counts(platform: Platform) -> dict[str, int]:
         "history": scalar(platform, "intake", "SELECT count(*) FROM report_history"),
         "decisions": scalar(platform, "verification", "SELECT count(*) FROM decisions"),
         "routings": scalar(platform, "routing", "SELECT count(*) FROM routings"),
-        "deadlines": scalar(platform, "sla", "SELECT count(*) FROM deadlines"),
+        "deadlines": scalar(
+            platform, "sla", "SELECT count(*) FROM clocks WHERE clock = 'first_response'"
+        ),
         "notifications": scalar(platform, "notifications", "SELECT count(*) FROM notifications"),
     }
 

@@ -73,9 +73,21 @@ def test_report_goes_from_post_to_routed_with_deadline_and_two_notifications(
     routing = httpx.get(f"{platform.url('routing')}/v1/routings/{rid}").json()
     assert routing["rule"] == "regency:32.73"
 
-    deadlines = httpx.get(f"{platform.url('sla')}/v1/reports/{rid}/deadlines").json()
-    assert len(deadlines) == 1 and deadlines[0]["clock"] == "first_response"
-    due = datetime.fromisoformat(deadlines[0]["due_at"]).astimezone(ZoneInfo("Asia/Jakarta"))
+    def sla_settled() -> dict | None:
+        state = httpx.get(f"{platform.url('sla')}/v1/reports/{rid}/sla")
+        if state.status_code != 200:
+            return None
+        clocks = {c["clock"]: c for c in state.json()["clocks"]}
+        ok = len(clocks) == 3 and clocks["verification"]["status"] == "stopped"
+        return clocks if ok else None
+
+    clocks = wait_for(sla_settled, what="the SLA's three clocks")
+    assert clocks["verification"]["outcome"] == "on_time"
+    assert clocks["resolution"]["status"] == "open"
+    first = clocks["first_response"]
+    assert first["status"] == "open" and first["agency_id"] == "pemda-32.73"
+    assert first["working_days_left"] in (4, 5) and first["time_left_seconds"] > 0
+    due = datetime.fromisoformat(first["due_at"]).astimezone(ZoneInfo("Asia/Jakarta"))
     assert due.weekday() < 5 and (due.hour, due.minute) == (23, 59)
     assert datetime.fromisoformat(view["response_due_at"]) == due
 

@@ -74,7 +74,9 @@ def assert_exactly_once(platform: Platform, n: int, timeout: float = 120) -> Non
     def done() -> bool:
         last.update(
             routings=scalar(platform, "routing", "SELECT count(*) FROM routings"),
-            deadlines=scalar(platform, "sla", "SELECT count(*) FROM deadlines"),
+            deadlines=scalar(
+                platform, "sla", "SELECT count(*) FROM clocks WHERE clock = 'first_response'"
+            ),
             decisions=scalar(platform, "verification", "SELECT count(*) FROM decisions"),
             sent=scalar(
                 platform,
@@ -101,7 +103,9 @@ def assert_exactly_once(platform: Platform, n: int, timeout: float = 120) -> Non
     assert scalar(platform, "intake", "SELECT count(*) FROM reports") == n
     assert scalar(platform, "verification", "SELECT count(*) FROM decisions") == n
     assert scalar(platform, "routing", "SELECT count(*) FROM routings") == n
-    assert scalar(platform, "sla", "SELECT count(*) FROM deadlines") == n
+    assert (
+        scalar(platform, "sla", "SELECT count(*) FROM clocks WHERE clock = 'first_response'") == n
+    )
     assert scalar(platform, "notifications", "SELECT count(*) FROM notifications") == 2 * n
     assert (
         scalar(platform, "notifications", "SELECT count(DISTINCT report_id) FROM notifications")
