@@ -144,13 +144,20 @@ class ServiceRuntime:
             return None
         consumer = self.faust_app.consumer
         read_offsets = getattr(consumer, "_read_offset", {})
+        committed = getattr(consumer, "_committed_offset", {})
         for tp in list(consumer.assignment()):
             read = read_offsets.get(tp)
             try:
                 high = consumer.highwater(tp)
             except Exception:  # noqa: S112 - not fetched yet: nothing to compare
                 continue
-            if read is not None and high is not None and high <= read:
+            if read is None or high is None:
+                continue
+            # faust's read offset is the last offset consumed, or, right after a seek to
+            # the committed position (start-up, rebalance), the next one to read. The log
+            # end may equal the latter but never the former.
+            after_seek = committed.get(tp) == read
+            if high < read or (high == read and not after_seek):
                 return f"{tp.topic}[{tp.partition}]: log end {high} <= read offset {read}"
         return None
 

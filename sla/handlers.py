@@ -183,7 +183,13 @@ def delete_entry(session: Session, day: date, kind: str) -> bool:
 
 
 def seed_calendar(session: Session, text: str) -> list[date]:
-    """Load the shipped calendar file once per content change."""
+    """Load the shipped calendar file once per content change.
+
+    Instances starting together take turns (an advisory lock on PostgreSQL; SQLite
+    writes one at a time anyway), and the second one finds the file already loaded.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(7083002)"))
     digest = hashlib.sha256(text.encode()).hexdigest()
     meta = session.get(CalendarMeta, 1)
     if meta is not None and meta.seeded_digest == digest:
