@@ -49,6 +49,7 @@ contracts: $(STAMP) ## Regenerate the JSON Schemas and the AsyncAPI document
 
 bench: $(STAMP) ## Measure throughput and latency through the running platform
 	$(BIN)/python -m bench.pipeline
+	$(BIN)/python -m bench.sla_scale
 
 clean: ## Remove the virtual environment and local data
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,9 +1,15 @@
-"""SLA: runs the clocks in a report's life so that no report is forgotten.
+"""SLA: runs every clock in a report's life so that no report is forgotten.
 
-For now: when a report is routed, the agency's first-response clock opens with a
-deadline 5 working days later (weekends skipped; holidays, cuti bersama, warnings and
-breaches come with their own issue).
+Every event that moves a clock is kept as a fact; the report's clocks are folded again
+from all its facts in time order (:mod:`sla.domain`), so events from different topics
+may arrive in any order. Deadlines live in the database and the scheduler
+(:mod:`sla.scheduler`) fires warnings and breaches from there exactly once, across
+restarts and instances. Working days come from :mod:`sla.workdays` (national holidays
+from the ``holidays`` package, cuti bersama and closures as operator data).
 
-Consumes: report.routed
-Produces: sla.deadline
+Consumes: report.submitted, report.verified, report.rejected, report.routed,
+          report.information_requested, report.information_added, report.handling,
+          report.reporter_replied
+Produces: sla.deadline (opened, updated, warning, breached), report.outcome (closed,
+          escalated)
 """

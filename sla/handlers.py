@@ -376,9 +376,10 @@ def clocks_of(session: Session, report_id: str) -> list[Clock]:
 
 def count_running(session: Session) -> dict[tuple[str, str], int]:
     """Running clocks by (clock, status)."""
+    c = Clock.__table__.c  # type: ignore[attr-defined]
     query = (
-        sa.select(Clock.clock, Clock.status, sa.func.count())
-        .where(Clock.status.in_(("open", "paused")))  # type: ignore[attr-defined]
-        .group_by(Clock.clock, Clock.status)
+        sa.select(c.clock, c.status, sa.func.count())
+        .where(c.status.in_(("open", "paused")))
+        .group_by(c.clock, c.status)
     )
-    return {(c, s): n for c, s, n in session.execute(query)}
+    return {(k, s): n for k, s, n in session.execute(query)}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -77,9 +77,11 @@ def _claim(session: Session, row: Clock, guards: list[Any], **values: Any) -> bo
 
 def fire_due(session: Session, core: SlaCore, outbox: Outbox, now: datetime, limit: int) -> int:
     """Fire every due warning and breach (up to ``limit`` clocks); returns events fired."""
+    # next_fire_at is set only on open clocks, so its index alone finds the work (a
+    # status filter here would tempt the planner into scanning every open clock).
     query = (
         select(Clock)
-        .where(Clock.status == "open", Clock.next_fire_at <= now)  # type: ignore[operator]
+        .where(Clock.next_fire_at <= now)  # type: ignore[operator]
         .order_by(Clock.next_fire_at)  # type: ignore[arg-type]
         .limit(limit)
     )
@@ -89,7 +91,10 @@ def fire_due(session: Session, core: SlaCore, outbox: Outbox, now: datetime, lim
     for row in session.exec(query).all():
         table = Clock.__table__  # type: ignore[attr-defined]
         due_iso = row.due_at.isoformat()
-        if row.due_at <= now:
+        if row.status != "open":
+            row.next_fire_at = None
+            session.add(row)
+        elif row.due_at <= now:
             won = _claim(
                 session,
                 row,
@@ -201,11 +206,29 @@ async def run(rt: ServiceRuntime, core: SlaCore) -> None:
                 await refresh_gauges(rt)
             if fired >= settings.fire_batch:
                 continue  # behind: no sleep until caught up
+            pause = await _until_next(rt, core, settings.tick_seconds)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("scheduler tick failed; retrying")
-        await asyncio.sleep(settings.tick_seconds)
+            pause = settings.tick_seconds
+        await asyncio.sleep(pause)
+
+
+async def _until_next(rt: ServiceRuntime, core: SlaCore, tick: float) -> float:
+    """Seconds to sleep: until the next clock is due, but at most one tick (clocks that
+    events open meanwhile are found on the next tick)."""
+
+    def work() -> datetime | None:
+        with rt.database.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.min(Clock.next_fire_at))).scalar()
+
+    nearest = await rt.database.read(work)
+    if nearest is None:
+        return tick
+    if nearest.tzinfo is None:  # SQLite hands back naive UTC for aggregates
+        nearest = nearest.replace(tzinfo=UTC)
+    return min(max((nearest - core.now()).total_seconds(), 0.005), tick)
 
 
 async def refresh_gauges(rt: ServiceRuntime) -> None:

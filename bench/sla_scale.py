@@ -1,0 +1,196 @@
+"""The SLA service at scale: a million open deadlines.
+
+Fills an SLA database with N open clocks (due over the next year) plus K clocks due
+within the first seconds of the run, then starts the real SLA service (with the
+embedded broker) on it and measures:
+
+- start-up time, from process start to a healthy /health;
+- resident memory (RSS) once started and after firing;
+- how late each of the K deadlines fired after its time (p50 / p99 / max);
+- the cost of the scheduler's due query and of the compliance report at that size.
+
+    python -m bench.sla_scale [--open 1000000] [--due 2000] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+
+from services import bus
+from services.broker import EmbeddedBroker, free_port
+from services.db import migrate
+from services.settings import KitSettings
+from sla.models import Clock
+
+ROOT = Path(__file__).resolve().parents[1]
+CHUNK = 50_000
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def fill(url: str, n_open: int, n_due: int, first_due: datetime) -> float:
+    """Insert the clocks; returns seconds taken."""
+    migrate(url, ROOT / "sla" / "migrations")
+    engine = sa.create_engine(url)
+    table = Clock.__table__  # type: ignore[attr-defined]
+    now = datetime.now(UTC)
+    started = time.perf_counter()
+    agencies = [f"pemda-{p:02d}.{r:02d}" for p in range(11, 96, 3) for r in range(1, 20)]
+
+    def row(i: int, due: datetime) -> dict[str, object]:
+        return {
+            "id": f"first_response:{uuid.uuid4()}",
+            "report_id": str(uuid.uuid4()),
+            "clock": "first_response",
+            "agency_id": agencies[i % len(agencies)],
+            "regency_code": agencies[i % len(agencies)][-5:],
+            "timezone": "Asia/Jakarta",
+            "starts_at": now,
+            "due_at": due,
+            "warn_at": None,
+            "working_days": 5,
+            "status": "open",
+            "reason": "opened",
+            "next_fire_at": due,
+            "updated_at": now,
+        }
+
+    with engine.begin() as conn:
+        for start in range(0, n_open, CHUNK):
+            conn.execute(
+                table.insert(),
+                [
+                    row(i, now + timedelta(days=2, seconds=(i * 31_536_000) // max(n_open, 1)))
+                    for i in range(start, min(start + CHUNK, n_open))
+                ],
+            )
+        # The clocks due during the run, spread over ten seconds.
+        conn.execute(
+            table.insert(),
+            [row(i, first_due + timedelta(seconds=10 * i / max(n_due, 1))) for i in range(n_due)],
+        )
+    engine.dispose()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--open", type=int, default=1_000_000)
+    parser.add_argument("--due", type=int, default=2000)
+    parser.add_argument("--database-url", help="default: a SQLite file in a temp folder")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database_url or f"sqlite:///{tmp}/sla.sqlite3"
+        lead = timedelta(seconds=20 + args.open / 12_000)  # fill + start before they are due
+        first_due = datetime.now(UTC) + lead
+        print(f"filling {args.open:,} open clocks + {args.due:,} due soon ...", flush=True)
+        took = fill(url, args.open, args.due, first_due)
+        print(f"  inserted in {took:.1f} s")
+
+        broker = EmbeddedBroker(log_path=Path(tmp) / "broker.log")
+        broker.start()
+        ns = "benchsla"
+        kit = KitSettings(kafka_bootstrap_servers=broker.bootstrap, aduan_namespace=ns)
+        bus.ensure_topics(kit)
+        port = free_port()
+        env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
+            "ADUAN_BROKER_PROFILE": "tansu",
+            "ADUAN_NAMESPACE": ns,
+            "ADUAN_VAR_DIR": tmp,
+            "SLA_DATABASE_URL": url,
+            "SLA_HTTP_PORT": str(port),
+            "SLA_GAUGE_SECONDS": "5",
+            "ADUAN_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT),
+        }
+        log = open(Path(tmp) / "sla.log", "wb")  # noqa: SIM115
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "services.serve", "sla"], env=env, stdout=log, stderr=log
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            while True:
+                try:
+                    if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if proc.poll() is not None:
+                    raise SystemExit(f"sla exited; see {tmp}/sla.log")
+                time.sleep(0.05)
+            startup = time.perf_counter() - t0
+            rss_started = rss_mb(proc.pid)
+            print(f"start-up to healthy: {startup:.2f} s; RSS {rss_started:.0f} MB")
+
+            t = time.perf_counter()
+            compliance = httpx.get(f"{base}/v1/compliance", timeout=120)
+            print(
+                f"GET /v1/compliance over {args.open + args.due:,} clocks: "
+                f"{time.perf_counter() - t:.2f} s ({len(compliance.json())} agencies)"
+            )
+            wait = (first_due - datetime.now(UTC)).total_seconds()
+            print(f"waiting {max(wait, 0):.0f} s for the due clocks, then 10 s of firing ...")
+            time.sleep(max(wait, 0) + 14)
+            engine = sa.create_engine(url)
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    sa.text(
+                        "SELECT due_at, breached_at FROM clocks WHERE due_at <= :end "
+                        "AND breached_at IS NOT NULL"
+                    ),
+                    {"end": first_due + timedelta(seconds=11)},
+                ).all()
+                t = time.perf_counter()
+                conn.execute(
+                    sa.select(Clock.id)  # type: ignore[call-overload]
+                    .where(Clock.next_fire_at <= datetime.now(UTC))
+                    .order_by(Clock.next_fire_at)
+                    .limit(500)
+                ).all()
+                due_query_ms = (time.perf_counter() - t) * 1000
+            engine.dispose()
+
+            def parse(v: object) -> datetime:
+                d = v if isinstance(v, datetime) else datetime.fromisoformat(str(v))
+                return d if d.tzinfo else d.replace(tzinfo=UTC)
+
+            lateness = sorted((parse(b) - parse(d)).total_seconds() for d, b in rows)
+            print(f"fired {len(rows):,} of {args.due:,} due clocks")
+            if lateness:
+                p99 = lateness[min(len(lateness) - 1, int(len(lateness) * 0.99))]
+                print(
+                    f"firing lateness: p50 {statistics.median(lateness) * 1000:.0f} ms, "
+                    f"p99 {p99 * 1000:.0f} ms, max {lateness[-1] * 1000:.0f} ms"
+                )
+            print(f"due query at this size: {due_query_ms:.1f} ms")
+            print(f"RSS after firing: {rss_mb(proc.pid):.0f} MB")
+        finally:
+            proc.terminate()
+            proc.wait(30)
+            broker.stop()
+
+
+if __name__ == "__main__":
+    main()
