@@ -69,7 +69,11 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
-    token = Platform().staff_token(auth.Role(args.role), args.sub, args.agency)
+    try:
+        token = Platform().staff_token(auth.Role(args.role), args.sub, args.agency)
+    except ValueError as exc:
+        print(f"aduan token: {exc}", file=sys.stderr)
+        return 2
     print(token)
     return 0
 

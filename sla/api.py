@@ -23,7 +23,7 @@ from services.runtime import ServiceRuntime, runtime_of
 from sla import domain, handlers
 from sla.handlers import SlaCore
 from sla.models import CalendarEntryRow, Clock
-from sla.workdays import CalendarEntry, EntryKind, dump_file, parse_file
+from sla.workdays import CalendarEntry, EntryKind, WorkingCalendar, dump_file, parse_file
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["sla"])
@@ -69,7 +69,7 @@ class ReportSla(BaseModel):
     clocks: list[ClockView]
 
 
-def view(row: Clock, core: SlaCore, now: datetime) -> ClockView:
+def view(row: Clock, cal: WorkingCalendar, now: datetime) -> ClockView:
     """A clock as the API shows it."""
     state = domain.ClockState(
         id=row.id,
@@ -85,9 +85,8 @@ def view(row: Clock, core: SlaCore, now: datetime) -> ClockView:
         stopped_at=row.stopped_at,
     )
     running = row.status == "open"
-    cal = core.calendars._calendar  # the handler keeps it fresh; fall back to weekends
     left_days = None
-    if running and cal is not None:
+    if running:
         left_days = (
             cal.working_days_between(now, row.due_at, row.timezone) if row.due_at > now else 0
         )
@@ -117,29 +116,28 @@ def view(row: Clock, core: SlaCore, now: datetime) -> ClockView:
 async def report_sla(report_id: str, rt: Runtime, core: Core) -> ReportSla:
     """The SLA state of a report: each clock, its deadline and the time left."""
 
-    def work() -> list[Clock]:
+    def work() -> tuple[list[Clock], WorkingCalendar]:
         with rt.database.session() as session:
-            core.calendars.current(session)
-            return handlers.clocks_of(session, report_id)
+            return handlers.clocks_of(session, report_id), core.calendars.current(session)
 
-    rows = await rt.database.read(work)
+    rows, cal = await rt.database.read(work)
     if not rows:
         raise HTTPException(404, "Laporan tidak dikenal. Unknown report.")
     now = core.now()
-    return ReportSla(report_id=report_id, now=now, clocks=[view(r, core, now) for r in rows])
+    return ReportSla(report_id=report_id, now=now, clocks=[view(r, cal, now) for r in rows])
 
 
 @router.get("/reports/{report_id}/deadlines", response_model=list[ClockView])
 async def deadlines(report_id: str, rt: Runtime, core: Core) -> list[ClockView]:
     """Every clock of a report (an empty list for an unknown report)."""
 
-    def work() -> list[Clock]:
+    def work() -> tuple[list[Clock], WorkingCalendar]:
         with rt.database.session() as session:
-            core.calendars.current(session)
-            return handlers.clocks_of(session, report_id)
+            return handlers.clocks_of(session, report_id), core.calendars.current(session)
 
+    rows, cal = await rt.database.read(work)
     now = core.now()
-    return [view(r, core, now) for r in await rt.database.read(work)]
+    return [view(r, cal, now) for r in rows]
 
 
 class ComplianceRow(BaseModel):
