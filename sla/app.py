@@ -19,6 +19,9 @@ def build() -> ServiceDefinition:
     async def run_scheduler(rt: ServiceRuntime) -> None:
         await scheduler.run(rt, core)
 
+    async def count_open(rt: ServiceRuntime) -> None:
+        await scheduler.gauges(rt, core)
+
     return ServiceDefinition(
         name="sla",
         title="Aduan SLA clocks",
@@ -30,6 +33,6 @@ def build() -> ServiceDefinition:
         handlers=handlers.handlers(core),
         routers=[api.router],
         startup=[seed],
-        background=[run_scheduler],
+        background=[run_scheduler, count_open],
         extra={"core": core},
     )

@@ -18,12 +18,12 @@ from confluent_kafka import Producer
 
 from services.auth import Role
 from services.broker import EmbeddedBroker
-from services.contracts import ReportForwarded, encode, new_event
+from services.contracts import ReportForwarded, ReportResolved, encode, new_event
 from services.launcher import Platform
 from services.settings import BrokerProfile
 from tests.conftest import PgDatabases, database_urls, new_namespace
 from tests.e2e.helpers import metric, scalar, submit, track, wait_for
-from tests.kafka_helpers import read_topic
+from tests.kafka_helpers import produce, read_topic
 
 pytestmark = pytest.mark.e2e
 
@@ -50,6 +50,7 @@ def platform(
             "SLA_FIRE_BATCH": "20",
             "SLA_TICK_SECONDS": "0.1",
             "SLA_GAUGE_SECONDS": "1",
+            "SLA_REPORTER_REPLY_WORKING_DAYS": "3",
         },
     )
     try:
@@ -106,6 +107,40 @@ def test_a_missed_deadline_is_breached_naming_the_agency(platform: Platform) -> 
         for k in ("sla", "sla#1")
     )
     assert fired >= 1
+
+
+def test_reporter_silence_after_the_answer_closes_the_report(platform: Platform) -> None:
+    answer = submit(platform)
+    tn, rid = answer["tracking_number"], answer["report_id"]
+    wait_for(lambda: track(platform, tn).json()["status"] == "routed", 60, "routed")
+    # The agency's answer, as routing will publish it. The reporter's 3 working days
+    # (shortened for this platform) are over on the SLA's clock, 14 days ahead.
+    resolved = ReportResolved(
+        report_id=rid,
+        agency_id="pemda-32.73",
+        summary="Jalan sudah ditambal.",
+        resolved_by="officer-7",
+        resolved_at=datetime.now(UTC),
+    )
+    produce(
+        platform.bootstrap or "",
+        f"{platform.namespace}.report.handling",
+        encode(new_event("/aduan/routing", rid, resolved)),
+        key=rid.encode(),
+    )
+
+    def closed() -> dict | None:
+        view = track(platform, tn).json()
+        return view if view["status"] == "closed" else None
+
+    view = wait_for(closed, 60, "the report closed by the reporter's silence")
+    assert view["status_label"] == "Selesai"
+    assert [h["detail"] for h in view["history"] if h["kind"] == "closed"] == ["no_reply"]
+    clocks = httpx.get(f"{platform.url('sla')}/v1/reports/{rid}/sla").json()["clocks"]
+    by_clock = {c["clock"]: c for c in clocks}
+    assert by_clock["resolution"]["status"] == "stopped"
+    assert by_clock["reporter_reply"]["breached_at"] is not None
+    assert by_clock["first_response"]["status"] == "stopped"  # the answer stopped it
 
 
 def _produce_forwards(bootstrap: str, topic: str, n: int) -> list[str]:
