@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -133,15 +132,22 @@ class ServiceRuntime:
             )
         log.info("%s started; consuming %s", self.name, [t.name for t in topics])
 
-    def offsets_went_back(self) -> str | None:
-        """A partition whose log end is now at or below what this worker already read.
+    def offsets_went_back(self) -> tuple[list[Any], str | None]:
+        """Partitions whose log end is below what this worker read or was told to read.
 
         That happens only when the broker lost its data (the embedded broker keeps it in
-        memory). faust would then silently drop every message below its remembered read
-        offset, so the only safe move is a fresh worker.
+        memory). Two cases:
+
+        - the worker had *consumed* past the new log end: faust would silently drop every
+          message below its remembered read offset, so the only safe move is a fresh
+          worker (the second value describes it);
+        - a fresh worker was *sought* to a committed offset beyond the log end (an old
+          worker committed its offsets to the restarted broker before it exited): those
+          partitions (the first value) are simply read again from their start.
         """
+        stale: list[Any] = []
         if self.faust_app is None:
-            return None
+            return stale, None
         consumer = self.faust_app.consumer
         read_offsets = getattr(consumer, "_read_offset", {})
         committed = getattr(consumer, "_committed_offset", {})
@@ -157,24 +163,39 @@ class ServiceRuntime:
             # the committed position (start-up, rebalance), the next one to read. The log
             # end may equal the latter but never the former.
             after_seek = committed.get(tp) == read
-            if high < read or (high == read and not after_seek):
-                return f"{tp.topic}[{tp.partition}]: log end {high} <= read offset {read}"
-        return None
+            if after_seek and high < read:
+                stale.append(tp)
+            elif high < read or (high == read and not after_seek):
+                return stale, f"{tp.topic}[{tp.partition}]: log end {high} <= read offset {read}"
+        return stale, None
 
     async def _watch_for_broker_loss(self) -> None:
         while True:
             # Often: once new messages pass the old read offset the loss is invisible.
             await asyncio.sleep(0.2)
-            lost = self.offsets_went_back()
+            stale, lost = self.offsets_went_back()
             if lost:
                 log.error(
                     "the broker lost its data (%s); exiting so that a fresh worker resumes "
                     "from the broker's state (replay the outboxes to re-deliver)",
                     lost,
                 )
-                # Crash-only: committed work is in the database, the rest is redelivered.
-                os.kill(os.getpid(), signal.SIGTERM)
-                return
+                # Crash-only, and at once: a graceful stop would commit the remembered
+                # offsets to the new broker. Committed work is in the database; the
+                # outbox is published by the next worker; the rest is redelivered.
+                logging.shutdown()
+                os._exit(75)
+            for tp in stale:
+                log.warning(
+                    "%s[%d]: committed offset beyond the log end (left by a lost broker); "
+                    "reading it again from the start",
+                    tp.topic,
+                    tp.partition,
+                )
+                assert self.faust_app is not None
+                consumer = self.faust_app.consumer
+                await consumer.seek(tp, 0)
+                getattr(consumer, "_committed_offset", {})[tp] = None
 
     async def stop(self) -> None:
         """Stop consuming, publish what is left, close the database."""

@@ -149,15 +149,18 @@ def test_broker_restart_then_replay_loses_nothing(
     feeder = Feeder(platform, REPORTS)
     feeder.start()
     feeder.wait_posted(REPORTS // 2)
-    # Every topic, message, group and offset is gone; intake keeps taking reports.
+    # Every topic, message, group and offset is gone. Workers that notice it exit at
+    # once (a graceful stop would commit stale offsets); the feeder retries meanwhile.
+    posted_before = len(feeder.ids)
     platform.restart_broker()
-    feeder.wait_posted(3 * REPORTS // 4)
+    time.sleep(2)
     # The recovery procedure (what `aduan run` does by itself when its broker dies):
     # fresh workers, then replay of every outbox, while reports keep arriving.
     counts = platform.recover_after_broker_loss(started)
-    feeder.join(120)
+    feeder.join(180)
     assert feeder.error is None and len(feeder.ids) == REPORTS
-    assert counts["intake"] >= 2 * REPORTS  # report.submitted + reporter.contact each
+    # report.submitted + reporter.contact for every report taken before the loss
+    assert counts["intake"] >= 2 * posted_before
     assert_exactly_once(platform, REPORTS, timeout=180)
 
 
