@@ -313,12 +313,7 @@ async def export(rt: Runtime) -> str:
     def work() -> str:
         with rt.database.session() as session:
             rows = session.exec(select(CalendarEntryRow)).all()
-        return dump_file(
-            CalendarEntry.model_validate(
-                {"date": r.day, "kind": r.kind, "name": r.name, "source": r.source}
-            )
-            for r in rows
-        )
+        return dump_file(handlers.entry_of(r) for r in rows)
 
     return await rt.database.read(work)
 

@@ -163,6 +163,21 @@ class _Report:
         if self.finished:
             self.end(state, fact, "cancelled")
 
+    def open_verification(self, fact: Fact) -> None:
+        rules = self.rules
+        self.open(
+            "verification",
+            fact,
+            rules.verification_days,
+            rules.verifier_timezone,
+            rules.verifier_agency_id,
+        )
+
+    def open_first_response(self, fact: Fact) -> None:
+        tz = self.agency_tz or self.rules.default_timezone
+        self.open("first_response", fact, self.rules.first_response_days, tz, self.agency_id)
+        _assign_resolution(self)
+
     def end(self, state: ClockState, fact: Fact, status: str) -> None:
         state.status = status
         state.stopped_at = fact.at
@@ -201,13 +216,7 @@ def _apply(r: _Report, fact: Fact) -> None:
     rules, kind = r.rules, fact.kind
     if kind == "submitted":
         r.regency_code = fact.regency_code
-        r.open(
-            "verification",
-            fact,
-            rules.verification_days,
-            rules.verifier_timezone,
-            rules.verifier_agency_id,
-        )
+        r.open_verification(fact)
         r.open(
             "resolution",
             fact,
@@ -246,8 +255,7 @@ def _apply(r: _Report, fact: Fact) -> None:
         r.agency_tz = fact.timezone or rules.default_timezone
         if fact.regency_code:
             r.regency_code = fact.regency_code
-        r.open("first_response", fact, rules.first_response_days, r.agency_tz, r.agency_id)
-        _assign_resolution(r)
+        r.open_first_response(fact)
     elif kind == "forwarded":
         state = r.cur("first_response")
         if fact.within_agency:
@@ -259,19 +267,11 @@ def _apply(r: _Report, fact: Fact) -> None:
                     r.reschedule(state, fact.at, floor, kind)
         else:
             r.agency_id = fact.agency_id
-            tz = r.agency_tz or rules.default_timezone
-            r.open("first_response", fact, rules.first_response_days, tz, r.agency_id)
-            _assign_resolution(r)
+            r.open_first_response(fact)
     elif kind == "returned":
         r.stop("first_response", fact, "cancelled")
         r.agency_id = None
-        r.open(
-            "verification",
-            fact,
-            rules.verification_days,
-            rules.verifier_timezone,
-            rules.verifier_agency_id,
-        )
+        r.open_verification(fact)
         _assign_resolution(r)
     elif kind in ("followup_posted", "resolved"):
         r.stop("first_response", fact)
@@ -283,8 +283,7 @@ def _apply(r: _Report, fact: Fact) -> None:
         if fact.satisfied:
             r.finish(fact, resolved=True)
         elif r.agency_id is not None:
-            tz = r.agency_tz or rules.default_timezone
-            r.open("first_response", fact, rules.first_response_days, tz, r.agency_id)
+            r.open_first_response(fact)
     elif kind == "closed":
         r.finish(fact, resolved=True)
 

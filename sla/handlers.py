@@ -96,6 +96,13 @@ def next_fire(row: Clock) -> datetime | None:
     return row.due_at
 
 
+def entry_of(row: CalendarEntryRow) -> CalendarEntry:
+    """A stored calendar entry as the calendar takes it."""
+    return CalendarEntry.model_validate(
+        {"date": row.day, "kind": row.kind, "name": row.name, "source": row.source}
+    )
+
+
 class CalendarStore:
     """The working calendar, reloaded whenever its version in the database changes."""
 
@@ -110,15 +117,7 @@ class CalendarStore:
         if cached is not None and cached.version == version:
             return cached
         rows = session.exec(select(CalendarEntryRow)).all()
-        calendar = WorkingCalendar(
-            [
-                CalendarEntry.model_validate(
-                    {"date": r.day, "kind": r.kind, "name": r.name, "source": r.source}
-                )
-                for r in rows
-            ],
-            version,
-        )
+        calendar = WorkingCalendar([entry_of(r) for r in rows], version)
         self._calendar = calendar
         return calendar
 
@@ -140,9 +139,7 @@ def put_entries(session: Session, entries: Iterable[CalendarEntry], who: str) ->
     existing = {(r.day, r.kind): r for r in session.exec(select(CalendarEntryRow))}
     candidate = WorkingCalendar(
         [
-            CalendarEntry.model_validate(
-                {"date": r.day, "kind": r.kind, "name": r.name, "source": r.source}
-            )
+            entry_of(r)
             for key, r in existing.items()
             if key not in {(e.day, e.kind.value) for e in entries}
         ]

@@ -120,18 +120,9 @@ def fire_due(session: Session, core: SlaCore, outbox: Outbox, now: datetime, lim
             )
             if not won:
                 continue
+            warning = SlaWarning(**_alert_fields(row), warned_at=now)
             outbox.emit(
-                session,
-                SlaWarning(
-                    report_id=row.report_id,
-                    deadline_id=row.id,
-                    clock=row.clock,  # type: ignore[arg-type]
-                    agency_id=row.agency_id,
-                    due_at=row.due_at,
-                    warned_at=now,
-                ),
-                row.report_id,
-                event_id=event_id(row.id, "warning", due_iso),
+                session, warning, row.report_id, event_id=event_id(row.id, "warning", due_iso)
             )
             WARNINGS.labels(row.clock).inc()
             LATENESS.labels("warning").observe(max((now - row.warn_at).total_seconds(), 0))
@@ -142,22 +133,22 @@ def fire_due(session: Session, core: SlaCore, outbox: Outbox, now: datetime, lim
     return fired
 
 
+def _alert_fields(row: Clock) -> dict[str, Any]:
+    """What a warning and a breach say about their clock."""
+    return {
+        "report_id": row.report_id,
+        "deadline_id": row.id,
+        "clock": row.clock,
+        "agency_id": row.agency_id,
+        "due_at": row.due_at,
+    }
+
+
 def _breach(
     session: Session, core: SlaCore, outbox: Outbox, row: Clock, now: datetime, due_iso: str
 ) -> None:
-    outbox.emit(
-        session,
-        SlaBreached(
-            report_id=row.report_id,
-            deadline_id=row.id,
-            clock=row.clock,  # type: ignore[arg-type]
-            agency_id=row.agency_id,
-            due_at=row.due_at,
-            breached_at=now,
-        ),
-        row.report_id,
-        event_id=event_id(row.id, "breached", due_iso),
-    )
+    breached = SlaBreached(**_alert_fields(row), breached_at=now)
+    outbox.emit(session, breached, row.report_id, event_id=event_id(row.id, "breached", due_iso))
     BREACHES.labels(row.clock, row.agency_id or "none").inc()
     LATENESS.labels("breach").observe(max((now - row.due_at).total_seconds(), 0))
     if row.clock == "reporter_reply":

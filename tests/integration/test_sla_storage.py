@@ -92,6 +92,22 @@ class Harness:
             rid = payload.report_id  # type: ignore[attr-defined]
             self.core.record(session, rid, _fact(str(uuid.uuid4()), payload), emit)
 
+    def resolved_report(self) -> str:
+        """A report routed at T0 and resolved by its agency a day later."""
+        rid = str(uuid.uuid4())
+        self.apply(submitted(rid))
+        self.apply(routed(rid, T0))
+        self.apply(
+            ReportResolved(
+                report_id=rid,
+                agency_id="pemda-32.73",
+                summary="Sudah diperbaiki",
+                resolved_by="officer-1",
+                resolved_at=T0 + timedelta(days=1),
+            )
+        )
+        return rid
+
     def fire(self, now: datetime, limit: int = 500) -> int:
         with self.db.session() as session:
             return scheduler.fire_due(session, self.core, self.outbox, now, limit)
@@ -164,18 +180,7 @@ class SlaStorageContract:
         ] == []
 
     def test_a_followup_before_the_deadline_stops_the_clock(self, sla: Harness) -> None:
-        rid = str(uuid.uuid4())
-        sla.apply(submitted(rid))
-        sla.apply(routed(rid, T0))
-        sla.apply(
-            ReportResolved(
-                report_id=rid,
-                agency_id="pemda-32.73",
-                summary="Sudah diperbaiki",
-                resolved_by="officer-1",
-                resolved_at=T0 + timedelta(days=1),
-            )
-        )
+        rid = sla.resolved_report()
         first = sla.clocks(rid)["first_response"][0]
         assert first.status == "stopped" and first.next_fire_at is None
         reply = sla.clocks(rid)["reporter_reply"][0]
@@ -185,18 +190,7 @@ class SlaStorageContract:
         assert breaches == []
 
     def test_reporter_silence_closes_the_report(self, sla: Harness) -> None:
-        rid = str(uuid.uuid4())
-        sla.apply(submitted(rid))
-        sla.apply(routed(rid, T0))
-        sla.apply(
-            ReportResolved(
-                report_id=rid,
-                agency_id="pemda-32.73",
-                summary="Selesai",
-                resolved_by="officer-1",
-                resolved_at=T0 + timedelta(days=1),
-            )
-        )
+        rid = sla.resolved_report()
         reply = sla.clocks(rid)["reporter_reply"][0]
         while sla.fire(reply.due_at + timedelta(minutes=1)):
             pass
