@@ -146,15 +146,17 @@ class Outbox:
         if event_id is not None:
             event.id = event_id
         topic = catalog.TOPIC_OF_TYPE[TYPE_OF[type(payload)]]
+        # Parameters apart from the statement: SQLAlchemy caches the compiled insert.
         session.execute(
-            self.table.insert().values(
-                event_id=event.id,
-                topic=topic.full_name(self.kit),
-                key=key if key is not None else subject,
-                event_type=event.type,
-                payload=encode(event).decode(),
-                created_at=event.time,
-            )
+            self.table.insert(),
+            {
+                "event_id": event.id,
+                "topic": topic.full_name(self.kit),
+                "key": key if key is not None else subject,
+                "event_type": event.type,
+                "payload": encode(event).decode(),
+                "created_at": event.time,
+            },
         )
         return event
 

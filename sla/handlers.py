@@ -87,13 +87,66 @@ def _fact(event_id: str, payload: Any) -> domain.Fact:
     raise TypeError(f"no fact for {type(payload).__name__}")
 
 
-def next_fire(row: Clock) -> datetime | None:
+def next_fire(
+    status: str,
+    breached_at: datetime | None,
+    warn_at: datetime | None,
+    due_at: datetime,
+    warned_due: datetime | None,
+) -> datetime | None:
     """When the scheduler must next look at a clock: its warning, then its deadline."""
-    if row.status != "open" or row.breached_at is not None:
+    if status != "open" or breached_at is not None:
         return None
-    if row.warn_at is not None and row.warn_at < row.due_at and row.warned_due != row.due_at:
-        return row.warn_at
-    return row.due_at
+    if warn_at is not None and warn_at < due_at and warned_due != due_at:
+        return warn_at
+    return due_at
+
+
+# What the fold decides about a clock row (the scheduler owns the other columns).
+_FOLDED = (
+    "agency_id",
+    "regency_code",
+    "timezone",
+    "starts_at",
+    "due_at",
+    "warn_at",
+    "working_days",
+    "status",
+    "reason",
+    "stopped_at",
+    "paused_at",
+    "remaining_days",
+)
+
+
+_CLOCKS: sa.Table = Clock.__table__  # type: ignore[attr-defined]
+_UPDATE_CLOCK = _CLOCKS.update().where(_CLOCKS.c.id == sa.bindparam("clock_id"))
+
+
+def _opened(report_id: str, state: domain.ClockState) -> DeadlineOpened:
+    return DeadlineOpened(
+        report_id=report_id,
+        deadline_id=state.id,
+        clock=state.clock,  # type: ignore[arg-type]
+        agency_id=state.agency_id,
+        starts_at=state.starts_at,
+        due_at=state.due_at,
+        working_days=state.working_days,
+        timezone=state.timezone,
+    )
+
+
+def _updated(report_id: str, state: domain.ClockState, now: datetime) -> DeadlineUpdated:
+    return DeadlineUpdated(
+        report_id=report_id,
+        deadline_id=state.id,
+        clock=state.clock,  # type: ignore[arg-type]
+        agency_id=state.agency_id,
+        status=state.status,  # type: ignore[arg-type]
+        due_at=None if state.status == "paused" else state.due_at,
+        reason=state.reason[:64],
+        changed_at=now,
+    )
 
 
 def entry_of(row: CalendarEntryRow) -> CalendarEntry:
@@ -212,27 +265,34 @@ class SlaCore:
 
     def record(self, session: Session, report_id: str, fact: domain.Fact, emit: Emit) -> None:
         """Keep a fact (once) and fold the report's clocks again."""
-        if session.get(FactRow, fact.id) is not None:
+        facts = FactRow.__table__  # type: ignore[attr-defined]
+        if session.execute(sa.select(facts.c.id).where(facts.c.id == fact.id)).first():
             return
-        session.add(
-            FactRow(
-                id=fact.id,
-                report_id=report_id,
-                kind=fact.kind,
-                at=fact.at,
-                agency_id=fact.agency_id,
-                timezone=fact.timezone,
-                regency_code=fact.regency_code,
-                within_agency=fact.within_agency,
-                satisfied=fact.satisfied,
-                recorded_at=datetime.now(UTC),
-            )
+        # Parameters apart from the statement: SQLAlchemy caches the compiled insert.
+        session.execute(
+            facts.insert(),
+            {
+                "id": fact.id,
+                "report_id": report_id,
+                "kind": fact.kind,
+                "at": fact.at,
+                "agency_id": fact.agency_id,
+                "timezone": fact.timezone,
+                "regency_code": fact.regency_code,
+                "within_agency": fact.within_agency,
+                "satisfied": fact.satisfied,
+                "recorded_at": datetime.now(UTC),
+            },
         )
-        session.flush()
         self.refold(session, report_id, emit)
 
     def refold(self, session: Session, report_id: str, emit: Emit) -> int:
-        """Bring a report's clock rows in line with its facts; returns how many changed."""
+        """Bring a report's clock rows in line with its facts; returns how many changed.
+
+        Core statements, no ORM: this runs for every event the SLA consumes.
+        """
+        facts_t = FactRow.__table__  # type: ignore[attr-defined]
+        clocks_t = Clock.__table__  # type: ignore[attr-defined]
         facts = [
             domain.Fact(
                 r.id,
@@ -244,86 +304,42 @@ class SlaCore:
                 within_agency=r.within_agency,
                 satisfied=r.satisfied,
             )
-            for r in session.exec(select(FactRow).where(FactRow.report_id == report_id))
+            for r in session.execute(sa.select(facts_t).where(facts_t.c.report_id == report_id))
         ]
         desired = domain.fold(facts, self.calendars.current(session), self.rules)
-        rows = {
-            row.id: row
-            for row in session.exec(
-                select(Clock).where(Clock.report_id == report_id).with_for_update()
-            )
-        }
+        query = sa.select(clocks_t).where(clocks_t.c.report_id == report_id).with_for_update()
+        rows = {r.id: r._mapping for r in session.execute(query)}
         now = datetime.now(UTC)
         changed = 0
         for state in desired.values():
-            row = rows.get(state.id)
-            created = row is None
-            if row is None:
-                row = Clock(
-                    id=state.id,
-                    report_id=report_id,
-                    clock=state.clock,
-                    timezone=state.timezone,
-                    starts_at=state.starts_at,
-                    due_at=state.due_at,
-                    working_days=state.working_days,
-                    updated_at=now,
+            values: dict[str, Any] = {name: getattr(state, name) for name in _FOLDED}
+            current = rows.get(state.id)
+            if current is None:
+                values.update(id=state.id, report_id=report_id, clock=state.clock, updated_at=now)
+                values["next_fire_at"] = next_fire(
+                    state.status, None, state.warn_at, state.due_at, None
                 )
-                before: tuple[Any, ...] = ()
-            else:
-                before = (row.status, row.due_at, row.agency_id)
-            for name in (
-                "agency_id",
-                "regency_code",
-                "timezone",
-                "starts_at",
-                "due_at",
-                "warn_at",
-                "working_days",
-                "status",
-                "reason",
-                "stopped_at",
-                "paused_at",
-                "remaining_days",
-            ):
-                setattr(row, name, getattr(state, name))
-            row.next_fire_at = next_fire(row)
-            if created:
-                session.add(row)
-                emit(
-                    DeadlineOpened(
-                        report_id=report_id,
-                        deadline_id=row.id,
-                        clock=state.clock,  # type: ignore[arg-type]
-                        agency_id=state.agency_id,
-                        starts_at=state.starts_at,
-                        due_at=state.due_at,
-                        working_days=state.working_days,
-                        timezone=state.timezone,
-                    ),
-                    report_id,
-                    None,
-                )
-            if (created and state.status != "open") or (
-                not created and before != (row.status, row.due_at, row.agency_id)
-            ):
-                row.updated_at = now
-                session.add(row)
-                emit(
-                    DeadlineUpdated(
-                        report_id=report_id,
-                        deadline_id=row.id,
-                        clock=state.clock,  # type: ignore[arg-type]
-                        agency_id=state.agency_id,
-                        status=state.status,  # type: ignore[arg-type]
-                        due_at=None if state.status == "paused" else state.due_at,
-                        reason=state.reason[:64],
-                        changed_at=now,
-                    ),
-                    report_id,
-                    None,
-                )
-            changed += created or before != (row.status, row.due_at, row.agency_id)
+                session.execute(clocks_t.insert(), values)
+                emit(_opened(report_id, state), report_id, None)
+                if state.status != "open":
+                    emit(_updated(report_id, state, now), report_id, None)
+                changed += 1
+                continue
+            if all(current[name] == values[name] for name in _FOLDED):
+                continue
+            values["next_fire_at"] = next_fire(
+                state.status,
+                current["breached_at"],
+                state.warn_at,
+                state.due_at,
+                current["warned_due"],
+            )
+            values["updated_at"] = now
+            session.execute(_UPDATE_CLOCK, {**values, "clock_id": state.id})
+            before = (current["status"], current["due_at"], current["agency_id"])
+            if before != (state.status, state.due_at, state.agency_id):
+                emit(_updated(report_id, state, now), report_id, None)
+            changed += 1
         return changed
 
     def reports_around(self, session: Session, days: list[date]) -> list[str]:

@@ -128,7 +128,9 @@ def fire_due(session: Session, core: SlaCore, outbox: Outbox, now: datetime, lim
             LATENESS.labels("warning").observe(max((now - row.warn_at).total_seconds(), 0))
             fired += 1
         else:  # a stale next_fire_at (the clock moved): recompute it
-            row.next_fire_at = next_fire(row)
+            row.next_fire_at = next_fire(
+                row.status, row.breached_at, row.warn_at, row.due_at, row.warned_due
+            )
             session.add(row)
     return fired
 
