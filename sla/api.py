@@ -449,7 +449,7 @@ async def recompute(rt: ServiceRuntime, core: SlaCore, days: list[date], batch: 
             with rt.database.session() as session:
                 for report_id in chunk:
 
-                    def emit(p: Any, subject: str, eid: str | None, s: Session = session) -> None:
+                    def emit(p: Any, subject: str, s: Session = session) -> None:
                         rt.outbox.emit(s, p, subject)
 
                     core.refold(session, report_id, emit)

@@ -37,8 +37,8 @@ from sla.workdays import CalendarEntry, WorkingCalendar, check_closed_runs, pars
 
 log = logging.getLogger(__name__)
 
-# Emits one event in the caller's transaction: (payload, subject, event_id or None).
-Emit = Callable[[Payload, str, str | None], None]
+# Emits one event in the caller's transaction: (payload, subject).
+Emit = Callable[[Payload, str], None]
 
 
 def _fact(event_id: str, payload: Any) -> domain.Fact:
@@ -320,9 +320,9 @@ class SlaCore:
                     state.status, None, state.warn_at, state.due_at, None
                 )
                 session.execute(clocks_t.insert(), values)
-                emit(_opened(report_id, state), report_id, None)
+                emit(_opened(report_id, state), report_id)
                 if state.status != "open":
-                    emit(_updated(report_id, state, now), report_id, None)
+                    emit(_updated(report_id, state, now), report_id)
                 changed += 1
                 continue
             if all(current[name] == values[name] for name in _FOLDED):
@@ -338,7 +338,7 @@ class SlaCore:
             session.execute(_UPDATE_CLOCK, {**values, "clock_id": state.id})
             before = (current["status"], current["due_at"], current["agency_id"])
             if before != (state.status, state.due_at, state.agency_id):
-                emit(_updated(report_id, state, now), report_id, None)
+                emit(_updated(report_id, state, now), report_id)
             changed += 1
         return changed
 
@@ -356,11 +356,28 @@ class SlaCore:
         return list(session.exec(query))
 
 
+def clocks_of(session: Session, report_id: str) -> list[Clock]:
+    """Every clock of a report, oldest first."""
+    rows = session.exec(select(Clock).where(Clock.report_id == report_id)).all()
+    return sorted(rows, key=lambda c: (c.starts_at, domain.CLOCKS.index(c.clock), c.id))
+
+
+def count_running(session: Session) -> dict[tuple[str, str], int]:
+    """Running clocks by (clock, status)."""
+    c = Clock.__table__.c  # type: ignore[attr-defined]
+    query = (
+        sa.select(c.clock, c.status, sa.func.count())
+        .where(c.status.in_(("open", "paused")))
+        .group_by(c.clock, c.status)
+    )
+    return {(k, s): n for k, s, n in session.execute(query)}
+
+
 def handlers(core: SlaCore) -> dict[str, Handler]:
     """The handler table: every event type that moves a clock."""
 
     def on_event(ctx: HandlerContext, payload: Any) -> None:
-        def emit(p: Payload, subject: str, event_id: str | None) -> None:
+        def emit(p: Payload, subject: str) -> None:
             ctx.emit(p, subject=subject)
 
         core.record(ctx.session, payload.report_id, _fact(ctx.event.id, payload), emit)
@@ -379,20 +396,3 @@ def handlers(core: SlaCore) -> dict[str, Handler]:
         "id.aduan.report.reporter_replied.v1",
     )
     return dict.fromkeys(types, on_event)
-
-
-def clocks_of(session: Session, report_id: str) -> list[Clock]:
-    """Every clock of a report, oldest first."""
-    rows = session.exec(select(Clock).where(Clock.report_id == report_id)).all()
-    return sorted(rows, key=lambda c: (c.starts_at, domain.CLOCKS.index(c.clock), c.id))
-
-
-def count_running(session: Session) -> dict[tuple[str, str], int]:
-    """Running clocks by (clock, status)."""
-    c = Clock.__table__.c  # type: ignore[attr-defined]
-    query = (
-        sa.select(c.clock, c.status, sa.func.count())
-        .where(c.status.in_(("open", "paused")))
-        .group_by(c.clock, c.status)
-    )
-    return {(k, s): n for k, s, n in session.execute(query)}

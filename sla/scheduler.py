@@ -159,7 +159,7 @@ def _breach(
         outbox.emit(session, closed, row.report_id, event_id=event_id(row.id, "closed"))
         fact = domain.Fact(event_id(row.id, "closed-fact"), "closed", now)
 
-        def emit(p: Payload, subject: str, eid: str | None) -> None:
+        def emit(p: Payload, subject: str) -> None:
             outbox.emit(session, p, subject)
 
         session.flush()

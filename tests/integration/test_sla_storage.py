@@ -86,7 +86,7 @@ class Harness:
     def apply(self, payload: Payload) -> None:
         with self.db.session() as session:
 
-            def emit(p: Payload, subject: str, eid: str | None) -> None:
+            def emit(p: Payload, subject: str) -> None:
                 self.outbox.emit(session, p, subject)
 
             rid = payload.report_id  # type: ignore[attr-defined]
@@ -241,7 +241,7 @@ class SlaStorageContract:
         with sla.db.session() as session:
             assert rid in sla.core.reports_around(session, [date(2026, 11, 19)])
 
-            def emit(p: Payload, subject: str, eid: str | None) -> None:
+            def emit(p: Payload, subject: str) -> None:
                 sla.outbox.emit(session, p, subject)
 
             sla.core.refold(session, rid, emit)
@@ -259,7 +259,7 @@ class SlaStorageContract:
                     session,
                     rid,
                     _fact(fact_id, payload),
-                    lambda p, s, e: sla.outbox.emit(session, p, s),
+                    lambda p, s: sla.outbox.emit(session, p, s),
                 )
         assert sla.types(rid).count("sla.deadline_opened") == 2  # verification + resolution
 
