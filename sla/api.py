@@ -112,15 +112,23 @@ def view(row: Clock, cal: WorkingCalendar, now: datetime) -> ClockView:
     )
 
 
-@router.get("/reports/{report_id}/sla", response_model=ReportSla)
-async def report_sla(report_id: str, rt: Runtime, core: Core) -> ReportSla:
-    """The SLA state of a report: each clock, its deadline and the time left."""
+async def _clocks(
+    rt: ServiceRuntime, core: SlaCore, report_id: str
+) -> tuple[list[Clock], WorkingCalendar]:
+    """A report's clocks and the calendar that measures their time left."""
 
     def work() -> tuple[list[Clock], WorkingCalendar]:
         with rt.database.session() as session:
             return handlers.clocks_of(session, report_id), core.calendars.current(session)
 
-    rows, cal = await rt.database.read(work)
+    return await rt.database.read(work)
+
+
+@router.get("/reports/{report_id}/sla", response_model=ReportSla)
+async def report_sla(report_id: str, rt: Runtime, core: Core) -> ReportSla:
+    """The SLA state of a report: each clock, its deadline and the time left."""
+
+    rows, cal = await _clocks(rt, core, report_id)
     if not rows:
         raise HTTPException(404, "Laporan tidak dikenal. Unknown report.")
     now = core.now()
@@ -131,11 +139,7 @@ async def report_sla(report_id: str, rt: Runtime, core: Core) -> ReportSla:
 async def deadlines(report_id: str, rt: Runtime, core: Core) -> list[ClockView]:
     """Every clock of a report (an empty list for an unknown report)."""
 
-    def work() -> tuple[list[Clock], WorkingCalendar]:
-        with rt.database.session() as session:
-            return handlers.clocks_of(session, report_id), core.calendars.current(session)
-
-    rows, cal = await rt.database.read(work)
+    rows, cal = await _clocks(rt, core, report_id)
     now = core.now()
     return [view(r, cal, now) for r in rows]
 
