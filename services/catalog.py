@@ -56,7 +56,7 @@ TOPICS: tuple[Topic, ...] = (
         "report.verified",
         ("id.aduan.report.verified.v1",),
         producer="verification",
-        consumers=("routing", "intake", "sla"),
+        consumers=("routing", "intake", "sla", "notifications"),
         description="Reports accepted for routing, with corrected title and category.",
     ),
     Topic(
@@ -77,7 +77,7 @@ TOPICS: tuple[Topic, ...] = (
         "report.information_requested",
         ("id.aduan.report.information_requested.v1",),
         producer="verification",
-        consumers=("sla",),
+        consumers=("sla", "notifications"),
         description="The citizen is asked for what the report lacks (its clock pauses).",
     ),
     Topic(
@@ -96,7 +96,7 @@ TOPICS: tuple[Topic, ...] = (
             "id.aduan.report.resolved.v1",
         ),
         producer="routing",
-        consumers=("sla",),
+        consumers=("sla", "notifications"),
         description="What agencies do with a report, in order: forwards, returns, "
         "follow-ups, resolution. Who acted is a staff reference, never a reporter.",
     ),
@@ -116,7 +116,7 @@ TOPICS: tuple[Topic, ...] = (
             "id.aduan.sla.breached.v1",
         ),
         producer="sla",
-        consumers=("intake",),
+        consumers=("intake", "notifications"),
         description="SLA clocks of a report: opened, changed, near their deadline "
         "(warning) and past it (breached, naming the agency responsible).",
     ),
@@ -124,7 +124,7 @@ TOPICS: tuple[Topic, ...] = (
         "report.outcome",
         ("id.aduan.report.closed.v1", "id.aduan.report.escalated.v1"),
         producer="sla",
-        consumers=("intake",),
+        consumers=("intake", "notifications"),
         description="Reports closed by the system (accepted, or the reporter's silence) "
         "and reports escalated to the Ombudsman after the resolution clock.",
     ),
@@ -133,7 +133,16 @@ TOPICS: tuple[Topic, ...] = (
         ("id.aduan.notification.sent.v1",),
         producer="notifications",
         consumers=("intake",),
-        description="Messages sent to a reporter: template and channel, never the address.",
+        description="Messages sent: template and channel, never the address; the "
+        "in_app notice carries the text the tracking page shows.",
+    ),
+    Topic(
+        "notification.dead_letter",
+        ("id.aduan.notification.dead_lettered.v1",),
+        producer="notifications",
+        consumers=(),
+        description="Deliveries that failed for good after their last retry (ops read "
+        "it; the notice stays on the tracking page). Never an address.",
     ),
 )
 

@@ -249,13 +249,35 @@ class ReportEscalated(Payload):
 
 
 class NotificationSent(Payload):
-    """A message about a report went to its reporter (the channel, never the address)."""
+    """A message about a report went out (the channel, never the address).
+
+    ``in_app`` is the notice on the reporter's tracking page: it carries the text, and is
+    sent whatever becomes of the SMS or email that repeats it.
+    """
 
     report_id: ReportId
     notification_id: str = Field(max_length=64)
     template: str = Field(max_length=64)
-    channel: Literal["sms", "email", "log", "in_app"]
+    channel: Literal["sms", "email", "webhook", "log", "in_app"]
+    audience: Literal["reporter", "agency"] = "reporter"
+    text: str | None = Field(
+        None, max_length=1000, description="The notice as the reporter reads it (in_app only)."
+    )
     sent_at: datetime
+
+
+class NotificationDeadLettered(Payload):
+    """A delivery failed for good after its last retry (the channel, never the address)."""
+
+    report_id: ReportId
+    notification_id: str = Field(max_length=64)
+    delivery_id: str = Field(max_length=64)
+    template: str = Field(max_length=64)
+    channel: Literal["sms", "email", "webhook"]
+    audience: Literal["reporter", "agency"]
+    attempts: int = Field(ge=1)
+    last_error: str = Field(max_length=300, description="Status or error, never an address.")
+    failed_at: datetime
 
 
 # The registry: event type -> payload model. Types are versioned; topics are not.
@@ -279,6 +301,7 @@ EVENT_TYPES: dict[str, type[Payload]] = {
     "id.aduan.report.closed.v1": ReportClosed,
     "id.aduan.report.escalated.v1": ReportEscalated,
     "id.aduan.notification.sent.v1": NotificationSent,
+    "id.aduan.notification.dead_lettered.v1": NotificationDeadLettered,
 }
 TYPE_OF: dict[type[Payload], str] = {model: name for name, model in EVENT_TYPES.items()}
 

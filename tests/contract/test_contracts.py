@@ -14,6 +14,7 @@ from services.contracts import (
     EVENT_TYPES,
     DeadlineOpened,
     DeadlineUpdated,
+    NotificationDeadLettered,
     NotificationSent,
     Payload,
     ReportClosed,
@@ -87,6 +88,25 @@ EXAMPLES: list[Payload] = [
     ),
     NotificationSent(
         report_id=RID, notification_id="n", template="received", channel="sms", sent_at=NOW
+    ),
+    NotificationSent(
+        report_id=RID,
+        notification_id="n",
+        template="routed",
+        channel="in_app",
+        text="Aduan #1234567 telah diteruskan.",
+        sent_at=NOW,
+    ),
+    NotificationDeadLettered(
+        report_id=RID,
+        notification_id="n",
+        delivery_id="d",
+        template="new_report",
+        channel="webhook",
+        audience="agency",
+        attempts=8,
+        last_error="HTTP 503",
+        failed_at=NOW,
     ),
     ReportInformationRequested(
         report_id=RID,
