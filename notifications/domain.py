@@ -1,16 +1,38 @@
-"""Notifications' pure rules: templates and channel choice."""
+"""Notifications' pure rules: templates, channel choice, SMS encoding, retry timing, and
+which addresses a webhook may reach."""
 
 from __future__ import annotations
 
+import ipaddress
+import math
+import random
 import string
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
-# Template -> (Indonesian, English). Variables never include anyone's contact data.
-TEMPLATES: dict[str, tuple[str, str]] = {
+# -- Templates ------------------------------------------------------------------------
+# Template -> (Indonesian, English). Variables never include anyone's contact data: the
+# values come from report events (tracking number, agency name, reasons), never from the
+# contact table. Reporter texts are short enough for one or two SMS.
+REPORTER_TEMPLATES: dict[str, tuple[str, str]] = {
     "received": (
-        "Aduan Anda telah diterima dengan nomor pelacakan #$tracking_number. "
-        "Kami akan memverifikasinya dalam 3 hari kerja.",
+        "Aduan Anda diterima dengan nomor pelacakan #$tracking_number. "
+        "Kami memverifikasinya dalam 3 hari kerja.",
         "Your report was received with tracking number #$tracking_number. "
         "It will be verified within 3 working days.",
+    ),
+    "information_requested": (
+        "Aduan #$tracking_number perlu dilengkapi: $message Balas SMS ini atau buka "
+        "halaman pelacakan.",
+        "Report #$tracking_number needs more information: $message Reply to this SMS "
+        "or open the tracking page.",
+    ),
+    "verified": (
+        "Aduan #$tracking_number telah diverifikasi dan segera diteruskan ke instansi "
+        "yang berwenang.",
+        "Report #$tracking_number was verified and is being sent to the agency in charge.",
     ),
     "rejected": (
         "Aduan #$tracking_number belum dapat diproses: $reason",
@@ -22,28 +44,116 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Report #$tracking_number was sent to $agency_name, which must respond "
         "within 5 working days.",
     ),
+    "followup_posted": (
+        "$agency_name menanggapi aduan #$tracking_number. Lihat tanggapannya dan balas "
+        "di halaman pelacakan.",
+        "$agency_name responded to report #$tracking_number. Read it and reply on the "
+        "tracking page.",
+    ),
+    "resolved": (
+        "$agency_name menyatakan aduan #$tracking_number selesai. Apakah masalah Anda "
+        "terselesaikan? Balas dalam 10 hari kerja.",
+        "$agency_name says report #$tracking_number is done. Did it solve your problem? "
+        "Reply within 10 working days.",
+    ),
+    "reply_reminder": (
+        "Pengingat: mohon balas tanggapan atas aduan #$tracking_number. Tanpa balasan, "
+        "aduan ditutup otomatis.",
+        "Reminder: please reply to the answer to report #$tracking_number. Without a "
+        "reply the report is closed automatically.",
+    ),
+    "closed_accepted": (
+        "Aduan #$tracking_number ditutup. Terima kasih atas partisipasi Anda.",
+        "Report #$tracking_number is closed. Thank you for taking part.",
+    ),
+    "closed_no_reply": (
+        "Aduan #$tracking_number ditutup karena tidak ada balasan dalam 10 hari kerja.",
+        "Report #$tracking_number was closed: no reply came within 10 working days.",
+    ),
+    "escalated": (
+        "Aduan #$tracking_number belum terselesaikan dalam batas waktu. Anda dapat "
+        "melapor ke Ombudsman RI: $ombudsman_url",
+        "Report #$tracking_number was not resolved in time. You can take it to the "
+        "Ombudsman of Indonesia: $ombudsman_url",
+    ),
 }
 
+# Agency-facing messages (email subscriptions; webhooks carry the data as JSON).
+AGENCY_TEMPLATES: dict[str, tuple[str, str]] = {
+    "new_report": (
+        "Aduan baru #$tracking_number untuk $agency_name: $title ($category, $regency_code). "
+        "Tanggapi dalam 5 hari kerja.",
+        "New report #$tracking_number for $agency_name: $title ($category, $regency_code). "
+        "Respond within 5 working days.",
+    ),
+    "deadline_warning": (
+        "Batas waktu aduan #$tracking_number ($clock) berakhir $due_at.",
+        "The deadline of report #$tracking_number ($clock) ends $due_at.",
+    ),
+    "deadline_breached": (
+        "Batas waktu aduan #$tracking_number ($clock) terlewati sejak $due_at.",
+        "The deadline of report #$tracking_number ($clock) passed at $due_at.",
+    ),
+}
+
+TEMPLATES: dict[str, tuple[str, str]] = {**REPORTER_TEMPLATES, **AGENCY_TEMPLATES}
+
+# Email subjects, by template.
+SUBJECTS: dict[str, tuple[str, str]] = {
+    "received": ("Aduan diterima", "Report received"),
+    "information_requested": ("Aduan perlu dilengkapi", "Information needed"),
+    "verified": ("Aduan diverifikasi", "Report verified"),
+    "rejected": ("Aduan belum dapat diproses", "Report not accepted"),
+    "routed": ("Aduan diteruskan", "Report sent to the agency"),
+    "followup_posted": ("Tanggapan instansi", "The agency responded"),
+    "resolved": ("Aduan dinyatakan selesai", "Report marked done"),
+    "reply_reminder": ("Pengingat balasan", "Reply reminder"),
+    "closed_accepted": ("Aduan ditutup", "Report closed"),
+    "closed_no_reply": ("Aduan ditutup", "Report closed"),
+    "escalated": ("Aduan dapat dibawa ke Ombudsman", "Report may go to the Ombudsman"),
+    "new_report": ("Aduan baru", "New report"),
+    "deadline_warning": ("Batas waktu mendekat", "Deadline near"),
+    "deadline_breached": ("Batas waktu terlewati", "Deadline passed"),
+}
 
 # The order messages reach a reporter when several wait together (events on different
 # topics arrive in any order, but "received" must come before "rejected" or "routed").
-TEMPLATE_ORDER: dict[str, int] = {"received": 0, "rejected": 10, "routed": 20}
+TEMPLATE_ORDER: dict[str, int] = {
+    "received": 0,
+    "information_requested": 5,
+    "verified": 8,
+    "rejected": 10,
+    "routed": 20,
+    "followup_posted": 30,
+    "resolved": 40,
+    "reply_reminder": 45,
+    "closed_accepted": 50,
+    "closed_no_reply": 50,
+    "escalated": 50,
+}
 
 
 def render(template: str, language: str, **values: str) -> str:
-    """The message text in the reporter's language (Indonesian unless English)."""
+    """The message text in the reader's language (Indonesian unless English)."""
     pair = TEMPLATES[template]
     text = pair[1] if language == "en" else pair[0]
     return string.Template(text).safe_substitute(values)
 
 
-def channel_for(phone: str | None, email: str | None) -> str:
-    """SMS if we have a phone, else email, else the tracking page only."""
+def subject(template: str, language: str, tracking_number: str) -> str:
+    """An email's subject line."""
+    pair = SUBJECTS.get(template, ("Aduan", "Report"))
+    return f"{pair[1] if language == 'en' else pair[0]} #{tracking_number}"
+
+
+def channel_for(phone: str | None, email: str | None) -> str | None:
+    """The reporter's channel: SMS if we have a phone, else email, else none (the
+    tracking page only)."""
     if phone:
         return "sms"
     if email:
         return "email"
-    return "in_app"
+    return None
 
 
 def mask(address: str) -> str:
@@ -51,3 +161,174 @@ def mask(address: str) -> str:
     if "@" in address:
         return "***@" + address.split("@", 1)[1]
     return address[:-4] + "XXXX"
+
+
+# -- SMS encoding ---------------------------------------------------------------------
+# GSM 03.38 default alphabet and its extension table (each extension char costs 2 septets).
+GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
+
+# Typographic characters that templates and agency names bring in, and their GSM-7
+# stand-ins: one curly quote must not turn a 160-character SMS into three 70-char parts.
+_GSM_FALLBACK = {
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2026": "...",
+    "\u00a0": " ",
+    "\u2022": "-",
+    "\u00b7": "-",
+    "\t": " ",
+}
+
+GSM_SINGLE, GSM_PART = 160, 153
+UCS2_SINGLE, UCS2_PART = 70, 67
+
+
+@dataclass(frozen=True)
+class SmsText:
+    """A message ready for the SMS network."""
+
+    text: str
+    coding: str  # "gsm7" or "ucs2"
+    units: int  # septets (GSM-7) or UTF-16 code units (UCS-2)
+    parts: int
+
+
+def gsm_septets(text: str) -> int | None:
+    """Septets the text needs in GSM-7, or None when it has a character GSM-7 lacks."""
+    total = 0
+    for ch in text:
+        if ch in GSM7_BASIC:
+            total += 1
+        elif ch in GSM7_EXTENSION:
+            total += 2
+        else:
+            return None
+    return total
+
+
+def _to_gsm(text: str) -> str:
+    out = "".join(_GSM_FALLBACK.get(ch, ch) for ch in text)
+    if gsm_septets(out) is not None:
+        return out
+    # Accented Latin letters GSM-7 lacks (ô, ç, ...) lose their accents; anything else
+    # (another script, an emoji) stays, and the message goes as UCS-2.
+    stripped = "".join(
+        ch if ch in GSM7_BASIC or ch in GSM7_EXTENSION else _strip_accent(ch) for ch in out
+    )
+    return stripped
+
+
+def _strip_accent(ch: str) -> str:
+    base = unicodedata.normalize("NFKD", ch)
+    plain = "".join(c for c in base if not unicodedata.combining(c))
+    return plain if plain and gsm_septets(plain) is not None else ch
+
+
+def parts_for(units: int, coding: str) -> int:
+    """How many SMS a message of ``units`` needs (concatenated parts carry a header)."""
+    single, part = (GSM_SINGLE, GSM_PART) if coding == "gsm7" else (UCS2_SINGLE, UCS2_PART)
+    return 1 if units <= single else math.ceil(units / part)
+
+
+def sms_text(text: str, max_parts: int) -> SmsText:
+    """The text as it will be sent: GSM-7 where it can be (typography replaced), else
+    UCS-2; cut with "..." to at most ``max_parts`` concatenated parts."""
+    text = " ".join(_to_gsm(text).split())
+    septets = gsm_septets(text)
+    coding = "gsm7" if septets is not None else "ucs2"
+    units = septets if septets is not None else len(text.encode("utf-16-le")) // 2
+    if parts_for(units, coding) > max_parts:
+        limit = (GSM_SINGLE if max_parts == 1 else GSM_PART * max_parts) - 3
+        if coding == "ucs2":
+            limit = (UCS2_SINGLE if max_parts == 1 else UCS2_PART * max_parts) - 3
+        text = _cut(text, limit, coding) + "..."
+        units = _units(text, coding)
+    return SmsText(text, coding, units, parts_for(units, coding))
+
+
+def _units(text: str, coding: str) -> int:
+    if coding == "gsm7":
+        return gsm_septets(text) or 0
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _cut(text: str, limit: int, coding: str) -> str:
+    out: list[str] = []
+    used = 0
+    for ch in text:
+        cost = (
+            (2 if ch in GSM7_EXTENSION else 1)
+            if coding == "gsm7"
+            else (2 if ord(ch) > 0xFFFF else 1)
+        )
+        if used + cost > limit:
+            break
+        out.append(ch)
+        used += cost
+    return "".join(out).rstrip()
+
+
+# -- Retries --------------------------------------------------------------------------
+def backoff(
+    attempt: int,
+    base: float,
+    cap: float,
+    retry_after: float | None = None,
+    rng: random.Random | None = None,
+) -> float:
+    """Seconds before the next attempt after ``attempt`` failures: exponential with full
+    jitter (AWS's "full jitter"), never sooner than the server's ``Retry-After`` and never
+    longer than ``cap`` unless the server asked for longer."""
+    rng = rng or random.Random()
+    ceiling = min(cap, base * (2 ** max(attempt - 1, 0)))
+    delay = rng.uniform(ceiling / 2, ceiling)
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return delay
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(min(int(value), 86_400))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return max(0.0, min(seconds, 86_400.0))
+
+
+def next_attempt(
+    now: datetime, attempt: int, base: float, cap: float, retry_after: float | None
+) -> datetime:
+    """When to try again."""
+    return now + timedelta(seconds=backoff(attempt, base, cap, retry_after))
+
+
+# -- Outbound address filter ----------------------------------------------------------
+def address_allowed(
+    ip: str, allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+) -> bool:
+    """Whether a webhook may connect to ``ip``: public unicast addresses only (no
+    loopback, private, link-local, CGNAT, multicast, reserved or unspecified), unless an
+    operator allowed the network explicitly."""
+    addr = ipaddress.ip_address(ip)
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    if any(addr in net for net in allowed_networks):
+        return True
+    return addr.is_global and not addr.is_multicast

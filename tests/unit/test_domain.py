@@ -82,7 +82,7 @@ class TestNotifications:
     def test_channel_choice_and_masking(self) -> None:
         assert notes.channel_for("+628123", "a@b.id") == "sms"
         assert notes.channel_for(None, "a@b.id") == "email"
-        assert notes.channel_for(None, None) == "in_app"
+        assert notes.channel_for(None, None) is None
         assert notes.mask("+6281234567890") == "+628123456XXXX"
         assert notes.mask("siti@example.id") == "***@example.id"
 
