@@ -252,10 +252,11 @@ def on_escalated(ctx: HandlerContext, event: ReportEscalated) -> None:
 
 
 def on_notification_sent(ctx: HandlerContext, event: NotificationSent) -> None:
-    """A message went to the reporter (template and channel only)."""
-    _advance(
-        ctx, event.report_id, "notification", event.sent_at, f"{event.template}:{event.channel}"
-    )
+    """A notice for the reporter: its text goes on the tracking page (the in_app copy;
+    the SMS or email that repeats it is notifications' business)."""
+    if event.channel != "in_app" or event.audience != "reporter":
+        return
+    _advance(ctx, event.report_id, "notification", event.sent_at, (event.text or "")[:500])
 
 
 def find_report(session: Session, tracking_number: str) -> Report | None:

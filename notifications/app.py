@@ -3,22 +3,38 @@
 from pathlib import Path
 
 from notifications import api
+from notifications.dispatcher import CHANNELS, Dispatcher
 from notifications.handlers import HANDLERS
 from notifications.models import INBOX, OUTBOX, Base
+from notifications.senders import build_senders
 from notifications.settings import NotificationsSettings
-from services.runtime import ServiceDefinition
+from services.runtime import ServiceDefinition, ServiceRuntime
 
 
 def build() -> ServiceDefinition:
-    """The notifications service."""
+    """The notifications service: the consumer records, one loop per channel sends."""
+    settings = NotificationsSettings()
+    dispatcher = Dispatcher(settings, build_senders(settings))
+
+    def channel_loop(channel: str):  # type: ignore[no-untyped-def]
+        async def loop(rt: ServiceRuntime) -> None:
+            await dispatcher.run_channel(rt, channel)
+
+        return loop
+
+    async def backlog(rt: ServiceRuntime) -> None:
+        await dispatcher.backlog(rt)
+
     return ServiceDefinition(
         name="notifications",
         title="Aduan notifications",
-        settings=NotificationsSettings(),
+        settings=settings,
         metadata=Base.metadata,
         outbox_table=OUTBOX,
         inbox_table=INBOX,
         migrations=Path(__file__).parent / "migrations",
-        handlers=HANDLERS,  # type: ignore[arg-type]
+        handlers=HANDLERS,
         routers=[api.router],
+        background=[*(channel_loop(c) for c in CHANNELS), backlog],
+        extra={"dispatcher": dispatcher, "settings": settings},
     )

@@ -1,113 +1,247 @@
 """Notifications' handlers; HANDLERS at the end.
 
-A message is recorded when its event arrives and sent as soon as the report's recipient
-and the reporter's contact are both known: they arrive on other topics, in any order.
+A handler only records: the notice, and one delivery row per channel and recipient. The
+dispatcher (``notifications.dispatcher``) sends them on its own loops, so a slow or dead
+channel never holds up the consumer. Events arrive on different topics in any order, so
+a notice waits until the report's recipient (from report.submitted) is known, and its
+SMS or email until the reporter's contact (from the private topic) is known.
+
+Notice status: ``pending`` (report not known yet), ``shown`` (on the tracking page; its
+SMS or email waiting or under way), ``sent`` (delivered on its channel), ``failed`` (its
+delivery dead-lettered; still on the tracking page).
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlmodel import Session, select
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
 
 from notifications import domain
-from notifications.models import Contact, Notification, Recipient
-from notifications.senders import LoggingSender, Sender
-from services.bus import HandlerContext
+from notifications.models import Contact, Delivery, Endpoint, Notification, Recipient
+from services.bus import Handler, HandlerContext, ignore
 from services.contracts import (
     NotificationSent,
+    ReportClosed,
     ReporterContactRecorded,
+    ReportEscalated,
+    ReportFollowupPosted,
+    ReportForwarded,
+    ReportInformationRequested,
     ReportRejected,
+    ReportResolved,
     ReportRouted,
     ReportSubmitted,
+    ReportVerified,
+    SlaBreached,
+    SlaWarning,
 )
 
-SENDER: Sender = LoggingSender()
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
-def _queue(ctx: HandlerContext, report_id: str, template: str, **values: str) -> None:
-    note = Notification(
-        id=uuid.uuid4().hex,
-        report_id=report_id,
-        source_event_id=ctx.event.id,
-        template=template,
-        values=json.dumps(values, ensure_ascii=False),
-        created_at=datetime.now(UTC),
-    )
-    ctx.session.add(note)
-    ctx.session.flush()
-    _deliver_pending(ctx, [report_id])
+def _notice(
+    ctx: HandlerContext,
+    report_id: str,
+    template: str,
+    occurred_at: datetime,
+    audience: str = "reporter",
+    agency_id: str | None = None,
+    **values: str,
+) -> None:
+    exists = ctx.session.exec(
+        select(Notification.id).where(
+            Notification.source_event_id == ctx.event.id, Notification.template == template
+        )
+    ).first()
+    if exists is None:
+        ctx.session.add(
+            Notification(
+                id=uuid.uuid4().hex,
+                report_id=report_id,
+                source_event_id=ctx.event.id,
+                template=template,
+                audience=audience,
+                agency_id=agency_id,
+                values=json.dumps(values, ensure_ascii=False),
+                event_time=occurred_at,
+                created_at=_now(),
+            )
+        )
+        ctx.session.flush()
+    advance(ctx, [report_id])
 
 
-def _deliver_pending(ctx: HandlerContext, report_ids: list[str]) -> None:
-    """Send every pending message of these reports whose recipient and contact are known."""
+def advance(ctx: HandlerContext, report_ids: list[str]) -> None:
+    """Move these reports' notices as far as what is known allows: render and show the
+    pending ones whose report is known, and queue deliveries whose recipient is known."""
     if not report_ids:
         return
-    pending = ctx.session.exec(
-        select(Notification, Recipient, Contact)
+    rows = ctx.session.exec(
+        select(Notification, Recipient)
         .join(Recipient, Recipient.report_id == Notification.report_id)  # type: ignore[arg-type]
-        .join(Contact, Contact.reporter_ref == Recipient.reporter_ref)  # type: ignore[arg-type]
         .where(
             Notification.report_id.in_(report_ids),  # type: ignore[attr-defined]
-            Notification.status == "pending",
+            Notification.status.in_(("pending", "shown")),  # type: ignore[attr-defined]
         )
-        .order_by(Notification.created_at)  # type: ignore[arg-type]
     )
     ready = sorted(
-        pending, key=lambda r: (domain.TEMPLATE_ORDER.get(r[0].template, 99), r[0].created_at)
+        rows, key=lambda r: (domain.TEMPLATE_ORDER.get(r[0].template, 99), r[0].created_at)
     )
-    for note, recipient, contact in ready:
-        _deliver(ctx, note, recipient, contact)
+    contacts: dict[str, Contact | None] = {}
+    for order, (note, recipient) in enumerate(ready):
+        if note.status == "pending":
+            _show(ctx, note, recipient)
+        if note.audience == "reporter":
+            ref = recipient.reporter_ref
+            if ref not in contacts:
+                contacts[ref] = ctx.session.get(Contact, ref)
+            contact = contacts[ref]
+            if contact is not None:
+                _queue_reporter(ctx, note, recipient, contact, order)
+        else:
+            _queue_agency(ctx, note, recipient, order)
 
 
-def _deliver(
-    ctx: HandlerContext, note: Notification, recipient: Recipient, contact: Contact
+def _values(note: Notification, recipient: Recipient) -> dict[str, str]:
+    values: dict[str, str] = {
+        "tracking_number": recipient.tracking_number,
+        "agency_name": recipient.agency_name or "instansi terkait",
+        "title": recipient.title,
+        "category": recipient.category,
+        "regency_code": recipient.regency_code,
+    }
+    values.update(json.loads(note.values))
+    return values
+
+
+def _show(ctx: HandlerContext, note: Notification, recipient: Recipient) -> None:
+    """Render the notice; a reporter's goes on the tracking page at once (in_app)."""
+    language = recipient.language if note.audience == "reporter" else "id"
+    note.language = language
+    note.text = domain.render(note.template, language, **_values(note, recipient))[:1000]
+    note.status = "shown"
+    ctx.session.add(note)
+    if note.audience == "reporter":
+        ctx.emit(
+            NotificationSent(
+                report_id=note.report_id,
+                notification_id=note.id,
+                template=note.template,
+                channel="in_app",
+                text=note.text,
+                sent_at=_now(),
+            ),
+            subject=note.report_id,
+        )
+
+
+def _add_delivery(
+    ctx: HandlerContext,
+    note: Notification,
+    channel: str,
+    recipient_key: str,
+    order: int,
+) -> bool:
+    """Queue one delivery unless this (event, template, channel, recipient) has one."""
+    exists = ctx.session.exec(
+        select(Delivery.id).where(
+            Delivery.source_event_id == note.source_event_id,
+            Delivery.template == note.template,
+            Delivery.channel == channel,
+            Delivery.recipient == recipient_key,
+        )
+    ).first()
+    if exists is not None:
+        return False
+    now = _now()
+    ctx.session.add(
+        Delivery(
+            id=uuid.uuid4().hex,
+            notification_id=note.id,
+            report_id=note.report_id,
+            source_event_id=note.source_event_id,
+            template=note.template,
+            audience=note.audience,
+            channel=channel,
+            recipient=recipient_key,
+            # Lifecycle order among notices queued together: the dispatcher takes the
+            # earliest first.
+            next_attempt_at=now + timedelta(microseconds=order),
+            event_time=note.event_time,
+            created_at=now,
+        )
+    )
+    return True
+
+
+def _queue_reporter(
+    ctx: HandlerContext, note: Notification, recipient: Recipient, contact: Contact, order: int
 ) -> None:
     channel = domain.channel_for(contact.phone, contact.email)
-    address = contact.phone if channel == "sms" else contact.email if channel == "email" else None
-    note.language = recipient.language
-    note.text = domain.render(
-        note.template,
-        recipient.language,
-        tracking_number=recipient.tracking_number,
-        **json.loads(note.values),
-    )
-    SENDER.send(channel, address, note.text, note.report_id)
+    if channel is None or note.channel is not None:
+        return
     note.channel = channel
-    note.status = "sent"
-    note.sent_at = datetime.now(UTC)
     ctx.session.add(note)
-    ctx.emit(
-        NotificationSent(
-            report_id=note.report_id,
-            notification_id=note.id,
-            template=note.template,
-            channel=channel,  # type: ignore[arg-type]
-            sent_at=note.sent_at,
-        ),
-        subject=note.report_id,
-    )
+    _add_delivery(ctx, note, channel, recipient.reporter_ref, order)
+
+
+def _queue_agency(
+    ctx: HandlerContext, note: Notification, recipient: Recipient, order: int
+) -> None:
+    if note.channel is not None:
+        return
+    for endpoint in endpoints_for(ctx.session, note.agency_id, recipient.regency_code):
+        subscribed = json.loads(endpoint.events)
+        if "*" in subscribed or note.template in subscribed:
+            _add_delivery(ctx, note, endpoint.kind, endpoint.id, order)
+    note.channel = "endpoints"
+    ctx.session.add(note)
+
+
+def endpoints_for(session: Session, agency_id: str | None, regency_code: str) -> list[Endpoint]:
+    """The active endpoints of an agency, and of the region (province or regency) the
+    report is in."""
+    owners = []
+    if agency_id:
+        owners.append(
+            sa.and_(col(Endpoint.owner_kind) == "agency", col(Endpoint.owner_id) == agency_id)
+        )
+    if regency_code:
+        owners.append(
+            sa.and_(
+                col(Endpoint.owner_kind) == "region",
+                col(Endpoint.owner_id).in_({regency_code, regency_code[:2]}),
+            )
+        )
+    if not owners:
+        return []
+    return list(session.exec(select(Endpoint).where(Endpoint.status == "active", sa.or_(*owners))))
 
 
 def on_contact_recorded(ctx: HandlerContext, event: ReporterContactRecorded) -> None:
-    """Remember how to reach a reporter, then send what was waiting for it."""
+    """Remember how to reach a reporter, then queue what was waiting for it."""
     contact = ctx.session.get(Contact, event.reporter_ref) or Contact(
-        reporter_ref=event.reporter_ref, updated_at=datetime.now(UTC)
+        reporter_ref=event.reporter_ref, updated_at=_now()
     )
     contact.phone, contact.email, contact.language = event.phone, event.email, event.language
-    contact.updated_at = datetime.now(UTC)
+    contact.updated_at = _now()
     ctx.session.add(contact)
     ctx.session.flush()
     reports = ctx.session.exec(
         select(Recipient.report_id).where(Recipient.reporter_ref == event.reporter_ref)
     )
-    _deliver_pending(ctx, list(reports))
+    advance(ctx, list(reports))
 
 
 def on_submitted(ctx: HandlerContext, event: ReportSubmitted) -> None:
-    """Learn the report's recipient, and confirm receipt with the tracking number."""
+    """Learn the report and its recipient, and confirm receipt with the tracking number."""
     if ctx.session.get(Recipient, event.report_id) is None:
         ctx.session.add(
             Recipient(
@@ -115,39 +249,178 @@ def on_submitted(ctx: HandlerContext, event: ReportSubmitted) -> None:
                 reporter_ref=event.reporter_ref,
                 tracking_number=event.tracking_number,
                 language=event.language,
+                title=event.title,
+                category=event.category,
+                regency_code=event.regency_code,
+                anonymous=event.anonymous,
+                confidential=event.confidential,
             )
         )
         ctx.session.flush()
-    _queue(ctx, event.report_id, "received")
+    _notice(ctx, event.report_id, "received", event.submitted_at)
+
+
+def _update_recipient(ctx: HandlerContext, report_id: str, **values: Any) -> None:
+    recipient = ctx.session.get(Recipient, report_id)
+    if recipient is not None:
+        for name, value in values.items():
+            setattr(recipient, name, value)
+        ctx.session.add(recipient)
+        ctx.session.flush()
+
+
+def on_verified(ctx: HandlerContext, event: ReportVerified) -> None:
+    """The report passed verification (with the verifier's corrections)."""
+    _update_recipient(
+        ctx,
+        event.report_id,
+        title=event.title,
+        category=event.category,
+        regency_code=event.regency_code,
+    )
+    _notice(ctx, event.report_id, "verified", event.verified_at)
 
 
 def on_rejected(ctx: HandlerContext, event: ReportRejected) -> None:
     """Tell the reporter why the report was not accepted."""
-    _queue(ctx, event.report_id, "rejected", reason=event.reason)
+    _notice(ctx, event.report_id, "rejected", event.rejected_at, reason=event.reason)
+
+
+def on_information_requested(ctx: HandlerContext, event: ReportInformationRequested) -> None:
+    """Ask the reporter for what the report lacks."""
+    _notice(
+        ctx, event.report_id, "information_requested", event.requested_at, message=event.message
+    )
 
 
 def on_routed(ctx: HandlerContext, event: ReportRouted) -> None:
-    """Tell the reporter which agency has the report now."""
-    _queue(ctx, event.report_id, "routed", agency_name=event.agency_name)
+    """Tell the reporter which agency has the report, and the agency that it has one."""
+    _update_recipient(
+        ctx, event.report_id, agency_id=event.agency_id, agency_name=event.agency_name
+    )
+    values = {"agency_name": event.agency_name}
+    _notice(ctx, event.report_id, "routed", event.routed_at, **values)
+    _notice(
+        ctx,
+        event.report_id,
+        "new_report",
+        event.routed_at,
+        audience="agency",
+        agency_id=event.agency_id,
+        **values,
+    )
+
+
+def on_forwarded(ctx: HandlerContext, event: ReportForwarded) -> None:
+    """A forward to another agency is a new report for it; within an agency, nothing."""
+    if event.within_agency:
+        return
+    _update_recipient(
+        ctx, event.report_id, agency_id=event.to_agency_id, agency_name=event.to_agency_name
+    )
+    _notice(
+        ctx,
+        event.report_id,
+        "new_report",
+        event.forwarded_at,
+        audience="agency",
+        agency_id=event.to_agency_id,
+        agency_name=event.to_agency_name,
+    )
+
+
+def on_followup_posted(ctx: HandlerContext, event: ReportFollowupPosted) -> None:
+    """The agency answered: the reporter is told to read and reply."""
+    _notice(ctx, event.report_id, "followup_posted", event.posted_at)
+
+
+def on_resolved(ctx: HandlerContext, event: ReportResolved) -> None:
+    """The agency says it is done: the reporter is asked whether it solved the problem."""
+    _notice(ctx, event.report_id, "resolved", event.resolved_at)
+
+
+def _due(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def on_warning(ctx: HandlerContext, event: SlaWarning) -> None:
+    """Near a deadline: the reporter is reminded to reply; the agency is warned."""
+    if event.clock == "reporter_reply":
+        _notice(ctx, event.report_id, "reply_reminder", event.warned_at)
+    elif event.clock == "first_response" and event.agency_id:
+        _notice(
+            ctx,
+            event.report_id,
+            "deadline_warning",
+            event.warned_at,
+            audience="agency",
+            agency_id=event.agency_id,
+            clock=event.clock,
+            due_at=_due(event.due_at),
+        )
+
+
+def on_breached(ctx: HandlerContext, event: SlaBreached) -> None:
+    """An agency missed its deadline: it is told (the reporter sees it on the page)."""
+    if event.clock == "first_response" and event.agency_id:
+        _notice(
+            ctx,
+            event.report_id,
+            "deadline_breached",
+            event.breached_at,
+            audience="agency",
+            agency_id=event.agency_id,
+            clock=event.clock,
+            due_at=_due(event.due_at),
+        )
+
+
+def on_closed(ctx: HandlerContext, event: ReportClosed) -> None:
+    """The report is closed, accepted or for want of a reply."""
+    _notice(ctx, event.report_id, f"closed_{event.reason}", event.closed_at)
+
+
+def on_escalated(ctx: HandlerContext, event: ReportEscalated) -> None:
+    """Unresolved too long: the reporter is pointed to the Ombudsman."""
+    _notice(
+        ctx, event.report_id, "escalated", event.escalated_at, ombudsman_url=event.ombudsman_url
+    )
 
 
 def notifications_of(session: Session, report_id: str) -> list[Notification]:
-    """Every message about a report, in the order they were sent (pending ones last)."""
-    notes = session.exec(select(Notification).where(Notification.report_id == report_id))
+    """Every reporter notice about a report, in lifecycle order (pending ones last)."""
+    notes = session.exec(
+        select(Notification).where(
+            Notification.report_id == report_id, Notification.audience == "reporter"
+        )
+    )
     far = datetime.max.replace(tzinfo=UTC)
     return sorted(
         notes,
         key=lambda n: (
-            n.sent_at or far,
+            n.status == "pending",
             domain.TEMPLATE_ORDER.get(n.template, 99),
+            n.sent_at or far,
             n.created_at,
         ),
     )
 
 
-HANDLERS = {
+HANDLERS: dict[str, Handler] = {
     "id.aduan.reporter.contact_recorded.v1": on_contact_recorded,
     "id.aduan.report.submitted.v1": on_submitted,
+    "id.aduan.report.verified.v1": on_verified,
     "id.aduan.report.rejected.v1": on_rejected,
+    "id.aduan.report.information_requested.v1": on_information_requested,
     "id.aduan.report.routed.v1": on_routed,
+    "id.aduan.report.forwarded.v1": on_forwarded,
+    "id.aduan.report.returned.v1": ignore,
+    "id.aduan.report.followup_posted.v1": on_followup_posted,
+    "id.aduan.report.resolved.v1": on_resolved,
+    "id.aduan.sla.deadline_opened.v1": ignore,
+    "id.aduan.sla.deadline_updated.v1": ignore,
+    "id.aduan.sla.warning.v1": on_warning,
+    "id.aduan.sla.breached.v1": on_breached,
+    "id.aduan.report.closed.v1": on_closed,
+    "id.aduan.report.escalated.v1": on_escalated,
 }

@@ -1,4 +1,5 @@
-"""Notifications' tables: contacts by reporter reference, recipients, messages."""
+"""Notifications' tables: contacts by reporter reference, what is known of each report,
+notices, their deliveries with every attempt, and agencies' and regions' endpoints."""
 
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ class Contact(Base, table=True):
 
 
 class Recipient(Base, table=True):
-    """Who a report's messages go to, and in which language."""
+    """What notifications knows of a report: who its messages go to, in which language,
+    and what an agency's message about it may say."""
 
     __tablename__ = "recipients"
 
@@ -39,14 +41,21 @@ class Recipient(Base, table=True):
     reporter_ref: str = Field(max_length=64, index=True)
     tracking_number: str = Field(max_length=7)
     language: str = Field(default="id", max_length=2)
+    title: str = Field(default="", max_length=200)
+    category: str = Field(default="", max_length=64)
+    regency_code: str = Field(default="", max_length=5)
+    anonymous: bool = False
+    confidential: bool = False
+    agency_id: str | None = Field(default=None, max_length=64)
+    agency_name: str | None = Field(default=None, max_length=200)
 
 
 class Notification(Base, table=True):
-    """One message about a report: what, by which channel, whether it went.
+    """One notice about a report, for the reporter or for an agency.
 
-    Recorded when its event arrives; rendered and sent once both the report's recipient
-    (from report.submitted) and the contact (from the private topic) are known, since
-    events on different topics arrive in any order.
+    Recorded when its event arrives; rendered once the report's recipient (from
+    report.submitted) is known, then delivered on each channel that applies, since events
+    on different topics arrive in any order.
     """
 
     __tablename__ = "notifications"
@@ -58,10 +67,90 @@ class Notification(Base, table=True):
     report_id: str = Field(max_length=36, index=True)
     source_event_id: str = Field(max_length=64)
     template: str = Field(max_length=64)
-    values: str = Field(default="{}", max_length=2000, description="Template values, JSON.")
+    audience: str = Field(default="reporter", max_length=16)
+    agency_id: str | None = Field(default=None, max_length=64)
+    values: str = Field(default="{}", max_length=4000, description="Template values, JSON.")
     language: str | None = Field(default=None, max_length=2)
     text: str | None = Field(default=None, max_length=1000)
     channel: str | None = Field(default=None, max_length=16)
     status: str = Field(default="pending", max_length=16, index=True)
+    event_time: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Delivery(Base, table=True):
+    """One notice to one recipient on one channel: sent once, or known failed.
+
+    The unique key (notice's source event, template, channel, recipient) is what makes a
+    redelivered event send nothing twice, even after the inbox forgot the event.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "source_event_id", "template", "channel", "recipient", name="uq_delivery_once"
+        ),
+        sa.Index("ix_deliveries_due", "status", "channel", "next_attempt_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)
+    notification_id: str = Field(max_length=64, index=True)
+    report_id: str = Field(max_length=36, index=True)
+    source_event_id: str = Field(max_length=64)
+    template: str = Field(max_length=64)
+    audience: str = Field(max_length=16)
+    channel: str = Field(max_length=16)
+    recipient: str = Field(
+        max_length=80, description="Reporter reference or endpoint id, never an address."
+    )
+    status: str = Field(
+        default="pending", max_length=16, description="pending, sending, sent, dead, skipped"
+    )
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=300)
+    event_time: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DeliveryAttempt(Base, table=True):
+    """Every try of a delivery, with what came back (no address, no body)."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: str = Field(max_length=64, index=True)
+    number: int
+    outcome: str = Field(max_length=16, description="sent, retry, dead, gone")
+    status_code: int | None = None
+    error: str | None = Field(default=None, max_length=300)
+    retry_after_seconds: float | None = None
+    duration_ms: float
+    at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Endpoint(Base, table=True):
+    """Where an agency or a region receives its notices: a webhook URL (signed per
+    Standard Webhooks) or an email address. Secrets: JSON list of
+    ``{"secret", "expires_at"}``, newest first; expired ones are no longer signed with."""
+
+    __tablename__ = "endpoints"
+    __table_args__ = (sa.Index("ix_endpoints_owner", "owner_kind", "owner_id", "status"),)
+
+    id: str = Field(primary_key=True, max_length=64)
+    owner_kind: str = Field(max_length=16, description="agency or region")
+    owner_id: str = Field(max_length=64)
+    kind: str = Field(max_length=16, description="webhook or email")
+    target: str = Field(max_length=2000, description="The URL or the email address.")
+    secrets: str = Field(default="[]", max_length=2000)
+    events: str = Field(default='["*"]', max_length=1000, description="Templates, JSON list.")
+    status: str = Field(default="active", max_length=16, description="active or disabled")
+    disabled_reason: str | None = Field(default=None, max_length=300)
+    consecutive_failures: int = 0
+    first_failure_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    description: str = Field(default="", max_length=200)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)

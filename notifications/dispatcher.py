@@ -1,0 +1,408 @@
+"""The dispatcher: sends queued deliveries, one loop per channel, and settles each
+attempt in the database.
+
+Each loop claims due deliveries of its channel (a conditional UPDATE to ``sending`` with
+a lease; on PostgreSQL the candidates are read ``FOR UPDATE SKIP LOCKED``, so several
+instances share the work), sends them with bounded parallelism outside any transaction,
+then records the attempt. A failure is tried again after an exponential backoff with
+jitter, never sooner than the receiver's ``Retry-After``; after the last attempt (or a
+permanent refusal) the delivery is dead-lettered: an event on ``notification.dead_letter``
+and a metric, while the notice stays on the tracking page. A lease that runs out (the
+instance died mid-send) makes the delivery due again: the one window in which a message
+can go twice is a crash after the receiver took it and before the attempt was recorded;
+webhooks carry the same ``webhook-id`` on every try so that receivers can drop it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from prometheus_client import Counter, Gauge, Histogram
+from sqlmodel import Session, col, select
+
+from notifications import domain
+from notifications.models import (
+    Contact,
+    Delivery,
+    DeliveryAttempt,
+    Endpoint,
+    Notification,
+    Recipient,
+)
+from notifications.senders import Message, Outcome, Sender, webhook_body
+from notifications.settings import NotificationsSettings
+from services.bus import Outbox
+from services.contracts import NotificationDeadLettered, NotificationSent
+from services.runtime import ServiceRuntime
+
+log = logging.getLogger(__name__)
+
+CHANNELS = ("sms", "email", "webhook")
+
+SENT = Counter(
+    "aduan_notifications_sent_total",
+    "Deliveries sent, by channel and template.",
+    ["channel", "template"],
+)
+FAILED = Counter(
+    "aduan_notifications_failed_total",
+    "Delivery attempts that failed, by channel and template.",
+    ["channel", "template"],
+)
+RETRIED = Counter(
+    "aduan_notifications_retried_total",
+    "Failed deliveries scheduled for another attempt.",
+    ["channel", "template"],
+)
+DEAD = Counter(
+    "aduan_notifications_dead_lettered_total",
+    "Deliveries given up after the last attempt (or refused for good).",
+    ["channel", "template"],
+)
+LATENCY = Histogram(
+    "aduan_notification_delivery_latency_seconds",
+    "From the triggering event to the delivery being accepted by the channel.",
+    ["channel"],
+    buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600, 21600, 86400),
+)
+BACKLOG = Gauge(
+    "aduan_notifications_backlog", "Deliveries waiting to be sent, by channel.", ["channel"]
+)
+DISABLED = Counter(
+    "aduan_notification_endpoints_disabled_total",
+    "Endpoints disabled (410 Gone, or failing past the limit).",
+    ["reason"],
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def claim(
+    session: Session, channel: str, now: datetime, limit: int, lease: float
+) -> list[Delivery]:
+    """Take up to ``limit`` due deliveries of a channel for this instance."""
+    due = sa.or_(
+        sa.and_(col(Delivery.status) == "pending", col(Delivery.next_attempt_at) <= now),
+        sa.and_(col(Delivery.status) == "sending", col(Delivery.lease_until) < now),
+    )
+    query = (
+        select(Delivery.id)
+        .where(Delivery.channel == channel, due)
+        .order_by(Delivery.next_attempt_at)  # type: ignore[arg-type]
+        .limit(limit)
+    )
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list(session.exec(query))
+    if not ids:
+        return []
+    until = now + timedelta(seconds=lease)
+    won: list[str] = []
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    for delivery_id in ids:
+        result = session.execute(
+            table.update()
+            .where(table.c.id == delivery_id, due)
+            .values(status="sending", lease_until=until)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            won.append(delivery_id)
+    session.commit()
+    if not won:
+        return []
+    return list(session.exec(select(Delivery).where(Delivery.id.in_(won))))  # type: ignore[attr-defined]
+
+
+def prepare(session: Session, settings: NotificationsSettings, delivery: Delivery) -> Message | str:
+    """The message to send, or why there is nothing to send (the reason is recorded)."""
+    note = session.get(Notification, delivery.notification_id)
+    recipient = session.get(Recipient, delivery.report_id)
+    if note is None or recipient is None or note.text is None:
+        return "notice not ready"
+    link = settings.tracking_url.replace("{tracking_number}", recipient.tracking_number)
+    language = note.language or "id"
+    secrets: tuple[str, ...] = ()
+    body = b""
+    if delivery.audience == "reporter":
+        contact = session.get(Contact, delivery.recipient)
+        address = None
+        if contact is not None:
+            address = contact.phone if delivery.channel == "sms" else contact.email
+        if not address:
+            return "no address"
+    else:
+        endpoint = session.get(Endpoint, delivery.recipient)
+        if endpoint is None or endpoint.status != "active":
+            return "endpoint disabled"
+        address = endpoint.target
+        if delivery.channel == "webhook":
+            secrets = live_secrets(endpoint, _now())
+            if not secrets:
+                return "endpoint has no live secret"
+            body = webhook_body(
+                note.id,
+                note.template,
+                (note.event_time or note.created_at).isoformat(),
+                agency_data(note, recipient),
+            )
+            if len(body) > settings.webhook_max_body_bytes:
+                return "body too large"
+    return Message(
+        delivery_id=delivery.id,
+        notification_id=note.id,
+        report_id=delivery.report_id,
+        template=note.template,
+        language=language,
+        text=note.text,
+        subject=domain.subject(note.template, language, recipient.tracking_number),
+        address=address,
+        link=link,
+        webhook_body=body,
+        secrets=secrets,
+    )
+
+
+def agency_data(note: Notification, recipient: Recipient) -> dict[str, Any]:
+    """What an agency's webhook says about a report: never a reporter reference, never
+    contact data; nothing of who reported it (the console shows what may be shown)."""
+    values = json.loads(note.values)
+    data: dict[str, Any] = {
+        "report_id": recipient.report_id,
+        "tracking_number": recipient.tracking_number,
+        "notice": note.template,
+        "agency_id": note.agency_id,
+        "agency_name": values.get("agency_name", recipient.agency_name),
+        "title": recipient.title,
+        "category": recipient.category,
+        "regency_code": recipient.regency_code,
+        "anonymous": recipient.anonymous,
+        "confidential": recipient.confidential,
+        "text": note.text,
+    }
+    for key in ("clock", "due_at"):
+        if key in values:
+            data[key] = values[key]
+    return data
+
+
+def live_secrets(endpoint: Endpoint, now: datetime) -> tuple[str, ...]:
+    """Secrets to sign with: the current one, and rotated ones until they expire."""
+    out = []
+    for item in json.loads(endpoint.secrets):
+        expires = item.get("expires_at")
+        if expires is None or datetime.fromisoformat(expires) > now:
+            out.append(item["secret"])
+    return tuple(out)
+
+
+def settle(
+    session: Session,
+    outbox: Outbox,
+    settings: NotificationsSettings,
+    delivery_id: str,
+    outcome: Outcome | str,
+    duration_ms: float,
+) -> None:
+    """Record one attempt and what follows from it, in one transaction."""
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None or delivery.status != "sending":
+        return
+    now = _now()
+    note = session.get(Notification, delivery.notification_id)
+    if isinstance(outcome, str):  # nothing could be sent: not an attempt
+        delivery.status, delivery.last_error, delivery.lease_until = "skipped", outcome, None
+        session.add(delivery)
+        return
+    delivery.attempts += 1
+    delivery.lease_until = None
+    endpoint = session.get(Endpoint, delivery.recipient) if delivery.audience == "agency" else None
+    labels = (delivery.channel, delivery.template)
+    if outcome.ok:
+        delivery.status, delivery.sent_at, delivery.last_error = "sent", now, None
+        kind = "sent"
+        SENT.labels(*labels).inc()
+        if delivery.event_time is not None:
+            LATENCY.labels(delivery.channel).observe(
+                max((now - delivery.event_time).total_seconds(), 0)
+            )
+        if endpoint is not None:
+            endpoint.consecutive_failures, endpoint.first_failure_at = 0, None
+        if note is not None:
+            note.status = "sent"
+            note.sent_at = note.sent_at or now
+            session.add(note)
+        outbox.emit(
+            session,
+            NotificationSent(
+                report_id=delivery.report_id,
+                notification_id=delivery.notification_id,
+                template=delivery.template,
+                channel=delivery.channel,  # type: ignore[arg-type]
+                audience=delivery.audience,  # type: ignore[arg-type]
+                sent_at=now,
+            ),
+            delivery.report_id,
+            event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"aduan:delivery:{delivery.id}:sent")),
+        )
+    else:
+        FAILED.labels(*labels).inc()
+        delivery.last_error = (outcome.error or "failed")[:300]
+        if endpoint is not None:
+            endpoint.consecutive_failures += 1
+            endpoint.first_failure_at = endpoint.first_failure_at or now
+            too_long = now - endpoint.first_failure_at > timedelta(
+                hours=settings.webhook_disable_after_hours
+            )
+            if outcome.gone or too_long:
+                endpoint.status = "disabled"
+                endpoint.disabled_reason = "410 Gone" if outcome.gone else "failing too long"
+                endpoint.updated_at = now
+                DISABLED.labels("gone" if outcome.gone else "failing").inc()
+                log.warning("endpoint %s disabled: %s", endpoint.id, endpoint.disabled_reason)
+        if outcome.retryable and not outcome.gone and delivery.attempts < settings.max_attempts:
+            kind = "retry"
+            RETRIED.labels(*labels).inc()
+            delivery.status = "pending"
+            delivery.next_attempt_at = domain.next_attempt(
+                now,
+                delivery.attempts,
+                settings.retry_base_seconds,
+                settings.retry_cap_seconds,
+                outcome.retry_after,
+            )
+        else:
+            kind = "gone" if outcome.gone else "dead"
+            DEAD.labels(*labels).inc()
+            delivery.status = "dead"
+            if note is not None and note.status != "sent":
+                note.status = "failed"
+                session.add(note)
+            outbox.emit(
+                session,
+                NotificationDeadLettered(
+                    report_id=delivery.report_id,
+                    notification_id=delivery.notification_id,
+                    delivery_id=delivery.id,
+                    template=delivery.template,
+                    channel=delivery.channel,  # type: ignore[arg-type]
+                    audience=delivery.audience,  # type: ignore[arg-type]
+                    attempts=delivery.attempts,
+                    last_error=delivery.last_error,
+                    failed_at=now,
+                ),
+                delivery.report_id,
+                event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"aduan:delivery:{delivery.id}:dead")),
+            )
+    if endpoint is not None:
+        session.add(endpoint)
+    session.add(delivery)
+    session.add(
+        DeliveryAttempt(
+            delivery_id=delivery.id,
+            number=delivery.attempts,
+            outcome=kind,
+            status_code=outcome.status_code,
+            error=delivery.last_error if not outcome.ok else None,
+            retry_after_seconds=outcome.retry_after,
+            duration_ms=round(duration_ms, 2),
+            at=now,
+        )
+    )
+
+
+class Dispatcher:
+    """The per-channel send loops of one instance."""
+
+    def __init__(self, settings: NotificationsSettings, senders: dict[str, Sender]) -> None:
+        self.settings = settings
+        self.senders = senders
+        self.wake = asyncio.Event()
+
+    async def run_channel(self, rt: ServiceRuntime, channel: str) -> None:
+        """Claim, send, settle, forever; errors are logged and the loop goes on."""
+        settings = self.settings
+        sender = self.senders[channel]
+        limit = asyncio.Semaphore(settings.concurrency)
+        try:
+            while True:
+                try:
+                    sent = await self.round(rt, channel, sender, limit)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("%s dispatcher round failed; retrying", channel)
+                    sent = 0
+                if sent < settings.batch:
+                    await asyncio.sleep(settings.tick_seconds)
+        finally:
+            await sender.close()
+
+    async def round(
+        self, rt: ServiceRuntime, channel: str, sender: Sender, limit: asyncio.Semaphore
+    ) -> int:
+        """One batch of one channel; returns how many were claimed."""
+        settings = self.settings
+
+        def take() -> list[tuple[str, Message | str]]:
+            with rt.database.session() as session:
+                claimed = claim(session, channel, _now(), settings.batch, settings.lease_seconds)
+                return [(d.id, prepare(session, settings, d)) for d in claimed]
+
+        work = await rt.database.write(take)
+        if not work:
+            return 0
+
+        async def one(delivery_id: str, message: Message | str) -> None:
+            async with limit:
+                start = time.perf_counter()
+                outcome: Outcome | str = (
+                    message if isinstance(message, str) else await sender.send(message)
+                )
+                took = (time.perf_counter() - start) * 1000
+
+            def record() -> None:
+                with rt.database.session() as session:
+                    settle(session, rt.outbox, settings, delivery_id, outcome, took)
+
+            await rt.database.write(record)
+            rt.wake_relay()
+
+        await asyncio.gather(*(one(d, m) for d, m in work))
+        return len(work)
+
+    async def backlog(self, rt: ServiceRuntime) -> None:
+        """Keep the backlog gauge current."""
+        while True:
+            try:
+
+                def count() -> dict[str, int]:
+                    with rt.database.engine.connect() as conn:
+                        rows = conn.execute(
+                            sa.select(Delivery.channel, sa.func.count())  # type: ignore[call-overload]
+                            .where(Delivery.status.in_(("pending", "sending")))  # type: ignore[attr-defined]
+                            .group_by(Delivery.channel)
+                        )
+                        return {str(c): int(n) for c, n in rows}
+
+                counts = await rt.database.read(count)
+                for channel in CHANNELS:
+                    BACKLOG.labels(channel).set(counts.get(channel, 0))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("counting the delivery backlog failed")
+            await asyncio.sleep(5)
+
+    async def close(self) -> None:
+        """Close every sender."""
+        for sender in self.senders.values():
+            await sender.close()
