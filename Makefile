@@ -28,7 +28,14 @@ postgres: ## Make sure the local PostgreSQL answers (CI machines run one on :543
 	       pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -1) main start; \
 	       sleep 2; $(BIN)/python -c "import psycopg; psycopg.connect('$(PG_URL)').close()"; }
 
-test: $(STAMP) postgres ## Run every test (unit, contract, integration, end to end)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+system: ## Install the Debian packages the tests drive (Kannel and its fakesmsc)
+	@[ -x /usr/sbin/bearerbox ] && [ -x /usr/sbin/smsbox ] && [ -x /usr/lib/kannel/test/fakesmsc ] \
+	  || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	       $(SUDO) apt-get install -y -qq kannel kannel-extras >/dev/null; }
+
+test: $(STAMP) postgres system ## Run every test (unit, contract, integration, end to end)
 	$(BIN)/pytest -q -p no:cacheprovider --durations=10
 
 test-fast: $(STAMP) ## Unit and contract tests only (no broker, no database)
@@ -50,8 +57,9 @@ contracts: $(STAMP) ## Regenerate the JSON Schemas and the AsyncAPI document
 bench: $(STAMP) ## Measure throughput and latency through the running platform
 	$(BIN)/python -m bench.pipeline
 	$(BIN)/python -m bench.sla_scale
+	$(BIN)/python -m bench.notifications_delivery
 
 clean: ## Remove the virtual environment and local data
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help install run postgres test test-fast lint format contracts bench clean
+.PHONY: help install run postgres system test test-fast lint format contracts bench clean

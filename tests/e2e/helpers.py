@@ -51,13 +51,14 @@ def wait_for(fn: Callable[[], T | None], timeout: float = 60, what: str = "") ->
 
 
 def fully_routed(platform: Platform, tracking_number: str) -> dict[str, Any] | None:
-    """The tracking view once routed, with its deadline and both notifications."""
+    """The tracking view once routed, with its deadline and its three notices (received,
+    verified, routed)."""
     r = track(platform, tracking_number)
     if r.status_code != 200:
         return None
     view = dict(r.json())
     kinds = [h["kind"] for h in view["history"]]
-    if view["status"] == "routed" and "deadline" in kinds and kinds.count("notification") >= 2:
+    if view["status"] == "routed" and "deadline" in kinds and kinds.count("notification") >= 3:
         return view
     return None
 

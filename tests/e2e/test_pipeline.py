@@ -58,7 +58,7 @@ def platform(
         pg.drop_all()
 
 
-def test_report_goes_from_post_to_routed_with_deadline_and_two_notifications(
+def test_report_goes_from_post_to_routed_with_deadline_and_its_notifications(
     platform: Platform,
 ) -> None:
     answer = submit(platform)
@@ -92,7 +92,7 @@ def test_report_goes_from_post_to_routed_with_deadline_and_two_notifications(
     assert datetime.fromisoformat(view["response_due_at"]) == due
 
     notes = httpx.get(f"{platform.url('notifications')}/v1/reports/{rid}/notifications").json()
-    assert [n["template"] for n in notes] == ["received", "routed"]
+    assert [n["template"] for n in notes] == ["received", "verified", "routed"]
     assert all(n["status"] == "sent" and n["channel"] == "sms" for n in notes)
     assert tn in notes[0]["text"]
 

@@ -4,14 +4,28 @@ order of the events on their different topics (real databases, real broker)."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from sqlmodel import select
 
+from notifications.dispatcher import claim, settle
 from notifications.handlers import HANDLERS, notifications_of
-from notifications.models import INBOX, OUTBOX
+from notifications.models import (
+    INBOX,
+    OUTBOX,
+    Delivery,
+    DeliveryAttempt,
+    Endpoint,
+    Notification,
+    Recipient,
+)
+from notifications.senders import Outcome
+from notifications.settings import NotificationsSettings
 from services import bus
 from services.broker import EmbeddedBroker
 from services.contracts import (
@@ -79,13 +93,237 @@ def test_rejection_before_submission_is_sent_after_the_receipt(
         assert [(n.template, n.status) for n in waiting] == [("rejected", "pending")]
         asyncio.run(consumer.process([msg(submitted, rid)]))
         with db.session() as session:
-            sent = notifications_of(session, rid)
-        assert [(n.template, n.status, n.channel) for n in sent] == [
-            ("received", "sent", "email"),
-            ("rejected", "sent", "email"),
+            shown = notifications_of(session, rid)
+            queued = claim(session, "email", datetime.now(UTC) + timedelta(seconds=1), 10, 60)
+        assert [(n.template, n.status, n.channel) for n in shown] == [
+            ("received", "shown", "email"),
+            ("rejected", "shown", "email"),
         ]
-        assert sent[0].sent_at is not None and sent[1].sent_at is not None
-        assert sent[0].sent_at <= sent[1].sent_at
-        assert "1234567" in (sent[1].text or "")
+        assert "1234567" in (shown[1].text or "")
+        # Queued in lifecycle order: the dispatcher takes the receipt first.
+        assert [d.template for d in sorted(queued, key=lambda d: d.next_attempt_at)] == [
+            "received",
+            "rejected",
+        ]
+        assert {d.recipient for d in queued} == {ref} and {d.status for d in queued} == {"sending"}
+        # The tracking page got both notices, with their text, in the outbox.
+        with db.engine.connect() as conn:
+            types = [
+                r.event_type
+                for r in conn.execute(sa.select(OUTBOX.c.event_type).order_by(OUTBOX.c.id))
+            ]
+        assert types.count("id.aduan.notification.sent.v1") == 2
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_two_dispatchers_never_claim_the_same_delivery(
+    backend: str, tmp_path: Path, pg: PgDatabases
+) -> None:
+    url = (
+        f"sqlite:///{tmp_path}/n.sqlite3"
+        if backend == "sqlite"
+        else pg.create(f"{new_namespace()}_notifications")
+    )
+    migrate(url, ROOT / "notifications" / "migrations")
+    db = Database(url)
+    now = datetime.now(UTC)
+    try:
+        with db.session() as session:
+            for i in range(300):
+                session.add(
+                    Delivery(
+                        id=f"d{i:04d}",
+                        notification_id=f"n{i}",
+                        report_id=str(uuid.uuid4()),
+                        source_event_id=f"e{i}",
+                        template="received",
+                        audience="reporter",
+                        channel="sms",
+                        recipient="r",
+                        next_attempt_at=now - timedelta(seconds=1),
+                        created_at=now,
+                    )
+                )
+            # One whose lease ran out (its instance died mid-send), one still leased.
+            session.add(
+                Delivery(
+                    id="expired",
+                    notification_id="x",
+                    report_id=str(uuid.uuid4()),
+                    source_event_id="ex",
+                    template="received",
+                    audience="reporter",
+                    channel="sms",
+                    recipient="r",
+                    status="sending",
+                    lease_until=now - timedelta(seconds=5),
+                    created_at=now,
+                )
+            )
+            session.add(
+                Delivery(
+                    id="leased",
+                    notification_id="y",
+                    report_id=str(uuid.uuid4()),
+                    source_event_id="le",
+                    template="received",
+                    audience="reporter",
+                    channel="sms",
+                    recipient="r",
+                    status="sending",
+                    lease_until=now + timedelta(seconds=60),
+                    created_at=now,
+                )
+            )
+
+        def worker() -> list[str]:
+            got: list[str] = []
+            while True:
+                with db.session() as session:
+                    batch = claim(session, "sms", datetime.now(UTC), 7, 60)
+                if not batch:
+                    return got
+                got += [d.id for d in batch]
+
+        with concurrent.futures.ThreadPoolExecutor(3) as pool:
+            results = list(pool.map(lambda _: worker(), range(3)))
+        everything = [d for r in results for d in r]
+        assert len(everything) == len(set(everything)) == 301
+        assert "expired" in everything and "leased" not in everything
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_settling_attempts_retries_dead_letters_and_disables_endpoints(
+    backend: str, tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
+) -> None:
+    url = (
+        f"sqlite:///{tmp_path}/n.sqlite3"
+        if backend == "sqlite"
+        else pg.create(f"{new_namespace()}_notifications")
+    )
+    migrate(url, ROOT / "notifications" / "migrations")
+    db = Database(url)
+    outbox = bus.Outbox("notifications", kit_for(broker, new_namespace()), OUTBOX)
+    settings = NotificationsSettings(max_attempts=3, retry_base_seconds=2, retry_cap_seconds=60)
+    now = datetime.now(UTC)
+    rid = str(uuid.uuid4())
+
+    def delivery(i: int, endpoint: str, attempts: int = 0) -> Delivery:
+        return Delivery(
+            id=f"d{i}",
+            notification_id=f"n{i}",
+            report_id=rid,
+            source_event_id=f"e{i}",
+            template="new_report",
+            audience="agency",
+            channel="webhook",
+            recipient=endpoint,
+            status="sending",
+            attempts=attempts,
+            lease_until=now + timedelta(seconds=60),
+            created_at=now,
+            event_time=now,
+        )
+
+    def endpoint(eid: str) -> Endpoint:
+        return Endpoint(
+            id=eid,
+            owner_kind="agency",
+            owner_id="pemda-32.73",
+            kind="webhook",
+            target="https://example.id/h",
+            created_at=now,
+            updated_at=now,
+        )
+
+    try:
+        with db.session() as session:
+            session.add_all([endpoint("ok"), endpoint("bad"), endpoint("gone")])
+            session.add(Recipient(report_id=rid, reporter_ref="r", tracking_number="1234567"))
+            for i in range(4):
+                session.add(
+                    Notification(
+                        id=f"n{i}",
+                        report_id=rid,
+                        source_event_id=f"e{i}",
+                        template="new_report",
+                        audience="agency",
+                        status="shown",
+                        text="Aduan baru",
+                        created_at=now,
+                    )
+                )
+            session.add_all(
+                [delivery(0, "ok"), delivery(1, "bad"), delivery(2, "ok", 2), delivery(3, "gone")]
+            )
+
+        def settle_(delivery_id: str, outcome: Outcome | str) -> None:
+            with db.session() as session:
+                settle(session, outbox, settings, delivery_id, outcome, 12.5)
+
+        # A 503 with Retry-After: 30 s: tried again no sooner.
+        settle_("d0", Outcome(ok=False, status_code=503, error="HTTP 503", retry_after=30))
+        with db.session() as session:
+            d0 = session.get(Delivery, "d0")
+            assert d0 is not None and d0.status == "pending" and d0.attempts == 1
+            assert d0.next_attempt_at is not None
+            assert d0.next_attempt_at >= now + timedelta(seconds=30)
+            tries = list(session.exec(select(DeliveryAttempt)))
+            assert [(t.outcome, t.status_code, t.retry_after_seconds) for t in tries] == [
+                ("retry", 503, 30)
+            ]
+            # An endpoint failing for longer than the limit is disabled.
+            bad = session.get(Endpoint, "bad")
+            assert bad is not None
+            bad.first_failure_at = now - timedelta(hours=73)
+            session.add(bad)
+        settle_("d1", Outcome(ok=False, error="timeout"))
+        # The last attempt: dead-lettered, the notice failed, an event in the outbox.
+        settle_("d2", Outcome(ok=False, status_code=500, error="HTTP 500"))
+        settle_("d3", Outcome(ok=False, retryable=False, gone=True, status_code=410))
+        with db.session() as session:
+            bad, gone = session.get(Endpoint, "bad"), session.get(Endpoint, "gone")
+            assert bad is not None and gone is not None
+            assert (bad.status, bad.disabled_reason) == ("disabled", "failing too long")
+            assert (gone.status, gone.disabled_reason) == ("disabled", "410 Gone")
+            d1, d2, d3 = (session.get(Delivery, f"d{i}") for i in (1, 2, 3))
+            assert d1 is not None and d1.status == "pending"  # retried, then skipped below
+            assert d2 is not None and (d2.status, d2.attempts) == ("dead", 3)
+            assert d3 is not None and (d3.status, d3.attempts) == ("dead", 1)
+            n2 = session.get(Notification, "n2")
+            assert n2 is not None and n2.status == "failed"
+            ok = session.get(Endpoint, "ok")
+            assert ok is not None and ok.status == "active"
+            d1.status = "sending"
+            session.add(d1)
+            from notifications.dispatcher import prepare
+
+            assert prepare(session, settings, d1) == "endpoint disabled"
+        settle_("d1", "endpoint disabled")
+        with db.engine.connect() as conn:
+            letters = conn.execute(
+                sa.select(OUTBOX.c.payload).where(
+                    OUTBOX.c.event_type == "id.aduan.notification.dead_lettered.v1"
+                )
+            ).all()
+        assert len(letters) == 2
+        with db.session() as session:
+            d1 = session.get(Delivery, "d1")
+            assert d1 is not None and d1.status == "skipped"
+        # A success resets the endpoint's failure count and sends notification.sent.
+        with db.session() as session:
+            d0 = session.get(Delivery, "d0")
+            assert d0 is not None
+            d0.status = "sending"
+            session.add(d0)
+        settle_("d0", Outcome(ok=True, status_code=204))
+        with db.session() as session:
+            d0, ok = session.get(Delivery, "d0"), session.get(Endpoint, "ok")
+            assert d0 is not None and d0.status == "sent" and d0.attempts == 2
+            assert ok is not None and ok.consecutive_failures == 0
     finally:
         db.close()
