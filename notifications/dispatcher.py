@@ -106,20 +106,21 @@ def claim(
     if not ids:
         return []
     until = now + timedelta(seconds=lease)
-    won: list[str] = []
     table = Delivery.__table__  # type: ignore[attr-defined]
-    for delivery_id in ids:
-        result = session.execute(
+    # One conditional UPDATE: a row another instance took meanwhile no longer matches.
+    won = [
+        row[0]
+        for row in session.execute(
             table.update()
-            .where(table.c.id == delivery_id, due)
+            .where(table.c.id.in_(ids), due)
             .values(status="sending", lease_until=until)
+            .returning(table.c.id)
         )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            won.append(delivery_id)
+    ]
     session.commit()
     if not won:
         return []
-    return list(session.exec(select(Delivery).where(Delivery.id.in_(won))))  # type: ignore[attr-defined]
+    return list(session.exec(select(Delivery).where(col(Delivery.id).in_(won))))
 
 
 def prepare(session: Session, settings: NotificationsSettings, delivery: Delivery) -> Message | str:
@@ -360,23 +361,39 @@ class Dispatcher:
         work = await rt.database.write(take)
         if not work:
             return 0
+        done: list[tuple[str, Outcome | str, float]] = []
+        finished = asyncio.Event()
 
         async def one(delivery_id: str, message: Message | str) -> None:
             async with limit:
                 start = time.perf_counter()
-                outcome: Outcome | str = (
-                    message if isinstance(message, str) else await sender.send(message)
-                )
-                took = (time.perf_counter() - start) * 1000
+                outcome: Outcome | str
+                try:
+                    outcome = message if isinstance(message, str) else await sender.send(message)
+                except Exception as exc:  # a sender's bug must not stall the loop
+                    log.exception("%s sender failed", channel)
+                    outcome = Outcome(ok=False, error=f"sender error: {type(exc).__name__}")
+                done.append((delivery_id, outcome, (time.perf_counter() - start) * 1000))
+                finished.set()
 
-            def record() -> None:
-                with rt.database.session() as session:
+        def record(results: list[tuple[str, Outcome | str, float]]) -> None:
+            with rt.database.session() as session:
+                for delivery_id, outcome, took in results:
                     settle(session, rt.outbox, settings, delivery_id, outcome, took)
 
-            await rt.database.write(record)
-            rt.wake_relay()
-
-        await asyncio.gather(*(one(d, m) for d, m in work))
+        # Attempts are recorded as they finish, as many per transaction as have finished
+        # meanwhile: prompt when idle, few commits under load.
+        sends = asyncio.gather(*(one(d, m) for d, m in work))
+        settled = 0
+        while settled < len(work):
+            await finished.wait()
+            finished.clear()
+            results, done[:] = list(done), []
+            if results:
+                await rt.database.write(record, results)
+                settled += len(results)
+                rt.wake_relay()
+        await sends
         return len(work)
 
     async def backlog(self, rt: ServiceRuntime) -> None:
