@@ -343,36 +343,33 @@ def _due(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def on_warning(ctx: HandlerContext, event: SlaWarning) -> None:
-    """Near a deadline: the reporter is reminded to reply; the agency is warned."""
-    if event.clock == "reporter_reply":
-        _notice(ctx, event.report_id, "reply_reminder", event.warned_at)
-    elif event.clock == "first_response" and event.agency_id:
-        _notice(
-            ctx,
-            event.report_id,
-            "deadline_warning",
-            event.warned_at,
-            audience="agency",
-            agency_id=event.agency_id,
-            clock=event.clock,
-            due_at=_due(event.due_at),
-        )
-
-
-def on_breached(ctx: HandlerContext, event: SlaBreached) -> None:
-    """An agency missed its deadline: it is told (the reporter sees it on the page)."""
+def _agency_deadline(
+    ctx: HandlerContext, event: SlaWarning | SlaBreached, template: str, at: datetime
+) -> None:
+    """The agency's own clock (first response) is near its end or past it."""
     if event.clock == "first_response" and event.agency_id:
         _notice(
             ctx,
             event.report_id,
-            "deadline_breached",
-            event.breached_at,
+            template,
+            at,
             audience="agency",
             agency_id=event.agency_id,
             clock=event.clock,
             due_at=_due(event.due_at),
         )
+
+
+def on_warning(ctx: HandlerContext, event: SlaWarning) -> None:
+    """Near a deadline: the reporter is reminded to reply; the agency is warned."""
+    if event.clock == "reporter_reply":
+        _notice(ctx, event.report_id, "reply_reminder", event.warned_at)
+    _agency_deadline(ctx, event, "deadline_warning", event.warned_at)
+
+
+def on_breached(ctx: HandlerContext, event: SlaBreached) -> None:
+    """An agency missed its deadline: it is told (the reporter sees it on the page)."""
+    _agency_deadline(ctx, event, "deadline_breached", event.breached_at)
 
 
 def on_closed(ctx: HandlerContext, event: ReportClosed) -> None:

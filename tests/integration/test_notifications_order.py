@@ -42,17 +42,22 @@ from tests.conftest import PgDatabases, kit_for, new_namespace
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-def test_rejection_before_submission_is_sent_after_the_receipt(
-    backend: str, tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
-) -> None:
+def _database(backend: str, tmp_path: Path, pg: PgDatabases) -> Database:
+    """A migrated notifications database on SQLite or PostgreSQL."""
     url = (
         f"sqlite:///{tmp_path}/n.sqlite3"
         if backend == "sqlite"
         else pg.create(f"{new_namespace()}_notifications")
     )
     migrate(url, ROOT / "notifications" / "migrations")
-    db = Database(url)
+    return Database(url)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_rejection_before_submission_is_sent_after_the_receipt(
+    backend: str, tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
+) -> None:
+    db = _database(backend, tmp_path, pg)
     kit = kit_for(broker, new_namespace())
     consumer = bus.InboxConsumer(
         "notifications",
@@ -121,13 +126,7 @@ def test_rejection_before_submission_is_sent_after_the_receipt(
 def test_two_dispatchers_never_claim_the_same_delivery(
     backend: str, tmp_path: Path, pg: PgDatabases
 ) -> None:
-    url = (
-        f"sqlite:///{tmp_path}/n.sqlite3"
-        if backend == "sqlite"
-        else pg.create(f"{new_namespace()}_notifications")
-    )
-    migrate(url, ROOT / "notifications" / "migrations")
-    db = Database(url)
+    db = _database(backend, tmp_path, pg)
     now = datetime.now(UTC)
     try:
         with db.session() as session:
@@ -200,13 +199,7 @@ def test_two_dispatchers_never_claim_the_same_delivery(
 def test_settling_attempts_retries_dead_letters_and_disables_endpoints(
     backend: str, tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
 ) -> None:
-    url = (
-        f"sqlite:///{tmp_path}/n.sqlite3"
-        if backend == "sqlite"
-        else pg.create(f"{new_namespace()}_notifications")
-    )
-    migrate(url, ROOT / "notifications" / "migrations")
-    db = Database(url)
+    db = _database(backend, tmp_path, pg)
     outbox = bus.Outbox("notifications", kit_for(broker, new_namespace()), OUTBOX)
     settings = NotificationsSettings(max_attempts=3, retry_base_seconds=2, retry_cap_seconds=60)
     now = datetime.now(UTC)
