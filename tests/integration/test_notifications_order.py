@@ -122,6 +122,21 @@ def test_rejection_before_submission_is_sent_after_the_receipt(
         db.close()
 
 
+def _sms_delivery(delivery_id: str, **fields: object) -> Delivery:
+    return Delivery(
+        id=delivery_id,
+        notification_id=f"n-{delivery_id}",
+        report_id=str(uuid.uuid4()),
+        source_event_id=f"e-{delivery_id}",
+        template="received",
+        audience="reporter",
+        channel="sms",
+        recipient="r",
+        created_at=datetime.now(UTC),
+        **fields,
+    )
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_two_dispatchers_never_claim_the_same_delivery(
     backend: str, tmp_path: Path, pg: PgDatabases
@@ -131,51 +146,12 @@ def test_two_dispatchers_never_claim_the_same_delivery(
     try:
         with db.session() as session:
             for i in range(300):
-                session.add(
-                    Delivery(
-                        id=f"d{i:04d}",
-                        notification_id=f"n{i}",
-                        report_id=str(uuid.uuid4()),
-                        source_event_id=f"e{i}",
-                        template="received",
-                        audience="reporter",
-                        channel="sms",
-                        recipient="r",
-                        next_attempt_at=now - timedelta(seconds=1),
-                        created_at=now,
-                    )
-                )
+                session.add(_sms_delivery(f"d{i:04d}", next_attempt_at=now - timedelta(seconds=1)))
             # One whose lease ran out (its instance died mid-send), one still leased.
-            session.add(
-                Delivery(
-                    id="expired",
-                    notification_id="x",
-                    report_id=str(uuid.uuid4()),
-                    source_event_id="ex",
-                    template="received",
-                    audience="reporter",
-                    channel="sms",
-                    recipient="r",
-                    status="sending",
-                    lease_until=now - timedelta(seconds=5),
-                    created_at=now,
+            for did, lease in (("expired", -5), ("leased", 60)):
+                session.add(
+                    _sms_delivery(did, status="sending", lease_until=now + timedelta(seconds=lease))
                 )
-            )
-            session.add(
-                Delivery(
-                    id="leased",
-                    notification_id="y",
-                    report_id=str(uuid.uuid4()),
-                    source_event_id="le",
-                    template="received",
-                    audience="reporter",
-                    channel="sms",
-                    recipient="r",
-                    status="sending",
-                    lease_until=now + timedelta(seconds=60),
-                    created_at=now,
-                )
-            )
 
         def worker() -> list[str]:
             got: list[str] = []
