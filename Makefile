@@ -30,10 +30,11 @@ postgres: ## Make sure the local PostgreSQL answers (CI machines run one on :543
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-system: ## Install the Debian packages the tests drive (Kannel and its fakesmsc)
+system: ## Install the Debian packages the tests drive (Kannel and fakesmsc, promtool)
 	@[ -x /usr/sbin/bearerbox ] && [ -x /usr/sbin/smsbox ] && [ -x /usr/lib/kannel/test/fakesmsc ] \
+	  && [ -x /usr/bin/promtool ] \
 	  || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	       $(SUDO) apt-get install -y -qq kannel kannel-extras >/dev/null; }
+	       $(SUDO) apt-get install -y -qq kannel kannel-extras prometheus >/dev/null; }
 
 test: $(STAMP) postgres system ## Run every test (unit, contract, integration, end to end)
 	$(BIN)/pytest -q -p no:cacheprovider --durations=10
