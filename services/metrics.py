@@ -54,3 +54,14 @@ DB_RETRIES = Counter(
     "Batches retried because the database could not be reached.",
     ["service"],
 )
+HTTP_REQUESTS = Counter(
+    "aduan_http_requests_total",
+    "HTTP requests answered, by route template (not the raw path), method and status.",
+    ["service", "route", "method", "status"],
+)
+HTTP_SECONDS = Histogram(
+    "aduan_http_request_duration_seconds",
+    "Time to answer an HTTP request, by route template and method.",
+    ["service", "route", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services import bus, catalog
+from services import bus, catalog, metrics
 from services.db import Database, migrate
 from services.http import install_error_handlers
 from services.settings import KitSettings, ServiceSettings
@@ -266,7 +267,42 @@ class ServiceRuntime:
         def metrics_endpoint() -> Response:
             return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-        return BodyLimit(app, self.settings.max_body_bytes)  # type: ignore[return-value]
+        measured = HttpMetrics(app, self.name)
+        return BodyLimit(measured, self.settings.max_body_bytes)  # type: ignore[return-value]
+
+
+class HttpMetrics:
+    """Counts and times every HTTP request by its route template (``/v1/reports/{id}``,
+    never the raw path, so the label set stays small); unmatched paths are one label."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = [500]
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            method = scope.get("method", "")
+            metrics.HTTP_REQUESTS.labels(self.service, route, method, str(status[0])).inc()
+            metrics.HTTP_SECONDS.labels(self.service, route, method).observe(
+                time.perf_counter() - start
+            )
 
 
 class BodyLimit:
