@@ -335,8 +335,17 @@ async def _change(
 
 @router.get("/endpoints/{endpoint_id}", response_model=EndpointOut)
 async def get_endpoint(endpoint_id: str, rt: Runtime, staff: StaffMember) -> EndpointOut:
-    """One endpoint."""
-    return await _change(rt, staff, endpoint_id, lambda e: None)
+    """One endpoint (a read: nothing is written)."""
+
+    def work() -> EndpointOut:
+        with rt.database.session() as session:
+            endpoint = session.get(Endpoint, endpoint_id)
+            if endpoint is None:
+                raise HTTPException(404, "no such endpoint")
+            _may_manage(staff, endpoint.owner_kind, endpoint.owner_id)
+            return _out(endpoint)  # type: ignore[no-any-return]
+
+    return await rt.database.read(work)
 
 
 class Rotation(BaseModel):

@@ -246,9 +246,8 @@ def sms_text(text: str, max_parts: int) -> SmsText:
     coding = "gsm7" if septets is not None else "ucs2"
     units = septets if septets is not None else len(text.encode("utf-16-le")) // 2
     if parts_for(units, coding) > max_parts:
-        limit = (GSM_SINGLE if max_parts == 1 else GSM_PART * max_parts) - 3
-        if coding == "ucs2":
-            limit = (UCS2_SINGLE if max_parts == 1 else UCS2_PART * max_parts) - 3
+        single, part = (GSM_SINGLE, GSM_PART) if coding == "gsm7" else (UCS2_SINGLE, UCS2_PART)
+        limit = (single if max_parts == 1 else part * max_parts) - 3
         text = _cut(text, limit, coding) + "..."
         units = _units(text, coding)
     return SmsText(text, coding, units, parts_for(units, coding))

@@ -10,7 +10,6 @@ import json
 import logging
 import smtplib
 import ssl
-import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid, parseaddr
@@ -307,8 +306,3 @@ def build_senders(settings: NotificationsSettings) -> dict[str, Sender]:
         "email": SmtpSender(settings) if settings.smtp_host else LogSender("email"),
         "webhook": WebhookSender(settings),
     }
-
-
-def monotonic_ms(start: float) -> float:
-    """Milliseconds since ``start`` (a time.perf_counter value)."""
-    return (time.perf_counter() - start) * 1000

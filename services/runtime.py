@@ -271,16 +271,23 @@ class ServiceRuntime:
         return BodyLimit(measured, self.settings.max_body_bytes)  # type: ignore[return-value]
 
 
-class HttpMetrics:
+class _Wrapper:
+    """An ASGI middleware that passes attribute lookups through to the app it wraps."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)
+
+
+class HttpMetrics(_Wrapper):
     """Counts and times every HTTP request by its route template (``/v1/reports/{id}``,
     never the raw path, so the label set stays small); unmatched paths are one label."""
 
     def __init__(self, app: ASGIApp, service: str) -> None:
-        self.app = app
+        super().__init__(app)
         self.service = service
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.app, name)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -305,15 +312,12 @@ class HttpMetrics:
             )
 
 
-class BodyLimit:
+class BodyLimit(_Wrapper):
     """Refuses request bodies over a size with 413, before the app reads them."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.limit = limit
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.app, name)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
