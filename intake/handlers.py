@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
+import sqlalchemy as sa
+from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, select
 
@@ -27,8 +29,19 @@ from services.contracts import (
     ReportVerified,
     SlaBreached,
 )
+from services.metrics import after_commit
 
 log = logging.getLogger(__name__)
+
+SUBMITTED = Counter("aduan_reports_submitted_total", "Reports received, by channel.", ["channel"])
+STAGE_SECONDS = Histogram(
+    "aduan_report_stage_seconds",
+    "Time from a report's submission to the moment it reached a stage (verified, "
+    "rejected, routed, closed, escalated): the platform's end-to-end latency.",
+    ["stage"],
+    buckets=(1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 86400, 3 * 86400, 7 * 86400, 30 * 86400),
+)
+REPORTS = Gauge("aduan_reports", "Reports held by intake, by current status.", ["status"])
 
 
 @dataclass(frozen=True)
@@ -129,6 +142,7 @@ def submit_report(
     session.add(
         HistoryEntry(report_id=report.id, event_id=event.id, kind="submitted", occurred_at=now)
     )
+    after_commit(session, SUBMITTED.labels(report.channel).inc)
     log.info("report submitted via %s", report.channel, extra={"report_id": report.id})
     return report, secret, True
 
@@ -165,11 +179,16 @@ def _advance(
         raise LookupError("unknown report")
     if status is not None:
         new_rank = domain.rank(status)
-        ctx.session.execute(
+        moved = ctx.session.execute(
             reports.update()
             .where(reports.c.id == report_id, reports.c.status_rank < new_rank)
             .values(status=status, status_rank=new_rank)
-        )
+            .returning(reports.c.submitted_at)
+        ).first()
+        if moved is not None:
+            submitted_at = moved[0] if moved[0].tzinfo else moved[0].replace(tzinfo=UTC)
+            took = max((occurred_at - submitted_at).total_seconds(), 0.0)
+            after_commit(ctx.session, lambda: STAGE_SECONDS.labels(status).observe(took))
     ctx.session.execute(
         HistoryEntry.__table__.insert().values(  # type: ignore[attr-defined]
             report_id=report_id,
@@ -257,6 +276,13 @@ def on_notification_sent(ctx: HandlerContext, event: NotificationSent) -> None:
     if event.channel != "in_app" or event.audience != "reporter":
         return
     _advance(ctx, event.report_id, "notification", event.sent_at, (event.text or "")[:500])
+
+
+def count_by_status(session: Session) -> dict[str, int]:
+    """Reports by current status (for the gauge)."""
+    c = Report.__table__.c  # type: ignore[attr-defined]
+    query = sa.select(c.status, sa.func.count()).group_by(c.status)
+    return {status: n for status, n in session.execute(query)}
 
 
 def find_report(session: Session, tracking_number: str) -> Report | None:

@@ -18,3 +18,6 @@ class IntakeSettings(ServiceSettings):
     idempotency_window_hours: int = Field(
         24, ge=1, description="How long an Idempotency-Key maps to the report it created."
     )
+    gauge_seconds: float = Field(
+        15.0, gt=0, description="How often the reports-by-status gauge is recounted."
+    )

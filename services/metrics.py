@@ -6,7 +6,11 @@ are told apart by Prometheus's own ``instance`` label.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import Counter, Gauge, Histogram
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
 
 EVENTS_CONSUMED = Counter(
     "aduan_events_consumed_total",
@@ -65,3 +69,26 @@ HTTP_SECONDS = Histogram(
     ["service", "route", "method"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+
+
+_PENDING = "aduan_metrics_after_commit"
+
+
+def after_commit(session: Session, count: Callable[[], None]) -> None:
+    """Count something once the session's transaction commits, never on a rollback.
+
+    A handler's batch can be rolled back and applied again one event at a time; a
+    counter moved inside the transaction would count the retried events twice.
+    """
+    session.info.setdefault(_PENDING, []).append(count)
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _count_committed(session: Session) -> None:
+    for count in session.info.pop(_PENDING, []):
+        count()
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _drop_rolled_back(session: Session) -> None:
+    session.info.pop(_PENDING, None)

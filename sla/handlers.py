@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from prometheus_client import Counter
 from sqlmodel import Session, select
 
 from services.bus import Handler, HandlerContext
@@ -30,6 +31,7 @@ from services.contracts import (
     ReportSubmitted,
     ReportVerified,
 )
+from services.metrics import after_commit
 from sla import domain
 from sla.models import CalendarEntryRow, CalendarMeta, Clock, FactRow
 from sla.settings import SlaSettings
@@ -323,6 +325,8 @@ class SlaCore:
                 emit(_opened(report_id, state), report_id)
                 if state.status != "open":
                     emit(_updated(report_id, state, now), report_id)
+                if state.status == "stopped":
+                    _count_finished(session, state, False)
                 changed += 1
                 continue
             if all(current[name] == values[name] for name in _FOLDED):
@@ -336,6 +340,8 @@ class SlaCore:
             )
             values["updated_at"] = now
             session.execute(_UPDATE_CLOCK, {**values, "clock_id": state.id})
+            if state.status == "stopped" and current["status"] != "stopped":
+                _count_finished(session, state, current["breached_at"] is not None)
             before = (current["status"], current["due_at"], current["agency_id"])
             if before != (state.status, state.due_at, state.agency_id):
                 emit(_updated(report_id, state, now), report_id)
@@ -362,6 +368,24 @@ def clocks_of(session: Session, report_id: str) -> list[Clock]:
     return sorted(rows, key=lambda c: (c.starts_at, domain.CLOCKS.index(c.clock), c.id))
 
 
+FINISHED = Counter(
+    "aduan_sla_deadlines_finished_total",
+    "Clocks stopped by what they waited for, on time or late, by clock, agency and "
+    "province (the first two digits of the regency code): compliance is on_time's share.",
+    ["clock", "agency", "province", "outcome"],
+)
+
+
+def _count_finished(session: Session, state: domain.ClockState, breached: bool) -> None:
+    outcome = domain.outcome(state, breached)
+    if outcome is None:
+        return
+    child = FINISHED.labels(
+        state.clock, state.agency_id or "none", (state.regency_code or "00")[:2], outcome
+    )
+    after_commit(session, child.inc)
+
+
 def count_running(session: Session) -> dict[tuple[str, str], int]:
     """Running clocks by (clock, status)."""
     c = Clock.__table__.c  # type: ignore[attr-defined]
@@ -371,6 +395,23 @@ def count_running(session: Session) -> dict[tuple[str, str], int]:
         .group_by(c.clock, c.status)
     )
     return {(k, s): n for k, s, n in session.execute(query)}
+
+
+def count_overdue(session: Session, now: datetime) -> dict[str, tuple[int, float]]:
+    """Open clocks past their deadline by clock: how many, and how long ago the oldest
+    one was due (seconds)."""
+    c = Clock.__table__.c  # type: ignore[attr-defined]
+    query = (
+        sa.select(c.clock, sa.func.count(), sa.func.min(c.due_at))
+        .where(c.status == "open", c.due_at < now)
+        .group_by(c.clock)
+    )
+    found: dict[str, tuple[int, float]] = {}
+    for clock, n, oldest in session.execute(query):
+        if oldest.tzinfo is None:  # SQLite hands back naive UTC for aggregates
+            oldest = oldest.replace(tzinfo=UTC)
+        found[clock] = (n, (now - oldest).total_seconds())
+    return found
 
 
 def handlers(core: SlaCore) -> dict[str, Handler]:

@@ -26,9 +26,17 @@ from sqlmodel import Session, select
 
 from services.bus import Outbox
 from services.contracts import Payload, ReportClosed, ReportEscalated, SlaBreached, SlaWarning
+from services.metrics import after_commit
 from services.runtime import ServiceRuntime
 from sla import domain
-from sla.handlers import SlaCore, clocks_of, count_running, next_fire, seed_calendar
+from sla.handlers import (
+    SlaCore,
+    clocks_of,
+    count_overdue,
+    count_running,
+    next_fire,
+    seed_calendar,
+)
 from sla.models import Clock
 
 log = logging.getLogger(__name__)
@@ -37,6 +45,17 @@ OPEN_DEADLINES = Gauge(
     "aduan_sla_open_deadlines",
     "Clocks still running, by clock and status (open or paused).",
     ["clock", "status"],
+)
+OVERDUE = Gauge(
+    "aduan_sla_overdue_deadlines",
+    "Open clocks past their deadline, by clock: for the verification clock, the reports "
+    "waiting in the verification queue longer than its clock allows.",
+    ["clock"],
+)
+OLDEST_OVERDUE = Gauge(
+    "aduan_sla_oldest_overdue_seconds",
+    "How long ago the most overdue open clock was due, by clock (0 when none is).",
+    ["clock"],
 )
 WARNINGS = Counter("aduan_sla_warnings_total", "Deadline warnings fired.", ["clock"])
 BREACHES = Counter(
@@ -124,7 +143,7 @@ def fire_due(session: Session, core: SlaCore, outbox: Outbox, now: datetime, lim
             outbox.emit(
                 session, warning, row.report_id, event_id=event_id(row.id, "warning", due_iso)
             )
-            WARNINGS.labels(row.clock).inc()
+            after_commit(session, WARNINGS.labels(row.clock).inc)
             LATENESS.labels("warning").observe(max((now - row.warn_at).total_seconds(), 0))
             fired += 1
         else:  # a stale next_fire_at (the clock moved): recompute it
@@ -151,7 +170,7 @@ def _breach(
 ) -> None:
     breached = SlaBreached(**_alert_fields(row), breached_at=now)
     outbox.emit(session, breached, row.report_id, event_id=event_id(row.id, "breached", due_iso))
-    BREACHES.labels(row.clock, row.agency_id or "none").inc()
+    after_commit(session, BREACHES.labels(row.clock, row.agency_id or "none").inc)
     LATENESS.labels("breach").observe(max((now - row.due_at).total_seconds(), 0))
     if row.clock == "reporter_reply":
         # The reporter's silence closes the report (and stops its other clocks).
@@ -164,7 +183,7 @@ def _breach(
 
         session.flush()
         core.record(session, row.report_id, fact, emit)
-        OUTCOMES.labels("closed_no_reply").inc()
+        after_commit(session, OUTCOMES.labels("closed_no_reply").inc)
     elif row.clock == "resolution":
         escalated = ReportEscalated(
             report_id=row.report_id,
@@ -175,7 +194,7 @@ def _breach(
             escalated_at=now,
         )
         outbox.emit(session, escalated, row.report_id, event_id=event_id(row.id, "escalated"))
-        OUTCOMES.labels("escalated").inc()
+        after_commit(session, OUTCOMES.labels("escalated").inc)
 
 
 async def run(rt: ServiceRuntime, core: SlaCore) -> None:
@@ -224,7 +243,7 @@ async def gauges(rt: ServiceRuntime, core: SlaCore) -> None:
     count over a million clocks takes a few hundred milliseconds)."""
     while True:
         try:
-            await refresh_gauges(rt)
+            await refresh_gauges(rt, core.now())
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -232,17 +251,20 @@ async def gauges(rt: ServiceRuntime, core: SlaCore) -> None:
         await asyncio.sleep(core.settings.gauge_seconds)
 
 
-async def refresh_gauges(rt: ServiceRuntime) -> None:
-    """Recount running clocks for the open-deadline gauge."""
+async def refresh_gauges(rt: ServiceRuntime, now: datetime) -> None:
+    """Recount running clocks, and those past their deadline, for the gauges."""
 
-    def work() -> dict[tuple[str, str], int]:
+    def work() -> tuple[dict[tuple[str, str], int], dict[str, tuple[int, float]]]:
         with rt.database.session() as session:
-            return count_running(session)
+            return count_running(session), count_overdue(session, now)
 
-    counts = await rt.database.read(work)
+    counts, overdue = await rt.database.read(work)
     for clock in domain.CLOCKS:
         for status in ("open", "paused"):
             OPEN_DEADLINES.labels(clock, status).set(counts.get((clock, status), 0))
+        late, oldest = overdue.get(clock, (0, 0.0))
+        OVERDUE.labels(clock).set(late)
+        OLDEST_OVERDUE.labels(clock).set(oldest)
 
 
 async def seed(rt: ServiceRuntime, core: SlaCore) -> None:
