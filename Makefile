@@ -22,6 +22,9 @@ install: $(STAMP) ## Create the virtual environment and install everything
 run: $(STAMP) ## Run the broker and all five services on this machine (Ctrl-C stops)
 	$(BIN)/aduan run
 
+dashboards: $(STAMP) ## Write deploy/grafana/dashboards/*.json from deploy/grafana/dashboards.py
+	$(BIN)/python deploy/grafana/dashboards.py
+
 postgres: ## Make sure the local PostgreSQL answers (CI machines run one on :5432)
 	@$(BIN)/python -c "import psycopg; psycopg.connect('$(PG_URL)').close()" 2>/dev/null \
 	  || { command -v pg_ctlcluster >/dev/null && \

@@ -1,10 +1,12 @@
 """A real Prometheus (Debian's) scraping the running platform after a short load, with
 the rules of deploy/prometheus: every recording rule returns series, every alert
-expression evaluates without error, and every metric the rules use has series.
+expression evaluates without error, every metric the rules use has series, and every
+query of every Grafana dashboard panel (deploy/grafana) returns series.
 
-The load makes every kind of series appear: reports flow; the SLA clock runs 30 days
-ahead (breaches); a poison message is dead-lettered; emails go to a closed port with
-one attempt (notifications dead-lettered).
+The load makes every kind of series appear: reports flow; the SLA clock runs 70 days
+ahead (breaches, escalations past the 60-day resolution clock); a poison message on
+every topic is dead-lettered by every service; emails go to a closed port with one
+attempt (notifications dead-lettered).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from services import catalog
 from services.broker import free_port
 from services.launcher import Platform
 from tests.channels import wait_port
+from tests.contract.test_dashboards import dashboards, expressions
 from tests.e2e.helpers import submit, wait_for
 from tests.kafka_helpers import produce
 
@@ -79,7 +82,9 @@ def test_every_rule_runs_on_what_the_platform_exports(make_platform: Any, tmp_pa
     closed = free_port()  # nothing listens: every email fails at once
     platform = make_platform(
         extra_env={
-            "SLA_CLOCK_OFFSET_SECONDS": str(30 * 86400),
+            "SLA_CLOCK_OFFSET_SECONDS": str(70 * 86400),
+            "SLA_GAUGE_SECONDS": "1",
+            "INTAKE_GAUGE_SECONDS": "1",
             "NOTIFICATIONS_SMTP_HOST": "127.0.0.1",
             "NOTIFICATIONS_SMTP_PORT": str(closed),
             "NOTIFICATIONS_MAX_ATTEMPTS": "1",
@@ -89,12 +94,8 @@ def test_every_rule_runs_on_what_the_platform_exports(make_platform: Any, tmp_pa
     proc, base = start_prometheus(platform, tmp_path)
     try:
         kit = platform.kit()
-        produce(
-            platform.bootstrap or "",
-            catalog.BY_NAME["report.submitted"].full_name(kit),
-            b"\x00poison",
-            key=b"poison",
-        )
+        for topic in catalog.TOPICS:
+            produce(platform.bootstrap or "", topic.full_name(kit), b"\x00poison", key=b"poison")
         for i in range(8):
             reporter = {"phone": f"08123456{i:04d}"} if i % 2 else {"email": f"w{i}@example.id"}
             submit(platform, reporter=reporter)
@@ -122,6 +123,8 @@ def test_every_rule_runs_on_what_the_platform_exports(make_platform: Any, tmp_pa
             # Rates need two scrapes inside their window; the rules evaluate every second.
             recorded = [r["record"] for r in rules() if "record" in r]
             wait_for(lambda: all_have_series(recorded), 90, "every recording rule's series")
+            panel_queries = sorted({e for d in dashboards().values() for e in expressions(d)})
+            wait_for(lambda: all_have_series(panel_queries), 90, "every dashboard panel's series")
         except AssertionError as exc:
             raise AssertionError(f"{exc}; still empty: {left}") from None
         for rule in rules():
