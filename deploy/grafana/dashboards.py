@@ -628,8 +628,7 @@ def channels() -> Dashboard:
                         "New reports per hour by the channel they came in on.",
                         [
                             Target(
-                                "sum by (channel) (rate(aduan_reports_submitted_total[1h]))"
-                                " * 3600",
+                                "sum by (channel) (rate(aduan_reports_submitted_total[1h])) * 3600",
                                 "{{channel}}",
                             )
                         ],
@@ -658,8 +657,7 @@ def channels() -> Dashboard:
                         "server took the email, the webhook answered 2xx).",
                         [
                             Target(
-                                "sum by (channel) (rate(aduan_notifications_sent_total[5m]))"
-                                " * 60",
+                                "sum by (channel) (rate(aduan_notifications_sent_total[5m])) * 60",
                                 "{{channel}}",
                             )
                         ],
@@ -687,11 +685,7 @@ def channels() -> Dashboard:
                         "Deliveries waiting, by channel",
                         "Deliveries due or waiting for a retry. A channel that is down "
                         "holds up only its own deliveries.",
-                        [
-                            Target(
-                                "max by (channel) (aduan_notifications_backlog)", "{{channel}}"
-                            )
-                        ],
+                        [Target("max by (channel) (aduan_notifications_backlog)", "{{channel}}")],
                         width=8,
                     ),
                     Panel(

@@ -96,7 +96,7 @@ def test_every_panel_is_described_placed_and_on_the_provisioned_datasource() -> 
         occupied: set[tuple[int, int]] = set()
         for panel in dashboard["panels"]:
             pos = panel["gridPos"]
-            assert 0 <= pos["x"] and pos["x"] + pos["w"] <= 24, (name, panel["title"])
+            assert pos["x"] >= 0 and pos["x"] + pos["w"] <= 24, (name, panel["title"])
             cells = {
                 (x, y)
                 for x in range(pos["x"], pos["x"] + pos["w"])
@@ -133,7 +133,9 @@ def test_every_query_is_valid_promql(tmp_path: Path) -> None:
         "groups": [
             {
                 "name": "dashboards",
-                "rules": [{"record": f"dashboard:query_{i}", "expr": e} for i, e in enumerate(exprs)],
+                "rules": [
+                    {"record": f"dashboard:query_{i}", "expr": e} for i, e in enumerate(exprs)
+                ],
             }
         ]
     }
