@@ -33,11 +33,14 @@ postgres: ## Make sure the local PostgreSQL answers (CI machines run one on :543
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-system: ## Install the Debian packages the tests drive (Kannel and fakesmsc, promtool)
+system: ## Install the Debian packages the tests drive (Kannel and fakesmsc, promtool, kubectl)
 	@[ -x /usr/sbin/bearerbox ] && [ -x /usr/sbin/smsbox ] && [ -x /usr/lib/kannel/test/fakesmsc ] \
 	  && [ -x /usr/bin/promtool ] \
 	  || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	       $(SUDO) apt-get install -y -qq kannel kannel-extras prometheus >/dev/null; }
+	@# kubectl (its kustomize builds deploy/k8s) comes with this machine's image; else Debian's.
+	@command -v kubectl >/dev/null || { $(SUDO) apt-get update -qq && \
+	   DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq kubernetes-client >/dev/null; }
 
 test: $(STAMP) postgres system ## Run every test (unit, contract, integration, end to end)
 	$(BIN)/pytest -q -p no:cacheprovider --durations=10
