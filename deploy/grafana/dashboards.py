@@ -287,10 +287,33 @@ def overview() -> Dashboard:
     )
 
 
+FINISHED = "aduan_sla_deadlines_finished_total"
+SLA_SELECTION = 'clock=~"$clock", agency=~"$agency", province=~"$province"'
+
+
+def _on_time_share(by: str, description: str) -> Panel:
+    """The share of clocks stopped on time in the last day, by agency or province."""
+    f, sel = FINISHED, SLA_SELECTION
+    return Panel(
+        f"On-time share by {by} (last 24 h)",
+        description,
+        [
+            Target(
+                f'sum by ({by}) (increase({f}{{{sel}, outcome="on_time"}}[1d])) '
+                f"/ sum by ({by}) (increase({f}{{{sel}}}[1d]))",
+                f"{{{{{by}}}}}",
+                instant=True,
+            )
+        ],
+        kind="bargauge",
+        unit="percentunit",
+        thresholds=[(0, "red"), (0.75, "yellow"), (0.9, "green")],
+    )
+
+
 def sla() -> Dashboard:
     """Compliance by agency and by region, breaches, and overdue queues."""
-    finished = "aduan_sla_deadlines_finished_total"
-    sel = 'clock=~"$clock", agency=~"$agency", province=~"$province"'
+    finished, sel = FINISHED, SLA_SELECTION
     return Dashboard(
         "aduan-sla",
         "Aduan: SLA compliance",
@@ -300,40 +323,17 @@ def sla() -> Dashboard:
             Row(
                 "Compliance",
                 [
-                    Panel(
-                        "On-time share by agency (last 24 h)",
+                    _on_time_share(
+                        "agency",
                         "Share of the clocks stopped in the last 24 hours that stopped "
                         "before their deadline, by agency. Below 90% (yellow) or 75% (red) "
                         "the agency needs attention.",
-                        [
-                            Target(
-                                f'sum by (agency) (increase({finished}{{{sel}, outcome="on_time"}}'
-                                f"[1d])) / sum by (agency) (increase({finished}{{{sel}}}[1d]))",
-                                "{{agency}}",
-                                instant=True,
-                            )
-                        ],
-                        kind="bargauge",
-                        unit="percentunit",
-                        thresholds=[(0, "red"), (0.75, "yellow"), (0.9, "green")],
                     ),
-                    Panel(
-                        "On-time share by province (last 24 h)",
+                    _on_time_share(
+                        "province",
                         "The same share by province (the first two digits of the regency "
                         "code: 32 is Jawa Barat), for regional governments and the "
                         "ministry's oversight.",
-                        [
-                            Target(
-                                f"sum by (province) (increase({finished}"
-                                f'{{{sel}, outcome="on_time"}}[1d])) / sum by (province) '
-                                f"(increase({finished}{{{sel}}}[1d]))",
-                                "{{province}}",
-                                instant=True,
-                            )
-                        ],
-                        kind="bargauge",
-                        unit="percentunit",
-                        thresholds=[(0, "red"), (0.75, "yellow"), (0.9, "green")],
                     ),
                     Panel(
                         "Clocks stopped per hour, on time and late",
