@@ -72,8 +72,8 @@ def raw_broker(bootstrap: str, n: int = 100_000) -> tuple[float, float]:
 
 REPORT = {
     "title": "Jalan berlubang di depan pasar",
-    "body": "Jalan di depan pasar kota berlubang besar sejak dua minggu lalu dan "
-    "sudah menyebabkan dua pengendara motor jatuh pada malam hari.",
+    "body": "Jalan Cikutra di depan Pasar Cicadas berlubang besar sejak dua minggu lalu "
+    "dan sudah menyebabkan dua pengendara motor jatuh pada malam hari.",
     "category": "infrastruktur",
     "regency_code": "32.73",
     "reporter": {"email": "warga@example.id"},
@@ -178,7 +178,17 @@ def main() -> None:
     parser.add_argument("--raw", type=int, default=100_000, help="raw broker messages")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        platform = Platform(var_dir=Path(tmp), namespace=f"bench{uuid.uuid4().hex[:6]}")
+        # Every report here is the same text from one address: the duplicate and flood
+        # checks would hold them all
+        # (its cost with 500 candidates is measured in bench.verification_checks).
+        platform = Platform(
+            var_dir=Path(tmp),
+            namespace=f"bench{uuid.uuid4().hex[:6]}",
+            extra_env={
+                "VERIFICATION_DUPLICATE_WINDOW_DAYS": "0",
+                "VERIFICATION_FLOOD_PER_HOUR": "1000000",
+            },
+        )
         platform.start()
         try:
             assert platform.bootstrap

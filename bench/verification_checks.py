@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -164,6 +165,43 @@ def main() -> None:
     for path in [args.data] if args.data else [DATA, HELD_OUT]:
         print(f"== {path.name}")
         report(load(path), args.misses)
+    timing()
+
+
+def timing(candidates: int = 500, rounds: int = 200) -> None:
+    """Time of the checks for one report against the most candidates the service reads
+    (500 earlier cases of the same area and category)."""
+    rows = load()
+    earlier = [
+        Earlier(
+            f"e{i}",
+            f"{i:07d}",
+            f"r{i}",
+            "infrastruktur",
+            "32.73",
+            f"{r['title']}\n{r['body']}",
+            START,
+        )
+        for i, r in enumerate((rows * (candidates // len(rows) + 1))[:candidates])
+    ]
+    started = time.perf_counter()
+    for i in range(rounds):
+        row = rows[i % len(rows)]
+        run_checks(
+            title=row["title"],
+            body=row["body"],
+            category="infrastruktur",
+            anonymous=False,
+            reporter_ref="x",
+            regency_code="32.73",
+            submitted_at=START + timedelta(days=1),
+            earlier=earlier,
+            recent_by_reporter=0,
+            blocked_reason=None,
+            thresholds=Thresholds(),
+        )
+    per = (time.perf_counter() - started) / rounds
+    print(f"checks with {candidates} duplicate candidates: {per * 1000:.1f} ms per report")
 
 
 def report(rows: list[dict[str, Any]], misses: bool) -> None:

@@ -6,21 +6,8 @@ import hashlib
 import re
 import secrets
 
-# Categories the platform knows (the Open311 "services" later). Code -> (id, en).
-CATEGORIES: dict[str, tuple[str, str]] = {
-    "infrastruktur": ("Infrastruktur dan jalan", "Infrastructure and roads"),
-    "kesehatan": ("Kesehatan", "Health"),
-    "pendidikan": ("Pendidikan", "Education"),
-    "kependudukan": ("Administrasi kependudukan", "Civil registration"),
-    "lingkungan": ("Lingkungan hidup dan kebersihan", "Environment and sanitation"),
-    "pelayanan-publik": ("Pelayanan publik", "Public services"),
-    "pungli": ("Pungutan liar", "Illegal levies (extortion)"),
-    "bansos": ("Bantuan sosial", "Social assistance"),
-    "listrik": ("Listrik", "Electricity"),
-    "air-bersih": ("Air bersih", "Water supply"),
-    "transportasi": ("Transportasi", "Transport"),
-    "kepolisian": ("Pelayanan kepolisian", "Police services"),
-}
+# Categories the platform knows (the Open311 "services" later), re-exported for intake.
+from services.categories import CATEGORIES as CATEGORIES
 
 # Status -> (rank, Indonesian label, English label). A later event never lowers the rank,
 # so events that arrive out of order (different topics) still give the right status.

@@ -77,7 +77,7 @@ def submit_report(
         if existing is not None:
             return existing, None, False
     now = datetime.now(UTC)
-    reporter = Reporter(
+    reporter = _known_reporter(session, cmd) or Reporter(
         ref=uuid.uuid4().hex,
         name=cmd.name,
         phone=cmd.phone,
@@ -85,6 +85,11 @@ def submit_report(
         language=cmd.language,
         created_at=now,
     )
+    # The latest report's contact details and language are the ones to use.
+    reporter.name = cmd.name or reporter.name
+    reporter.phone = cmd.phone or reporter.phone
+    reporter.email = cmd.email or reporter.email
+    reporter.language = cmd.language
     secret = domain.new_tracking_secret()
     tracking = _unused_tracking_number(session)
     report = Report(
@@ -147,6 +152,17 @@ def submit_report(
     return report, secret, True
 
 
+def _known_reporter(session: Session, cmd: NewReport) -> Reporter | None:
+    """The reporter already known by this phone (else this email), if any."""
+    if cmd.phone:
+        found = session.exec(select(Reporter).where(Reporter.phone == cmd.phone)).first()
+        if found is not None:
+            return found
+    if cmd.email:
+        return session.exec(select(Reporter).where(Reporter.email == cmd.email)).first()
+    return None
+
+
 def _unused_tracking_number(session: Session) -> str:
     for _ in range(20):
         candidate = domain.new_tracking_number()
@@ -201,8 +217,12 @@ def _advance(
 
 
 def on_verified(ctx: HandlerContext, event: ReportVerified) -> None:
-    """The report passed verification."""
-    _advance(ctx, event.report_id, "verified", event.verified_at, event.reason, "verified")
+    """The report passed verification; a verifier may have made it Anonim or Rahasia to
+    protect the reporter (never the other way round here: only the citizen loosens)."""
+    protect = {flag: True for flag in ("anonymous", "confidential") if getattr(event, flag) is True}
+    _advance(
+        ctx, event.report_id, "verified", event.verified_at, event.reason, "verified", **protect
+    )
 
 
 def on_rejected(ctx: HandlerContext, event: ReportRejected) -> None:

@@ -51,8 +51,10 @@ class Reporter(Base, table=True):
 
     ref: str = Field(primary_key=True, max_length=64)
     name: str | None = Field(default=None, max_length=120)
-    phone: str | None = Field(default=None, max_length=20)
-    email: str | None = Field(default=None, max_length=254)
+    # Indexed: one phone or email keeps one reference, so that verification can tell a
+    # reporter's repeated or flooding reports apart without learning who it is.
+    phone: str | None = Field(default=None, max_length=20, index=True)
+    email: str | None = Field(default=None, max_length=254, index=True)
     language: str = Field(max_length=2, default="id")
     created_at: datetime = Field(sa_type=UTCDateTime)
 

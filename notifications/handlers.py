@@ -227,13 +227,21 @@ def endpoints_for(session: Session, agency_id: str | None, regency_code: str) ->
 
 def on_contact_recorded(ctx: HandlerContext, event: ReporterContactRecorded) -> None:
     """Remember how to reach a reporter, then queue what was waiting for it."""
-    contact = ctx.session.get(Contact, event.reporter_ref) or Contact(
-        reporter_ref=event.reporter_ref, updated_at=_now()
+    known = ctx.session.get(Contact, event.reporter_ref)
+    contact = known or Contact(reporter_ref=event.reporter_ref, updated_at=_now())
+    same = known is not None and (known.phone, known.email, known.language) == (
+        event.phone,
+        event.email,
+        event.language,
     )
     contact.phone, contact.email, contact.language = event.phone, event.email, event.language
     contact.updated_at = _now()
     ctx.session.add(contact)
     ctx.session.flush()
+    if same:
+        # One reporter, many reports (intake keeps one reference per phone or email):
+        # notices waiting for a contact exist only while none was known.
+        return
     reports = ctx.session.exec(
         select(Recipient.report_id).where(Recipient.reporter_ref == event.reporter_ref)
     )

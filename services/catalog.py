@@ -84,8 +84,8 @@ TOPICS: tuple[Topic, ...] = (
         "report.information_added",
         ("id.aduan.report.information_added.v1",),
         producer="intake",
-        consumers=("sla",),
-        description="The citizen added information to a report.",
+        consumers=("verification", "sla"),
+        description="The citizen added information to a report (verification checks it again).",
     ),
     Topic(
         "report.handling",
@@ -96,7 +96,7 @@ TOPICS: tuple[Topic, ...] = (
             "id.aduan.report.resolved.v1",
         ),
         producer="routing",
-        consumers=("sla", "notifications"),
+        consumers=("verification", "sla", "notifications"),
         description="What agencies do with a report, in order: forwards, returns, "
         "follow-ups, resolution. Who acted is a staff reference, never a reporter.",
     ),
@@ -116,7 +116,7 @@ TOPICS: tuple[Topic, ...] = (
             "id.aduan.sla.breached.v1",
         ),
         producer="sla",
-        consumers=("intake", "notifications"),
+        consumers=("intake", "verification", "notifications"),
         description="SLA clocks of a report: opened, changed, near their deadline "
         "(warning) and past it (breached, naming the agency responsible).",
     ),

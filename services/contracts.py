@@ -66,6 +66,12 @@ class ReportVerified(Payload):
     decided_by: Literal["auto", "verifier"]
     reason: str = Field(max_length=500)
     verified_at: datetime
+    anonymous: bool | None = Field(
+        None, description="Set by a verifier to protect the reporter (Anonim); null: unchanged."
+    )
+    confidential: bool | None = Field(
+        None, description="Set by a verifier to protect the reporter (Rahasia); null: unchanged."
+    )
 
 
 class ReportRejected(Payload):

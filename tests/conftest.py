@@ -25,6 +25,20 @@ PG_ADMIN = os.environ.get("ADUAN_TEST_PG", "postgresql://postgres@127.0.0.1:5432
 BACKENDS = ["sqlite", "postgres"]
 
 
+# The end-to-end tests send the same report many times over, from one phone:
+# verification's duplicate and flood checks would hold them. tests/e2e/test_verification.py
+# turns both back on.
+TEST_ENV = {
+    "VERIFICATION_DUPLICATE_WINDOW_DAYS": "0",
+    "VERIFICATION_FLOOD_PER_HOUR": "1000000",
+}
+
+
+def platform_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """A test platform's environment: the defaults above, then ``extra``."""
+    return {**TEST_ENV, **(extra or {})}
+
+
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
     """One real Tansu broker for the session."""
@@ -95,6 +109,7 @@ def make_platform(
     started: list[Platform] = []
 
     def factory(backend: str = "sqlite", own_broker: bool = False, **kwargs: object) -> Platform:
+        kwargs["extra_env"] = platform_env(kwargs.pop("extra_env", None))  # type: ignore[arg-type]
         ns = new_namespace()
         var = tmp_path / ns
         var.mkdir()

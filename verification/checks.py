@@ -740,23 +740,25 @@ def duplicate(
     """The earlier report this one repeats: by the same reporter, or about the same place
     and category in the window. Returns the closest one."""
     window = submitted_at - timedelta(days=thresholds.duplicate_window_days)
-    places = _places(text)
+    mine = content_words(text)
+    places: set[str] | None = None  # found only when a candidate comes close
     best: tuple[float, Earlier, str] | None = None
     for e in earlier:
         if e.submitted_at < window or e.submitted_at > submitted_at:
             continue
-        score = similarity(text, e.text)
-        if e.reporter_ref == reporter_ref:
-            rule, bar = "same_reporter", thresholds.duplicate_same_reporter
-        elif e.category == category and e.regency_code == regency_code:
-            shared = places & _places(e.text)
-            rule = "same_place" if shared else "same_area"
-            bar = thresholds.duplicate_same_place if shared else thresholds.duplicate_same_reporter
+        same_reporter = e.reporter_ref == reporter_ref
+        if not same_reporter and (e.category, e.regency_code) != (category, regency_code):
+            continue
+        theirs = content_words(e.text)
+        score = len(mine & theirs) / len(mine | theirs) if mine and theirs else 0.0
+        if score < thresholds.duplicate_possible:
+            continue
+        if same_reporter:
+            rule = "same_reporter"
         else:
-            continue
-        confident = score >= bar
-        if not confident and score < thresholds.duplicate_possible:
-            continue
+            if places is None:
+                places = _places(text)
+            rule = "same_place" if places & _places(e.text) else "same_area"
         if best is None or score > best[0]:
             best = (score, e, rule)
     if best is None:

@@ -1,65 +1,326 @@
-"""Verification's handlers; HANDLERS at the end."""
+"""Verification's handlers and decisions; ``handlers()`` builds the table at the end.
+
+Every report gets the automatic checks (verification/checks.py). A confident outcome is
+published at once; an incomplete report asks the citizen (the clock pauses in the SLA
+service) and is checked again when the answer comes; anything uncertain waits in the
+verifiers' queue. Verifiers' actions go through :func:`apply_decision`, the same path,
+and every step is written to the audit log.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlmodel import Session
+import sqlalchemy as sa
+from prometheus_client import Counter, Histogram
+from sqlmodel import Session, select
 
-from services.bus import HandlerContext
-from services.contracts import ReportRejected, ReportSubmitted, ReportVerified
-from verification import domain
-from verification.models import Decision
+from services.bus import Handler, HandlerContext, Outbox, ignore
+from services.contracts import (
+    DeadlineOpened,
+    DeadlineUpdated,
+    ReportInformationAdded,
+    ReportInformationRequested,
+    ReportRejected,
+    ReportReturned,
+    ReportSubmitted,
+    ReportVerified,
+)
+from services.metrics import after_commit
+from verification import checks
+from verification.models import AuditEntry, BlockedSender, Case, ClockDue, Decision
 from verification.settings import VerificationSettings
 
+DECISIONS = Counter(
+    "aduan_verification_decisions_total",
+    "Verification outcomes, by outcome (verified, rejected reason, information_requested, "
+    "queued) and by who decided (auto or verifier).",
+    ["outcome", "decided_by"],
+)
+FINDINGS = Counter(
+    "aduan_verification_findings_total",
+    "What the automatic checks found, by check and rule.",
+    ["check", "rule"],
+)
+DECISION_SECONDS = Histogram(
+    "aduan_verification_decision_seconds",
+    "Time from a report's submission to its verification decision, by who decided.",
+    ["decided_by"],
+    buckets=(1, 10, 60, 600, 3600, 4 * 3600, 86400, 3 * 86400, 7 * 86400, 30 * 86400),
+)
 
-def make_on_submitted(settings: VerificationSettings):  # type: ignore[no-untyped-def]
-    """The handler for new reports, with its threshold bound."""
+# Cases a later report can repeat: not those rejected (a duplicate links to the case it
+# repeats, not to another duplicate; spam is no case).
+_CANDIDATE_LIMIT = 500
 
-    def on_submitted(ctx: HandlerContext, event: ReportSubmitted) -> None:
-        """Decide automatically and say so."""
-        if ctx.session.get(Decision, event.report_id) is not None:
-            return  # decided already (a replayed submission under a new event id)
-        verdict = domain.judge(event.title, event.body, settings.min_words)
-        now = datetime.now(UTC)
-        ctx.session.add(
-            Decision(
-                report_id=event.report_id,
-                outcome=verdict.outcome,
-                reason_code=verdict.reason_code,
-                reason=verdict.reason,
-                decided_by="auto",
-                category=event.category,
-                regency_code=event.regency_code,
-                decided_at=now,
-            )
+
+def audit(
+    session: Session, report_id: str, actor: str, role: str, action: str, detail: str
+) -> None:
+    """One line of the audit log."""
+    session.add(
+        AuditEntry(
+            report_id=report_id,
+            actor=actor[:64],
+            role=role[:32],
+            action=action[:32],
+            detail=detail[:1000],
+            at=datetime.now(UTC),
         )
-        if verdict.outcome == "verified":
-            ctx.emit(
+    )
+
+
+def _earlier(session: Session, case: Case, window_days: int) -> list[checks.Earlier]:
+    c = Case.__table__.c  # type: ignore[attr-defined]
+    since = case.submitted_at - timedelta(days=window_days)
+    same = sa.or_(
+        c.reporter_ref == case.reporter_ref,
+        sa.and_(c.regency_code == case.regency_code, c.category == case.category),
+    )
+    not_rejected = sa.or_(c.outcome.is_(None), ~c.outcome.like("rejected%"))
+    query = (
+        sa.select(c.report_id, c.tracking_number, c.reporter_ref, c.category, c.regency_code)
+        .add_columns(c.text, c.submitted_at)
+        .where(same, not_rejected, c.submitted_at >= since, c.report_id != case.report_id)
+        .order_by(c.submitted_at.desc())
+        .limit(_CANDIDATE_LIMIT)
+    )
+    return [checks.Earlier(*row) for row in session.execute(query)]
+
+
+def _recent_by_reporter(session: Session, case: Case) -> int:
+    c = Case.__table__.c  # type: ignore[attr-defined]
+    query = sa.select(sa.func.count()).where(
+        c.reporter_ref == case.reporter_ref,
+        c.submitted_at >= case.submitted_at - timedelta(hours=1),
+        c.report_id != case.report_id,
+    )
+    return int(session.execute(query).scalar_one())
+
+
+def check_case(session: Session, case: Case, settings: VerificationSettings) -> checks.Outcome:
+    """Run every automatic check on a case as it stands now."""
+    blocked = session.get(BlockedSender, case.reporter_ref)
+    title, _, body = case.text.partition("\n")
+    return checks.run_checks(
+        title=title,
+        body=body,
+        category=case.category,
+        anonymous=case.anonymous,
+        reporter_ref=case.reporter_ref,
+        regency_code=case.regency_code,
+        submitted_at=case.submitted_at,
+        earlier=_earlier(session, case, settings.duplicate_window_days),
+        recent_by_reporter=_recent_by_reporter(session, case),
+        blocked_reason=blocked.reason if blocked is not None else None,
+        thresholds=settings.thresholds(),
+    )
+
+
+Emit = Callable[[Any, str], None]
+
+
+def apply_decision(
+    session: Session,
+    emit: Emit,
+    case: Case,
+    outcome: checks.Outcome,
+    *,
+    actor: str = "auto",
+    role: str = "system",
+    corrections: dict[str, Any] | None = None,
+) -> None:
+    """Record an outcome on the case, publish its event, and audit it."""
+    now = datetime.now(UTC)
+    decided_by = "auto" if actor == "auto" else "verifier"
+    case.findings = json.dumps([f.as_dict() for f in outcome.findings], ensure_ascii=False)
+    case.missing = json.dumps(list(outcome.missing))
+    case.duplicate_of = outcome.duplicate_of
+    case.updated_at = now
+    if outcome.action == "queued":
+        case.state, case.outcome, case.queue_reason = "queued", None, outcome.reason[:500]
+    elif outcome.action == "information_requested":
+        case.state, case.outcome = "awaiting_info", "information_requested"
+        emit(
+            ReportInformationRequested(
+                report_id=case.report_id,
+                missing=list(outcome.missing),
+                message=outcome.reason[:1000],
+                requested_by=decided_by,  # type: ignore[arg-type]
+                requested_at=now,
+            ),
+            case.report_id,
+        )
+    else:
+        final = "verified" if outcome.action == "verified" else f"rejected:{outcome.reason_code}"
+        case.state, case.outcome, case.queue_reason = "decided", final, ""
+        _record_decision(session, case, outcome, decided_by, now)
+        if outcome.action == "verified":
+            fix = corrections or {}
+            case.title = fix.get("title") or case.title
+            case.category = fix.get("category") or case.category
+            case.regency_code = fix.get("regency_code") or case.regency_code
+            emit(
                 ReportVerified(
-                    report_id=event.report_id,
-                    title=event.title,
-                    category=event.category,
-                    regency_code=event.regency_code,
-                    decided_by="auto",
-                    reason=verdict.reason,
+                    report_id=case.report_id,
+                    title=case.title,
+                    category=case.category,
+                    regency_code=case.regency_code,
+                    decided_by=decided_by,  # type: ignore[arg-type]
+                    reason=outcome.reason[:500],
                     verified_at=now,
+                    anonymous=fix.get("anonymous"),
+                    confidential=fix.get("confidential"),
                 ),
-                subject=event.report_id,
+                case.report_id,
             )
         else:
-            ctx.emit(
+            emit(
                 ReportRejected(
-                    report_id=event.report_id,
-                    reason_code=verdict.reason_code,  # type: ignore[arg-type]
-                    reason=verdict.reason,
-                    decided_by="auto",
+                    report_id=case.report_id,
+                    reason_code=outcome.reason_code,  # type: ignore[arg-type]
+                    reason=outcome.reason[:500],
+                    decided_by=decided_by,  # type: ignore[arg-type]
                     rejected_at=now,
                 ),
-                subject=event.report_id,
+                case.report_id,
             )
+        took = max((now - case.submitted_at).total_seconds(), 0.0)
+        after_commit(session, lambda: DECISION_SECONDS.labels(decided_by).observe(took))
+    session.add(case)
+    label = outcome.action if outcome.action != "rejected" else f"rejected:{outcome.reason_code}"
+    after_commit(session, DECISIONS.labels(label, decided_by).inc)
+    for f in outcome.findings if actor == "auto" else ():
+        after_commit(session, FINDINGS.labels(f.check, f.rule).inc)
+    audit(session, case.report_id, actor, role, outcome.action, outcome.reason)
 
-    return on_submitted
+
+def _record_decision(
+    session: Session, case: Case, outcome: checks.Outcome, decided_by: str, now: datetime
+) -> None:
+    row = session.get(Decision, case.report_id) or Decision(
+        report_id=case.report_id,
+        outcome="",
+        reason="",
+        decided_by=decided_by,
+        category=case.category,
+        regency_code=case.regency_code,
+        decided_at=now,
+    )
+    row.outcome = "verified" if outcome.action == "verified" else "rejected"
+    row.reason_code = outcome.reason_code
+    row.reason = outcome.reason[:500]
+    row.decided_by = decided_by
+    row.category, row.regency_code, row.decided_at = case.category, case.regency_code, now
+    session.add(row)
+
+
+def make_handlers(settings: VerificationSettings) -> dict[str, Handler]:
+    """The handler table, with the settings bound."""
+
+    def on_submitted(ctx: HandlerContext, event: ReportSubmitted) -> None:
+        """Check a new report and decide what a machine can decide."""
+        if ctx.session.get(Case, event.report_id) is not None:
+            return  # checked already (a replayed submission under a new event id)
+        case = Case(
+            report_id=event.report_id,
+            tracking_number=event.tracking_number,
+            reporter_ref=event.reporter_ref,
+            category=event.category,
+            regency_code=event.regency_code,
+            title=event.title,
+            text=f"{event.title}\n{event.body}",
+            anonymous=event.anonymous,
+            confidential=event.confidential,
+            channel=event.channel,
+            submitted_at=event.submitted_at,
+            state="new",
+            updated_at=datetime.now(UTC),
+        )
+        ctx.session.add(case)
+        ctx.session.flush()
+        audit(ctx.session, case.report_id, "auto", "system", "received", f"via {case.channel}")
+        apply_decision(ctx.session, _emitter(ctx), case, check_case(ctx.session, case, settings))
+
+    def on_information_added(ctx: HandlerContext, event: ReportInformationAdded) -> None:
+        """The citizen answered (or added unasked): check the report again."""
+        case = ctx.session.get(Case, event.report_id)
+        if case is None:
+            raise LookupError("information for a report verification never received")
+        case.text = f"{case.text}\n\n{event.text}"[:40_000]
+        case.answers += 1
+        audit(ctx.session, case.report_id, "reporter", "citizen", "information_added", "")
+        if case.state != "awaiting_info":
+            ctx.session.add(case)
+            return  # a verifier will read it in the case, or it was decided already
+        outcome = check_case(ctx.session, case, settings)
+        if outcome.action == "information_requested":
+            # Asked once and still short: a person decides rather than asking forever.
+            outcome = checks.Outcome(
+                "queued",
+                None,
+                "Pelapor sudah menjawab tetapi laporan masih kurang: "
+                + ", ".join(outcome.missing)
+                + ". / Answered, still missing: "
+                + ", ".join(outcome.missing),
+                outcome.findings,
+                outcome.missing,
+            )
+        apply_decision(ctx.session, _emitter(ctx), case, outcome)
+
+    def on_returned(ctx: HandlerContext, event: ReportReturned) -> None:
+        """An agency says the report is not theirs: it comes back to the queue."""
+        case = ctx.session.get(Case, event.report_id)
+        if case is None:
+            raise LookupError("a return for a report verification never received")
+        case.state, case.outcome = "queued", None
+        case.queue_reason = f"Dikembalikan oleh {event.agency_id}: {event.reason}"[:500]
+        case.updated_at = datetime.now(UTC)
+        ctx.session.add(case)
+        audit(ctx.session, case.report_id, event.returned_by, "agency", "returned", event.reason)
+
+    def on_deadline(ctx: HandlerContext, event: DeadlineOpened | DeadlineUpdated) -> None:
+        """Keep the verification clock's deadline for the queue's order."""
+        if event.clock != "verification":
+            return
+        status = getattr(event, "status", "open")
+        row = ctx.session.get(ClockDue, event.report_id) or ClockDue(
+            report_id=event.report_id, status=status, updated_at=datetime.now(UTC)
+        )
+        row.due_at, row.status, row.updated_at = event.due_at, status, datetime.now(UTC)
+        ctx.session.add(row)
+
+    return {
+        "id.aduan.report.submitted.v1": on_submitted,
+        "id.aduan.report.information_added.v1": on_information_added,
+        "id.aduan.report.returned.v1": on_returned,
+        "id.aduan.report.forwarded.v1": ignore,
+        "id.aduan.report.followup_posted.v1": ignore,
+        "id.aduan.report.resolved.v1": ignore,
+        "id.aduan.sla.deadline_opened.v1": on_deadline,
+        "id.aduan.sla.deadline_updated.v1": on_deadline,
+        "id.aduan.sla.warning.v1": ignore,
+        "id.aduan.sla.breached.v1": ignore,
+    }
+
+
+def _emitter(ctx: HandlerContext) -> Emit:
+    def emit(payload: Any, subject: str) -> None:
+        ctx.emit(payload, subject=subject)
+
+    return emit
+
+
+def outbox_emitter(session: Session, outbox: Outbox) -> Emit:
+    """An emitter for the API's decisions (the same outbox, the same transaction)."""
+
+    def emit(payload: Any, subject: str) -> None:
+        outbox.emit(session, payload, subject)
+
+    return emit
 
 
 def get_decision(session: Session, report_id: str) -> Decision | None:
@@ -67,6 +328,20 @@ def get_decision(session: Session, report_id: str) -> Decision | None:
     return session.get(Decision, report_id)
 
 
-def handlers(settings: VerificationSettings) -> dict[str, object]:
-    """The handler table."""
-    return {"id.aduan.report.submitted.v1": make_on_submitted(settings)}
+def queue(session: Session, state: str, limit: int, offset: int) -> list[tuple[Case, Any]]:
+    """Cases waiting, the nearest verification deadline first (deferred ones last)."""
+    due = ClockDue.__table__.c  # type: ignore[attr-defined]
+    query = (
+        select(Case, due.due_at)
+        .join(ClockDue, ClockDue.report_id == Case.report_id, isouter=True)  # type: ignore[arg-type]
+        .where(Case.state == state)
+        .order_by(
+            Case.deferred_until.is_not(None),  # type: ignore[union-attr]
+            due.due_at.is_(None),
+            due.due_at,
+            Case.submitted_at,  # type: ignore[arg-type]
+        )
+        .limit(limit)
+        .offset(offset)
+    )
+    return [(row[0], row[1]) for row in session.exec(query)]  # type: ignore[call-overload]

@@ -15,8 +15,8 @@ T = TypeVar("T")
 
 REPORT: dict[str, Any] = {
     "title": "Jalan berlubang di depan pasar",
-    "body": "Jalan di depan pasar kota berlubang besar sejak dua minggu lalu dan sudah "
-    "menyebabkan dua pengendara motor jatuh pada malam hari.",
+    "body": "Jalan Cikutra di depan Pasar Cicadas berlubang besar sejak dua minggu lalu dan "
+    "sudah menyebabkan dua pengendara motor jatuh pada malam hari.",
     "category": "infrastruktur",
     "regency_code": "32.73",
     "reporter": {"phone": "081234567890"},

@@ -28,7 +28,7 @@ from services.contracts import ReportFollowupPosted, ReportResolved, encode, new
 from services.launcher import Platform
 from services.settings import BrokerProfile
 from tests.channels import KannelGateway, SmtpSink, WebhookReceiver
-from tests.conftest import PgDatabases, database_urls, new_namespace
+from tests.conftest import PgDatabases, database_urls, new_namespace, platform_env
 from tests.e2e.helpers import metric, scalar, submit, track, wait_for
 from tests.kafka_helpers import produce, read_topic
 
@@ -96,12 +96,14 @@ def platform(
         bootstrap=broker.bootstrap,
         profile=BrokerProfile.tansu,
         instances={"notifications": 2},
-        extra_env={
-            **kannel.env(),
-            **smtp.env(),
-            **FAST_RETRIES,
-            "SLA_CLOCK_OFFSET_SECONDS": str(OFFSET.total_seconds()),
-        },
+        extra_env=platform_env(
+            {
+                **kannel.env(),
+                **smtp.env(),
+                **FAST_RETRIES,
+                "SLA_CLOCK_OFFSET_SECONDS": str(OFFSET.total_seconds()),
+            }
+        ),
     )
     try:
         p.start()

@@ -22,7 +22,7 @@ from services.broker import EmbeddedBroker
 from services.contracts import ReportVerified, encode, new_event
 from services.launcher import Platform
 from services.settings import BrokerProfile
-from tests.conftest import BACKENDS, PgDatabases, database_urls, new_namespace
+from tests.conftest import BACKENDS, PgDatabases, database_urls, new_namespace, platform_env
 from tests.e2e.helpers import (
     effect_counts,
     fully_routed,
@@ -49,6 +49,7 @@ def platform(
         database_urls=database_urls(request.param, var, ns, pg),
         bootstrap=broker.bootstrap,
         profile=BrokerProfile.tansu,
+        extra_env=platform_env(),
     )
     try:
         p.start()

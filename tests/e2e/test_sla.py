@@ -21,7 +21,7 @@ from services.broker import EmbeddedBroker
 from services.contracts import ReportForwarded, ReportResolved, encode, new_event
 from services.launcher import Platform
 from services.settings import BrokerProfile
-from tests.conftest import PgDatabases, database_urls, new_namespace
+from tests.conftest import PgDatabases, database_urls, new_namespace, platform_env
 from tests.e2e.helpers import metric, scalar, submit, track, wait_for
 from tests.kafka_helpers import produce, read_topic
 
@@ -45,13 +45,15 @@ def platform(
         bootstrap=broker.bootstrap,
         profile=BrokerProfile.tansu,
         instances={"sla": 2},
-        extra_env={
-            "SLA_CLOCK_OFFSET_SECONDS": str(OFFSET.total_seconds()),
-            "SLA_FIRE_BATCH": "20",
-            "SLA_TICK_SECONDS": "0.1",
-            "SLA_GAUGE_SECONDS": "1",
-            "SLA_REPORTER_REPLY_WORKING_DAYS": "3",
-        },
+        extra_env=platform_env(
+            {
+                "SLA_CLOCK_OFFSET_SECONDS": str(OFFSET.total_seconds()),
+                "SLA_FIRE_BATCH": "20",
+                "SLA_TICK_SECONDS": "0.1",
+                "SLA_GAUGE_SECONDS": "1",
+                "SLA_REPORTER_REPLY_WORKING_DAYS": "3",
+            }
+        ),
     )
     try:
         p.start()
