@@ -33,11 +33,11 @@ postgres: ## Make sure the local PostgreSQL answers (CI machines run one on :543
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-system: ## Install the Debian packages the tests drive (Kannel and fakesmsc, promtool, kubectl)
+system: ## Install the Debian packages the tests drive (Kannel, fakesmsc, promtool, chromium, kubectl)
 	@[ -x /usr/sbin/bearerbox ] && [ -x /usr/sbin/smsbox ] && [ -x /usr/lib/kannel/test/fakesmsc ] \
-	  && [ -x /usr/bin/promtool ] \
+	  && [ -x /usr/bin/promtool ] && [ -x /usr/bin/chromium ] \
 	  || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	       $(SUDO) apt-get install -y -qq kannel kannel-extras prometheus >/dev/null; }
+	       $(SUDO) apt-get install -y -qq kannel kannel-extras prometheus chromium >/dev/null; }
 	@# kubectl (its kustomize builds deploy/k8s) comes with this machine's image; else Debian's.
 	@command -v kubectl >/dev/null || { $(SUDO) apt-get update -qq && \
 	   DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq kubernetes-client >/dev/null; }

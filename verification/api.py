@@ -194,9 +194,10 @@ def _emit(rt: ServiceRuntime, session: Session) -> handlers.Emit:
     return handlers.outbox_emitter(session, rt.outbox)
 
 
-@router.post("/cases/{report_id}/verify", response_model=CaseOut)
-async def verify(report_id: str, body: VerifyIn, rt: Runtime, staff: Verifier) -> dict[str, Any]:
-    """Verify the report: it goes on to routing, with the corrections given."""
+async def do_verify(
+    rt: ServiceRuntime, report_id: str, staff: Staff, body: VerifyIn
+) -> dict[str, Any]:
+    """Verify the report with the corrections given (the API's and the console's path)."""
     if body.category is not None and body.category not in _CATEGORIES:
         raise HTTPException(422, f"kategori tidak dikenal / unknown category: {body.category}")
 
@@ -213,30 +214,69 @@ async def verify(report_id: str, body: VerifyIn, rt: Runtime, staff: Verifier) -
             corrections=fix,
         )
         if fix:
-            handlers.audit(
-                session, case.report_id, staff.sub, staff.role, "corrected", json.dumps(fix)
-            )
+            detail = json.dumps(fix)
+            handlers.audit(session, case.report_id, staff.sub, staff.role, "corrected", detail)
 
     return await _decide(rt, report_id, staff, decide)
+
+
+@router.post("/cases/{report_id}/verify", response_model=CaseOut)
+async def verify(report_id: str, body: VerifyIn, rt: Runtime, staff: Verifier) -> dict[str, Any]:
+    """Verify the report: it goes on to routing, with the corrections given."""
+    return await do_verify(rt, report_id, staff, body)
+
+
+async def _decide_as_staff(
+    rt: ServiceRuntime,
+    report_id: str,
+    staff: Staff,
+    make: Any,
+    allowed: tuple[str, ...] = ("queued", "awaiting_info"),
+) -> dict[str, Any]:
+    """A verifier's outcome (``make(findings)``) applied like an automatic one."""
+
+    def decide(session: Session, case: Case) -> None:
+        outcome = make(_findings(case))
+        handlers.apply_decision(
+            session, _emit(rt, session), case, outcome, actor=staff.sub, role=staff.role
+        )
+
+    return await _decide(rt, report_id, staff, decide, allowed)
+
+
+async def do_reject(
+    rt: ServiceRuntime, report_id: str, staff: Staff, body: RejectIn
+) -> dict[str, Any]:
+    """Reject the report with the reason the citizen will read."""
+    code, reason, dup = body.reason_code, body.reason, body.duplicate_of
+    return await _decide_as_staff(
+        rt,
+        report_id,
+        staff,
+        lambda found: checks.Outcome("rejected", code, reason, found, duplicate_of=dup),
+    )
 
 
 @router.post("/cases/{report_id}/reject", response_model=CaseOut)
 async def reject(report_id: str, body: RejectIn, rt: Runtime, staff: Verifier) -> dict[str, Any]:
     """Not accepted (not our authority, archived as abuse, a duplicate, incomplete)."""
+    return await do_reject(rt, report_id, staff, body)
 
-    def decide(session: Session, case: Case) -> None:
-        outcome = checks.Outcome(
-            "rejected",
-            body.reason_code,
-            body.reason,
-            _findings(case),
-            duplicate_of=body.duplicate_of,
-        )
-        handlers.apply_decision(
-            session, _emit(rt, session), case, outcome, actor=staff.sub, role=staff.role
-        )
 
-    return await _decide(rt, report_id, staff, decide)
+async def do_request_information(
+    rt: ServiceRuntime, report_id: str, staff: Staff, body: RequestInformationIn
+) -> dict[str, Any]:
+    """Ask the citizen for what is missing."""
+    message, missing = body.message, tuple(body.missing)
+    return await _decide_as_staff(
+        rt,
+        report_id,
+        staff,
+        lambda found: checks.Outcome(
+            "information_requested", "incomplete", message, found, missing=missing
+        ),
+        allowed=("queued",),
+    )
 
 
 @router.post("/cases/{report_id}/request-information", response_model=CaseOut)
@@ -244,26 +284,13 @@ async def request_information(
     report_id: str, body: RequestInformationIn, rt: Runtime, staff: Verifier
 ) -> dict[str, Any]:
     """Ask the citizen; the case waits (and its clock pauses) until the answer."""
-
-    def decide(session: Session, case: Case) -> None:
-        outcome = checks.Outcome(
-            "information_requested",
-            "incomplete",
-            body.message,
-            _findings(case),
-            missing=tuple(body.missing),
-        )
-        handlers.apply_decision(
-            session, _emit(rt, session), case, outcome, actor=staff.sub, role=staff.role
-        )
-
-    return await _decide(rt, report_id, staff, decide, allowed=("queued",))
+    return await do_request_information(rt, report_id, staff, body)
 
 
-@router.post("/cases/{report_id}/defer", response_model=CaseOut)
-async def defer(report_id: str, body: DeferIn, rt: Runtime, staff: Verifier) -> dict[str, Any]:
-    """Put the case aside (tunda): it goes to the end of the queue until the date. The
-    verification clock keeps running."""
+async def do_defer(
+    rt: ServiceRuntime, report_id: str, staff: Staff, body: DeferIn
+) -> dict[str, Any]:
+    """Put the case aside until a date."""
 
     def decide(session: Session, case: Case) -> None:
         case.deferred_until = datetime.now(UTC) + timedelta(days=body.days)
@@ -272,6 +299,13 @@ async def defer(report_id: str, body: DeferIn, rt: Runtime, staff: Verifier) -> 
         handlers.audit(session, case.report_id, staff.sub, staff.role, "deferred", body.reason)
 
     return await _decide(rt, report_id, staff, decide, allowed=("queued",))
+
+
+@router.post("/cases/{report_id}/defer", response_model=CaseOut)
+async def defer(report_id: str, body: DeferIn, rt: Runtime, staff: Verifier) -> dict[str, Any]:
+    """Put the case aside (tunda): it goes to the end of the queue until the date. The
+    verification clock keeps running."""
+    return await do_defer(rt, report_id, staff, body)
 
 
 def _findings(case: Case) -> tuple[checks.Finding, ...]:

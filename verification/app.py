@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from prometheus_client import Gauge
 
 from services.runtime import ServiceDefinition, ServiceRuntime
-from verification import api, handlers
+from verification import api, console, handlers
 from verification.models import INBOX, OUTBOX, Base, Case
 from verification.settings import VerificationSettings
 
@@ -74,6 +74,6 @@ def build() -> ServiceDefinition:
         inbox_table=INBOX,
         migrations=Path(__file__).parent / "migrations",
         handlers=handlers.make_handlers(settings),
-        routers=[api.router],
+        routers=[api.router, console.router],
         background=[count_loop],
     )

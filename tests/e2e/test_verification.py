@@ -15,7 +15,7 @@ from services import auth
 from services.contracts import ReportInformationAdded, encode, new_event
 from services.launcher import Platform
 from tests.conftest import BACKENDS
-from tests.e2e.helpers import fully_routed, metric, submit, track, wait_for
+from tests.e2e.helpers import NAMED_ANONYMOUS, fully_routed, metric, submit, track, wait_for
 from tests.kafka_helpers import produce
 
 pytestmark = pytest.mark.e2e
@@ -127,10 +127,7 @@ def test_checks_questions_duplicates_and_the_verifiers_queue(
     # An Anonim report whose text names its reporter waits for a verifier.
     named = submit(
         platform,
-        title="Lampu jalan mati",
-        body="Nama saya Budi Santoso. Lampu jalan di Jalan Cikutra RT 04/RW 07 mati sejak "
-        "tiga minggu dan warga takut lewat malam hari.",
-        anonymous=True,
+        **NAMED_ANONYMOUS,
         reporter={"phone": "081200000005"},
     )
     nid = named["report_id"]
