@@ -65,6 +65,7 @@ bench: $(STAMP) ## Measure throughput and latency through the running platform
 	$(BIN)/python -m bench.pipeline
 	$(BIN)/python -m bench.sla_scale
 	$(BIN)/python -m bench.notifications_delivery
+	$(BIN)/python -m bench.verification_checks
 
 clean: ## Remove the virtual environment and local data
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
