@@ -248,6 +248,52 @@ def overview() -> Dashboard:
                 ],
             ),
             Row(
+                "Verification",
+                [
+                    Panel(
+                        "Verification queue, by state and age",
+                        "Reports waiting for a verifier (queued) or for the citizen's answer "
+                        "(awaiting_info), by time since submission. Anything past 3 days is "
+                        "past the verification clock (AduanVerificationQueueOverdue).",
+                        [
+                            Target(
+                                "max by (state, age) (aduan_verification_queue)",
+                                "{{state}} {{age}}",
+                            )
+                        ],
+                        width=8,
+                    ),
+                    Panel(
+                        "Decisions per hour, automatic and by verifiers",
+                        "Verification outcomes per hour by who decided: the automatic checks "
+                        "or a verifier. The automatic share is what keeps verifiers from "
+                        "drowning, as LAPOR!'s did.",
+                        [
+                            Target(
+                                "sum by (outcome, decided_by) "
+                                "(rate(aduan_verification_decisions_total[1h])) * 3600",
+                                "{{decided_by}} {{outcome}}",
+                            )
+                        ],
+                        width=8,
+                    ),
+                    Panel(
+                        "Time from submission to decision (p90)",
+                        "How long reports wait for their verification decision, automatic "
+                        "and by verifiers.",
+                        [
+                            Target(
+                                "histogram_quantile(0.9, sum by (decided_by, le) "
+                                "(rate(aduan_verification_decision_seconds_bucket[1h])))",
+                                "{{decided_by}}",
+                            )
+                        ],
+                        unit="s",
+                        width=8,
+                    ),
+                ],
+            ),
+            Row(
                 "End-to-end latency",
                 [
                     Panel(
@@ -298,8 +344,10 @@ def _on_time_share(by: str, description: str) -> Panel:
         f"On-time share by {by} (last 24 h)",
         description,
         [
+            # (0, not nothing, where every clock was late: "or" fills the gap.)
             Target(
-                f'sum by ({by}) (increase({f}{{{sel}, outcome="on_time"}}[1d])) '
+                f'(sum by ({by}) (increase({f}{{{sel}, outcome="on_time"}}[1d])) '
+                f"or sum by ({by}) (increase({f}{{{sel}}}[1d])) * 0) "
                 f"/ sum by ({by}) (increase({f}{{{sel}}}[1d]))",
                 f"{{{{{by}}}}}",
                 instant=True,

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from services import auth
-from services.contracts import ReportInformationAdded, encode, new_event
+from services.contracts import ReportInformationAdded, ReportReturned, encode, new_event
 from services.launcher import Platform
 from tests.conftest import BACKENDS
 from tests.e2e.helpers import NAMED_ANONYMOUS, fully_routed, metric, submit, track, wait_for
@@ -172,6 +172,25 @@ def test_checks_questions_duplicates_and_the_verifiers_queue(
     steps = [(e["actor"], e["action"]) for e in case(platform, nid, verifier)["audit"]]
     assert steps[:2] == [("auto", "received"), ("auto", "queued")]
     assert steps[2:] == [("verifikator-1", "verified"), ("verifikator-1", "corrected")]
+
+    # The agency returns it as not theirs: it comes back to the verifiers' queue.
+    returned = ReportReturned(
+        report_id=nid,
+        agency_id="pemda-32.73",
+        reason="Lampu jalan provinsi, bukan kewenangan kota.",
+        returned_by="petugas-7",
+        returned_at=datetime.now(UTC),
+    )
+    produce(
+        platform.bootstrap,
+        f"{platform.kit().aduan_namespace}.report.handling",
+        encode(new_event("/aduan/routing", nid, returned)),
+        key=nid.encode(),
+    )
+    back = wait_for(queued, what="the returned report back in the queue")
+    assert back["queue_reason"].startswith("Dikembalikan oleh pemda-32.73")
+    steps = [(e["actor"], e["action"]) for e in case(platform, nid, verifier)["audit"]]
+    assert steps[-1] == ("petugas-7", "returned")
 
     # The administrator blocks a sender: their next report is refused as abuse.
     r = httpx.post(
