@@ -9,7 +9,9 @@ from typing import Any, TypeVar
 import httpx
 import sqlalchemy as sa
 
+from services.contracts import Payload, encode, new_event
 from services.launcher import Platform
+from tests.kafka_helpers import produce
 
 T = TypeVar("T")
 
@@ -107,3 +109,15 @@ def metric(platform: Platform, key: str, name: str, **labels: str) -> float:
         if all(f'{k}="{v}"' in head for k, v in labels.items()):
             total += float(value)
     return total
+
+
+def publish(platform: Platform, topic: str, source: str, payload: Payload, rid: str) -> None:
+    """Put an event on a platform topic as the service ``source`` would publish it (for
+    the events whose producing side is another issue's: an agency's action, a citizen's
+    answer)."""
+    produce(
+        platform.bootstrap or "",
+        f"{platform.namespace}.{topic}",
+        encode(new_event(source, rid, payload)),
+        key=rid.encode(),
+    )

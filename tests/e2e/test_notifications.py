@@ -24,13 +24,13 @@ from services import catalog
 from services.auth import Role
 from services.broker import EmbeddedBroker
 from services.bus import replay_outbox
-from services.contracts import ReportFollowupPosted, ReportResolved, encode, new_event
+from services.contracts import ReportFollowupPosted, ReportResolved
 from services.launcher import Platform
 from services.settings import BrokerProfile
 from tests.channels import KannelGateway, SmtpSink, WebhookReceiver
 from tests.conftest import PgDatabases, database_urls, new_namespace, platform_env
-from tests.e2e.helpers import metric, scalar, submit, track, wait_for
-from tests.kafka_helpers import produce, read_topic
+from tests.e2e.helpers import metric, publish, scalar, submit, track, wait_for
+from tests.kafka_helpers import read_topic
 
 pytestmark = pytest.mark.e2e
 
@@ -60,12 +60,7 @@ def add_endpoint(platform: Platform, **body: Any) -> dict[str, Any]:
 
 def handling(platform: Platform, payload: Any, rid: str) -> None:
     """An agency's action, as routing will publish it."""
-    produce(
-        platform.bootstrap or "",
-        f"{platform.namespace}.report.handling",
-        encode(new_event("/aduan/routing", rid, payload)),
-        key=rid.encode(),
-    )
+    publish(platform, "report.handling", "/aduan/routing", payload, rid)
 
 
 @pytest.fixture(scope="module")

@@ -22,8 +22,8 @@ from services.contracts import ReportForwarded, ReportResolved, encode, new_even
 from services.launcher import Platform
 from services.settings import BrokerProfile
 from tests.conftest import PgDatabases, database_urls, new_namespace, platform_env
-from tests.e2e.helpers import metric, scalar, submit, track, wait_for
-from tests.kafka_helpers import produce, read_topic
+from tests.e2e.helpers import metric, publish, scalar, submit, track, wait_for
+from tests.kafka_helpers import read_topic
 
 pytestmark = pytest.mark.e2e
 
@@ -124,12 +124,7 @@ def test_reporter_silence_after_the_answer_closes_the_report(platform: Platform)
         resolved_by="officer-7",
         resolved_at=datetime.now(UTC),
     )
-    produce(
-        platform.bootstrap or "",
-        f"{platform.namespace}.report.handling",
-        encode(new_event("/aduan/routing", rid, resolved)),
-        key=rid.encode(),
-    )
+    publish(platform, "report.handling", "/aduan/routing", resolved, rid)
 
     def closed() -> dict | None:
         view = track(platform, tn).json()

@@ -12,11 +12,18 @@ import httpx
 import pytest
 
 from services import auth
-from services.contracts import ReportInformationAdded, ReportReturned, encode, new_event
+from services.contracts import ReportInformationAdded, ReportReturned
 from services.launcher import Platform
 from tests.conftest import BACKENDS
-from tests.e2e.helpers import NAMED_ANONYMOUS, fully_routed, metric, submit, track, wait_for
-from tests.kafka_helpers import produce
+from tests.e2e.helpers import (
+    NAMED_ANONYMOUS,
+    fully_routed,
+    metric,
+    publish,
+    submit,
+    track,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -115,13 +122,7 @@ def test_checks_questions_duplicates_and_the_verifiers_queue(
         "surat domisili tanpa kuitansi.",
         added_at=datetime.now(UTC),
     )
-    assert platform.bootstrap
-    produce(
-        platform.bootstrap,
-        f"{platform.kit().aduan_namespace}.report.information_added",
-        encode(new_event("/aduan/intake", rid, answer)),
-        key=rid.encode(),
-    )
+    publish(platform, "report.information_added", "/aduan/intake", answer, rid)
     wait_for(lambda: fully_routed(platform, vague["tracking_number"]), what="answered, routed")
 
     # An Anonim report whose text names its reporter waits for a verifier.
@@ -181,12 +182,7 @@ def test_checks_questions_duplicates_and_the_verifiers_queue(
         returned_by="petugas-7",
         returned_at=datetime.now(UTC),
     )
-    produce(
-        platform.bootstrap,
-        f"{platform.kit().aduan_namespace}.report.handling",
-        encode(new_event("/aduan/routing", nid, returned)),
-        key=nid.encode(),
-    )
+    publish(platform, "report.handling", "/aduan/routing", returned, nid)
     back = wait_for(queued, what="the returned report back in the queue")
     assert back["queue_reason"].startswith("Dikembalikan oleh pemda-32.73")
     steps = [(e["actor"], e["action"]) for e in case(platform, nid, verifier)["audit"]]
