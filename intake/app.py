@@ -1,37 +1,29 @@
 """Intake's wiring: nothing is built at import time."""
 
-import asyncio
-import logging
 from pathlib import Path
 
 from intake import api, domain
 from intake.handlers import HANDLERS, REPORTS, count_by_status
 from intake.models import INBOX, OUTBOX, Base
 from intake.settings import IntakeSettings
-from services.runtime import ServiceDefinition, ServiceRuntime
-
-log = logging.getLogger(__name__)
+from services.runtime import ServiceDefinition, ServiceRuntime, every
 
 
 async def count_reports(rt: ServiceRuntime) -> None:
     """Recount reports by status every ``INTAKE_GAUGE_SECONDS`` for the overview."""
     settings = rt.settings
     assert isinstance(settings, IntakeSettings)
-    while True:
-        try:
 
-            def work() -> dict[str, int]:
-                with rt.database.session() as session:
-                    return count_by_status(session)
+    def work() -> dict[str, int]:
+        with rt.database.session() as session:
+            return count_by_status(session)
 
-            counts = await rt.database.read(work)
-            for status in domain.STATUSES:
-                REPORTS.labels(status).set(counts.get(status, 0))
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("counting reports by status failed")
-        await asyncio.sleep(settings.gauge_seconds)
+    async def step() -> None:
+        counts = await rt.database.read(work)
+        for status in domain.STATUSES:
+            REPORTS.labels(status).set(counts.get(status, 0))
+
+    await every(settings.gauge_seconds, "counting reports by status", step)
 
 
 def build() -> ServiceDefinition:

@@ -31,6 +31,22 @@ from services.settings import KitSettings, ServiceSettings
 log = logging.getLogger(__name__)
 
 
+async def every(seconds: float, what: str, step: Callable[[], Awaitable[None]]) -> None:
+    """Run ``step`` every ``seconds`` until cancelled (a background loop of a service).
+
+    A failed step is logged and tried again on the next round: a gauge that cannot be
+    recounted once must not stop the service.
+    """
+    while True:
+        try:
+            await step()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s failed", what)
+        await asyncio.sleep(seconds)
+
+
 @dataclass
 class ServiceDefinition:
     """What a service is: its name, tables, handlers and HTTP routers."""

@@ -27,7 +27,7 @@ from sqlmodel import Session, select
 from services.bus import Outbox
 from services.contracts import Payload, ReportClosed, ReportEscalated, SlaBreached, SlaWarning
 from services.metrics import after_commit
-from services.runtime import ServiceRuntime
+from services.runtime import ServiceRuntime, every
 from sla import domain
 from sla.handlers import (
     SlaCore,
@@ -241,14 +241,11 @@ async def _until_next(rt: ServiceRuntime, core: SlaCore, tick: float) -> float:
 async def gauges(rt: ServiceRuntime, core: SlaCore) -> None:
     """Recount running clocks every ``SLA_GAUGE_SECONDS`` (apart from the firing loop: a
     count over a million clocks takes a few hundred milliseconds)."""
-    while True:
-        try:
-            await refresh_gauges(rt, core.now())
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("counting open deadlines failed")
-        await asyncio.sleep(core.settings.gauge_seconds)
+
+    async def step() -> None:
+        await refresh_gauges(rt, core.now())
+
+    await every(core.settings.gauge_seconds, "counting open deadlines", step)
 
 
 async def refresh_gauges(rt: ServiceRuntime, now: datetime) -> None:

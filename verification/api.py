@@ -19,7 +19,7 @@ from services.auth import Role, Staff, require_staff
 from services.categories import CATEGORIES
 from services.runtime import ServiceRuntime, runtime_of
 from verification import checks, handlers
-from verification.models import AuditEntry, BlockedSender, Case, ClockDue, Decision
+from verification.models import BlockedSender, Case, ClockDue, Decision
 
 router = APIRouter(prefix="/v1", tags=["verification"])
 Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
@@ -78,7 +78,7 @@ class CaseDetail(CaseOut):
     audit: list[AuditOut]
 
 
-def _out(case: Case, due_at: datetime | None) -> dict[str, Any]:
+def case_view(case: Case, due_at: datetime | None) -> dict[str, Any]:
     now = datetime.now(UTC)
     return {
         **{k: getattr(case, k) for k in CaseOut.model_fields if hasattr(case, k)},
@@ -101,12 +101,12 @@ async def list_queue(
 
     def work() -> list[dict[str, Any]]:
         with rt.database.session() as session:
-            return [_out(c, due) for c, due in handlers.queue(session, state, limit, offset)]
+            return [case_view(c, due) for c, due in handlers.queue(session, state, limit, offset)]
 
     return await rt.database.read(work)
 
 
-def _load(session: Session, report_id: str) -> tuple[Case, datetime | None]:
+def load_case(session: Session, report_id: str) -> tuple[Case, datetime | None]:
     case = session.get(Case, report_id)
     if case is None:
         raise HTTPException(404, "laporan tidak ditemukan / no such report")
@@ -120,11 +120,9 @@ async def get_case(report_id: str, rt: Runtime, staff: Verifier) -> dict[str, An
 
     def work() -> dict[str, Any]:
         with rt.database.session() as session:
-            case, due = _load(session, report_id)
-            log = session.exec(
-                select(AuditEntry).where(AuditEntry.report_id == report_id).order_by(AuditEntry.id)  # type: ignore[arg-type]
-            ).all()
-            return {**_out(case, due), "audit": [a.model_dump() for a in log]}
+            case, due = load_case(session, report_id)
+            log = handlers.audit_log(session, report_id)
+            return {**case_view(case, due), "audit": [a.model_dump() for a in log]}
 
     return await rt.database.read(work)
 
@@ -176,14 +174,14 @@ async def _decide(
 ) -> dict[str, Any]:
     def work() -> dict[str, Any]:
         with rt.database.session() as session:
-            case, due = _load(session, report_id)
+            case, due = load_case(session, report_id)
             if case.state not in allowed:
                 raise HTTPException(
                     409, f"laporan sudah diputuskan ({case.outcome}) / already decided"
                 )
             decide(session, case)
             session.flush()
-            return _out(case, due)
+            return case_view(case, due)
 
     found = await rt.database.write(work)
     rt.wake_relay()

@@ -1,19 +1,15 @@
 """Verification's wiring: nothing is built at import time."""
 
-import asyncio
-import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 from prometheus_client import Gauge
 
-from services.runtime import ServiceDefinition, ServiceRuntime
+from services.runtime import ServiceDefinition, ServiceRuntime, every
 from verification import api, console, handlers
 from verification.models import INBOX, OUTBOX, Base, Case
 from verification.settings import VerificationSettings
-
-log = logging.getLogger(__name__)
 
 QUEUE = Gauge(
     "aduan_verification_queue",
@@ -21,45 +17,43 @@ QUEUE = Gauge(
     "citizen's information) and age since submission (<1d, 1-3d, >3d).",
     ["state", "age"],
 )
-_AGES = (("lt_1d", 0, 1), ("1d_3d", 1, 3), ("gt_3d", 3, 10_000))
+_AGES = ("lt_1d", "1d_3d", "gt_3d")
 
 
 def count_queue(session: sa.orm.Session, now: datetime) -> dict[tuple[str, str], int]:
-    """Waiting cases by state and age bucket."""
+    """Waiting cases by state and age since submission (<1d, 1-3d, >3d), counted in SQL."""
     c = Case.__table__.c  # type: ignore[attr-defined]
-    rows = session.execute(
-        sa.select(c.state, c.submitted_at).where(c.state.in_(("queued", "awaiting_info")))
+    age = sa.case(
+        (c.submitted_at > now - timedelta(days=1), _AGES[0]),
+        (c.submitted_at > now - timedelta(days=3), _AGES[1]),
+        else_=_AGES[2],
     )
-    counts: dict[tuple[str, str], int] = {}
-    for state, submitted in rows:
-        if submitted.tzinfo is None:
-            submitted = submitted.replace(tzinfo=UTC)
-        days = (now - submitted).total_seconds() / 86400
-        age = next(name for name, lo, hi in _AGES if lo <= days < hi)
-        counts[(state, age)] = counts.get((state, age), 0) + 1
-    return counts
+    # Grouped by the output column's name: the CASE repeated in GROUP BY would carry new
+    # bind parameters, which PostgreSQL takes for a different expression.
+    query = (
+        sa.select(c.state, age.label("age"), sa.func.count())
+        .where(c.state.in_(("queued", "awaiting_info")))
+        .group_by(c.state, sa.literal_column("age"))
+    )
+    return {(state, bucket): n for state, bucket, n in session.execute(query)}
 
 
 async def count_loop(rt: ServiceRuntime) -> None:
     """Recount the queue gauge every ``VERIFICATION_GAUGE_SECONDS``."""
     settings = rt.settings
     assert isinstance(settings, VerificationSettings)
-    while True:
-        try:
 
-            def work() -> dict[tuple[str, str], int]:
-                with rt.database.session() as session:
-                    return count_queue(session, datetime.now(UTC))
+    def work() -> dict[tuple[str, str], int]:
+        with rt.database.session() as session:
+            return count_queue(session, datetime.now(UTC))
 
-            counts = await rt.database.read(work)
-            for state in ("queued", "awaiting_info"):
-                for age, _, _ in _AGES:
-                    QUEUE.labels(state, age).set(counts.get((state, age), 0))
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("counting the verification queue failed")
-        await asyncio.sleep(settings.gauge_seconds)
+    async def step() -> None:
+        counts = await rt.database.read(work)
+        for state in ("queued", "awaiting_info"):
+            for bucket in _AGES:
+                QUEUE.labels(state, bucket).set(counts.get((state, bucket), 0))
+
+    await every(settings.gauge_seconds, "counting the verification queue", step)
 
 
 def build() -> ServiceDefinition:

@@ -15,14 +15,13 @@ from typing import Any
 from fastapi import HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
-from sqlmodel import select
 
 from services.auth import Role, Staff
 from services.categories import CATEGORIES
 from services.console import Console, language
-from services.runtime import ServiceRuntime
+from services.runtime import runtime_of
 from verification import api, handlers
-from verification.models import AuditEntry
+from verification.models import Case
 
 WORDS: dict[str, tuple[str, str]] = {
     "queue": ("Antrean verifikasi", "Verification queue"),
@@ -103,10 +102,6 @@ def _left(seconds: float | None, lang: str) -> tuple[str, str]:
     return f"{seconds / 86400:.1f} {WORDS['days'][i]}", ""
 
 
-def _rt(request: Request) -> ServiceRuntime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
-
-
 @router.get("/")
 async def home() -> Response:
     return RedirectResponse("/console/queue", status_code=303)
@@ -118,11 +113,11 @@ async def queue_page(request: Request, state: str = "queued", done: str = "") ->
         state = "queued"
     if console.staff(request) is None:
         return console.login_redirect(request)
-    rt = _rt(request)
+    rt = runtime_of(request)
 
     def work() -> list[dict[str, Any]]:
         with rt.database.session() as session:
-            return [api._out(c, due) for c, due in handlers.queue(session, state, 200, 0)]
+            return [api.case_view(c, due) for c, due in handlers.queue(session, state, 200, 0)]
 
     cases = await rt.database.read(work)
     for c in cases:
@@ -134,24 +129,22 @@ async def queue_page(request: Request, state: str = "queued", done: str = "") ->
 async def case_page(request: Request, report_id: str, error: str = "") -> Response:
     if console.staff(request) is None:
         return console.login_redirect(request)
-    rt = _rt(request)
+    rt = runtime_of(request)
 
     def work() -> dict[str, Any]:
         with rt.database.session() as session:
-            case, due = api._load(session, report_id)
-            log = session.exec(
-                select(AuditEntry).where(AuditEntry.report_id == report_id).order_by(AuditEntry.id)  # type: ignore[arg-type]
-            ).all()
+            case, due = api.load_case(session, report_id)
+            log = handlers.audit_log(session, report_id)
             duplicate = None
             if case.duplicate_of:
-                earlier = session.get(type(case), case.duplicate_of)
+                earlier = session.get(Case, case.duplicate_of)
                 if earlier is not None:
                     duplicate = {
                         "report_id": earlier.report_id,
                         "tn": earlier.tracking_number,
                         "title": earlier.title,
                     }
-            return {**api._out(case, due), "audit": log, "duplicate": duplicate}
+            return {**api.case_view(case, due), "audit": log, "duplicate": duplicate}
 
     found = await rt.database.read(work)
     found["left"], found["left_class"] = _left(found["time_left_seconds"], language(request))
@@ -168,7 +161,7 @@ async def case_page(request: Request, report_id: str, error: str = "") -> Respon
 async def _act(request: Request, report_id: str, action: str) -> Response:
     form = await request.form()
     staff: Staff = console.check_form(request, str(form.get("csrf", "")))
-    rt = _rt(request)
+    rt = runtime_of(request)
     values = {k: v for k, v in form.multi_items() if k != "csrf" and v != ""}
     try:
         if action == "verify":

@@ -73,6 +73,14 @@ def audit(
     )
 
 
+def audit_log(session: Session, report_id: str) -> list[AuditEntry]:
+    """A report's audit log, oldest first."""
+    query = (
+        select(AuditEntry).where(AuditEntry.report_id == report_id).order_by(AuditEntry.id)  # type: ignore[arg-type]
+    )
+    return list(session.exec(query).all())
+
+
 def _earlier(session: Session, case: Case, window_days: int) -> list[checks.Earlier]:
     c = Case.__table__.c  # type: ignore[attr-defined]
     since = case.submitted_at - timedelta(days=window_days)
