@@ -9,10 +9,11 @@ from typing import Annotated, Literal
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 from intake import domain, handlers
 from intake.models import Report
+from services import areas
 from services.http import language
 from services.runtime import ServiceRuntime, runtime_of
 
@@ -43,10 +44,27 @@ class ReportIn(BaseModel):
     body: str = Field(max_length=20_000, description="The story. Verification judges it.")
     category: str = Field(max_length=64)
     regency_code: str = Field(pattern=r"^[0-9]{2}\.[0-9]{2}$", description="Kemendagri code")
+    district_code: str | None = Field(
+        None,
+        pattern=r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}$",
+        description="Kemendagri district (kecamatan) code inside regency_code, e.g. 32.73.01",
+    )
     anonymous: bool = False
     confidential: bool = False
     language: Literal["id", "en"] = "id"
     reporter: ReporterIn = Field(default_factory=ReporterIn)
+
+    @model_validator(mode="after")
+    def _district(self) -> ReportIn:
+        if self.district_code is not None and (
+            not self.district_code.startswith(self.regency_code + ".")
+            or areas.get(self.district_code) is None
+        ):
+            raise ValueError(
+                "kecamatan tidak dikenal di kabupaten/kota ini / "
+                "unknown district for this regency or city"
+            )
+        return self
 
     @field_validator("category")
     @classmethod
@@ -119,6 +137,7 @@ async def submit(
         phone=body.reporter.phone,
         email=str(body.reporter.email) if body.reporter.email else None,
         idempotency_key=idempotency_key,
+        district_code=body.district_code,
     )
 
     def work() -> tuple[Report, str | None, bool]:

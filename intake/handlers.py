@@ -23,6 +23,7 @@ from services.contracts import (
     ReportClosed,
     ReporterContactRecorded,
     ReportEscalated,
+    ReportPendingRegion,
     ReportRejected,
     ReportRouted,
     ReportSubmitted,
@@ -60,6 +61,7 @@ class NewReport:
     phone: str | None
     email: str | None
     idempotency_key: str | None
+    district_code: str | None = None
 
 
 def submit_report(
@@ -100,6 +102,7 @@ def submit_report(
         body=cmd.body,
         category=cmd.category,
         regency_code=cmd.regency_code,
+        district_code=cmd.district_code,
         reporter_ref=reporter.ref,
         anonymous=cmd.anonymous,
         confidential=cmd.confidential,
@@ -123,6 +126,7 @@ def submit_report(
             body=report.body,
             category=report.category,
             regency_code=report.regency_code,
+            district_code=report.district_code,
             reporter_ref=reporter.ref,
             anonymous=report.anonymous,
             confidential=report.confidential,
@@ -243,6 +247,19 @@ def on_routed(ctx: HandlerContext, event: ReportRouted) -> None:
     )
 
 
+def on_pending_region(ctx: HandlerContext, event: ReportPendingRegion) -> None:
+    """The regional government in charge has not joined: the report waits for it."""
+    _advance(
+        ctx,
+        event.report_id,
+        "pending",
+        event.pending_at,
+        event.pemda_name,
+        "pending",
+        agency_name=event.pemda_name,
+    )
+
+
 def on_deadline_opened(ctx: HandlerContext, event: DeadlineOpened) -> None:
     """The agency's response clock started: its deadline is shown on tracking.
 
@@ -323,6 +340,7 @@ HANDLERS: dict[str, Handler] = {
     "id.aduan.report.verified.v1": on_verified,
     "id.aduan.report.rejected.v1": on_rejected,
     "id.aduan.report.routed.v1": on_routed,
+    "id.aduan.report.pending_region.v1": on_pending_region,
     "id.aduan.sla.deadline_opened.v1": on_deadline_opened,
     "id.aduan.sla.deadline_updated.v1": on_deadline_updated,
     "id.aduan.sla.warning.v1": ignore,

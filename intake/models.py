@@ -30,6 +30,7 @@ class Report(Base, table=True):
     body: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     category: str = Field(max_length=64)
     regency_code: str = Field(max_length=5, index=True)
+    district_code: str | None = Field(default=None, max_length=8)
     reporter_ref: str = Field(max_length=64, index=True)
     anonymous: bool = False
     confidential: bool = False

@@ -1,75 +1,153 @@
-"""Routing's pure rules: category and place to the responsible agency."""
+"""Routing's pure rules: category and place to the responsible agency, its unit and the
+sub-unit for the district. No database here: the caller passes the rules and a lookup
+into the directory, so the same function serves routing, release and the dry run.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
+from routing import directory
 from services import timezones
 
 
+class RuleLike(Protocol):
+    id: int | None
+    category: str
+    region_prefix: str
+    target: str
+    unit_code: str | None
+    to_district: bool
+    priority: int
+    active: bool
+
+
 @dataclass(frozen=True)
-class Agency:
-    """An agency that answers reports."""
+class Node:
+    """What routing needs of a directory entry."""
 
     id: str
+    kind: str
     name: str
+    parent_id: str | None
+    region_code: str | None
+    connected: bool
+    active: bool
 
 
-# National authorities that answer a category wherever it happens.
-BY_CATEGORY: dict[str, Agency] = {
-    "listrik": Agency("bumn-pln", "PT PLN (Persero)"),
-    "kepolisian": Agency("polri", "Kepolisian Negara Republik Indonesia"),
-}
+Lookup = Callable[[str], Node | None]
 
-# Regency/city governments (Kemendagri codes). DKI Jakarta's cities are administrative:
-# the province answers for them.
-BY_REGENCY: dict[str, Agency] = {
-    "31.71": Agency("pemprov-31", "Pemerintah Provinsi DKI Jakarta"),
-    "31.72": Agency("pemprov-31", "Pemerintah Provinsi DKI Jakarta"),
-    "31.73": Agency("pemprov-31", "Pemerintah Provinsi DKI Jakarta"),
-    "31.74": Agency("pemprov-31", "Pemerintah Provinsi DKI Jakarta"),
-    "31.75": Agency("pemprov-31", "Pemerintah Provinsi DKI Jakarta"),
-    "32.73": Agency("pemda-32.73", "Pemerintah Kota Bandung"),
-    "32.04": Agency("pemda-32.04", "Pemerintah Kabupaten Bandung"),
-    "33.74": Agency("pemda-33.74", "Pemerintah Kota Semarang"),
-    "34.71": Agency("pemda-34.71", "Pemerintah Kota Yogyakarta"),
-    "35.78": Agency("pemda-35.78", "Pemerintah Kota Surabaya"),
-    "12.71": Agency("pemda-12.71", "Pemerintah Kota Medan"),
-    "51.71": Agency("pemda-51.71", "Pemerintah Kota Denpasar"),
-    "73.71": Agency("pemda-73.71", "Pemerintah Kota Makassar"),
-}
-
-BY_PROVINCE: dict[str, Agency] = {
-    "11": Agency("pemprov-11", "Pemerintah Aceh"),
-    "12": Agency("pemprov-12", "Pemerintah Provinsi Sumatera Utara"),
-    "31": Agency("pemprov-31", "Pemerintah Provinsi DKI Jakarta"),
-    "32": Agency("pemprov-32", "Pemerintah Provinsi Jawa Barat"),
-    "33": Agency("pemprov-33", "Pemerintah Provinsi Jawa Tengah"),
-    "34": Agency("pemprov-34", "Pemerintah Daerah DI Yogyakarta"),
-    "35": Agency("pemprov-35", "Pemerintah Provinsi Jawa Timur"),
-    "36": Agency("pemprov-36", "Pemerintah Provinsi Banten"),
-    "51": Agency("pemprov-51", "Pemerintah Provinsi Bali"),
-    "73": Agency("pemprov-73", "Pemerintah Provinsi Sulawesi Selatan"),
-}
-
-# The national administrator of the complaint system disposes by hand what no rule covers.
-FALLBACK = Agency("kemenpanrb", "Kementerian PANRB (pengelola nasional)")
+REGIONAL = frozenset({"pemprov", "pemkab", "pemkot"})
 
 
-def timezone_of(rule: str, regency_code: str) -> str:
-    """Where the chosen agency sits: a regional government in its region, else Jakarta."""
-    if rule.startswith(("regency:", "province:")):
-        return timezones.of_region(regency_code)
-    return timezones.WIB
+@dataclass(frozen=True)
+class Decision:
+    """Where a report goes, and why."""
+
+    agency: Node
+    rule: str
+    pending: bool = False
+    unit: Node | None = None
+    subunit: Node | None = None
+
+    @property
+    def timezone(self) -> str:
+        """A regional government's deadlines end in its own zone; national ones in WIB."""
+        if self.agency.kind in REGIONAL and self.agency.region_code:
+            return timezones.of_region(self.agency.region_code)
+        return timezones.WIB
 
 
-def choose(category: str, regency_code: str) -> tuple[Agency, str]:
-    """The responsible agency and the rule that chose it."""
-    if category in BY_CATEGORY:
-        return BY_CATEGORY[category], f"category:{category}"
-    if regency_code in BY_REGENCY:
-        return BY_REGENCY[regency_code], f"regency:{regency_code}"
-    province = regency_code.split(".")[0]
-    if province in BY_PROVINCE:
-        return BY_PROVINCE[province], f"province:{province}"
-    return FALLBACK, "fallback:national"
+def applicable(rules: Iterable[RuleLike], category: str, regency_code: str) -> list[RuleLike]:
+    """The active rules for a category and place, the most specific first: a higher
+    priority, then a longer region prefix, then a named category before ``*``."""
+    found = [
+        r
+        for r in rules
+        if r.active and r.category in (category, "*") and regency_code.startswith(r.region_prefix)
+    ]
+    return sorted(
+        found,
+        key=lambda r: (r.priority, len(r.region_prefix), r.category != "*", -(r.id or 0)),
+        reverse=True,
+    )
+
+
+def _government(target: str, regency_code: str, get: Lookup) -> Node | None:
+    """The regional government a ``pemda`` or ``pemprov`` target names for a place.
+
+    An administrative city or regency (DKI Jakarta's) is part of its province, which
+    answers for it.
+    """
+    if target == "pemprov":
+        return get(directory.pemprov_id(regency_code[:2]))
+    node = get(directory.pemda_id(regency_code))
+    if node is not None and node.kind == "kota_adm" and node.parent_id:
+        return get(node.parent_id)
+    return node
+
+
+def choose(
+    rules: Sequence[RuleLike],
+    category: str,
+    regency_code: str,
+    district_code: str | None,
+    get: Lookup,
+    exclude: Iterable[str] = (),
+) -> Decision:
+    """The responsible agency (and unit, sub-unit) for a report.
+
+    ``exclude`` lists agencies that returned the report as not theirs: a rule that
+    points at one of them is skipped. Without a usable rule the national administrator
+    disposes by hand (``fallback``).
+    """
+    excluded = set(exclude)
+    for rule in applicable(rules, category, regency_code):
+        label = f"rule:{rule.id}:{rule.category}"
+        if rule.target.startswith("agency:"):
+            agency = get(rule.target.split(":", 1)[1])
+            if agency is None or not agency.active or agency.id in excluded:
+                continue
+            return Decision(agency, label)
+        government = _government(rule.target, regency_code, get)
+        if government is None or not government.active or government.id in excluded:
+            continue
+        if not government.connected:
+            return Decision(government, label, pending=True)
+        unit = None
+        if rule.unit_code:
+            candidate = get(directory.unit_id(government.id, rule.unit_code))
+            if candidate is not None and candidate.active:
+                unit = candidate
+        subunit = None
+        if rule.to_district and district_code and district_code.startswith(regency_code):
+            candidate = get(directory.kecamatan_id(district_code))
+            if candidate is not None and candidate.active and _under(candidate, government, get):
+                subunit = candidate
+        return Decision(government, label, unit=unit, subunit=subunit)
+    fallback = get(directory.FALLBACK_ID)
+    if fallback is None:
+        raise LookupError("the directory has no national administrator")
+    return Decision(fallback, "fallback:national")
+
+
+def _under(node: Node, ancestor: Node, get: Lookup) -> bool:
+    """Whether ``node`` sits somewhere below ``ancestor`` in the directory."""
+    seen = 0
+    current: Node | None = node
+    while current is not None and current.parent_id and seen < 8:
+        if current.parent_id == ancestor.id:
+            return True
+        current = get(current.parent_id)
+        seen += 1
+    return False
+
+
+def is_within(node: Node, ancestor_id: str, get: Lookup) -> bool:
+    """Whether ``node`` is ``ancestor_id`` or below it."""
+    if node.id == ancestor_id:
+        return True
+    anc = get(ancestor_id)
+    return anc is not None and _under(node, anc, get)

@@ -1,9 +1,10 @@
-"""Routing's tables: where each report was sent."""
+"""Routing's tables: the agency directory, the rules, each report's routing and its log."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -17,10 +18,79 @@ class Base(SQLModel, registry=registry()):
 OUTBOX, INBOX = add_kit_tables(Base.metadata)
 
 
+class Agency(Base, table=True):
+    """One entry of the directory: a ministry, agency, BUMN, regional government (pemprov,
+    pemkab, pemkot, or an administrative city of DKI), a work unit or a kecamatan."""
+
+    __tablename__ = "agencies"
+
+    id: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=16, index=True)
+    name: str = Field(max_length=200)
+    parent_id: str | None = Field(default=None, max_length=64, index=True)
+    region_code: str | None = Field(default=None, max_length=13, index=True)
+    categories: str = Field(default="[]", max_length=1000, description="JSON list of codes.")
+    connected: bool = Field(default=False, description="Receives its reports (Pemda).")
+    active: bool = True
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    updated_by: str = Field(default="seed", max_length=64)
+
+
+class Rule(Base, table=True):
+    """Category (or ``*``) in a region (a Kemendagri code prefix, or every region) goes to a
+    target: ``pemda`` (the regency/city government), ``pemprov`` (the province) or
+    ``agency:<id>``; inside a Pemda, to the work unit ``unit_code`` and, when
+    ``to_district``, to the kecamatan of the report's district."""
+
+    __tablename__ = "routing_rules"
+
+    id: int | None = Field(default=None, primary_key=True)
+    category: str = Field(max_length=64, index=True)
+    region_prefix: str = Field(default="", max_length=5)
+    target: str = Field(max_length=80)
+    unit_code: str | None = Field(default=None, max_length=32)
+    to_district: bool = False
+    priority: int = 0
+    note: str = Field(default="", max_length=200)
+    active: bool = True
+    created_by: str = Field(default="seed", max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class DirectorySeed(Base, table=True):
+    """Which seed versions were applied (the row also serialises concurrent instances)."""
+
+    __tablename__ = "directory_seed"
+
+    version: int = Field(primary_key=True)
+    rows: int
+    applied_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ReportCopy(Base, table=True):
+    """What the agency reads: the report as submitted, and what the citizen added."""
+
+    __tablename__ = "reports"
+
+    report_id: str = Field(primary_key=True, max_length=36)
+    tracking_number: str = Field(max_length=7)
+    title: str = Field(max_length=200)
+    body: str = Field(sa_type=sa.Text)
+    added: str = Field(default="", sa_type=sa.Text)
+    category: str = Field(max_length=64)
+    regency_code: str = Field(max_length=5)
+    district_code: str | None = Field(default=None, max_length=8)
+    anonymous: bool
+    confidential: bool
+    channel: str = Field(max_length=16)
+    submitted_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class Routing(Base, table=True):
-    """The agency a report was routed to, and by which rule."""
+    """Where a report is: the responsible agency, its unit and sub-unit, and its state."""
 
     __tablename__ = "routings"
+    __table_args__ = (sa.Index("ix_routings_agency_status", "agency_id", "status"),)
 
     report_id: str = Field(primary_key=True, max_length=36)
     agency_id: str = Field(max_length=64, index=True)
@@ -29,3 +99,53 @@ class Routing(Base, table=True):
     category: str = Field(max_length=64)
     rule: str = Field(max_length=200)
     routed_at: datetime = Field(sa_type=UTCDateTime)
+    # routed, in_progress (answered), resolved, pending_region, returned, closed
+    status: str = Field(default="routed", max_length=16, index=True)
+    title: str = Field(default="", max_length=200)
+    district_code: str | None = Field(default=None, max_length=8)
+    unit_id: str | None = Field(default=None, max_length=64, index=True)
+    unit_name: str | None = Field(default=None, max_length=200)
+    subunit_id: str | None = Field(default=None, max_length=64, index=True)
+    subunit_name: str | None = Field(default=None, max_length=200)
+    anonymous: bool = False
+    confidential: bool = False
+    identity_released: bool = False
+    first_response_due: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    first_response_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    returned_by: str = Field(default="[]", max_length=1000, description="JSON agency ids.")
+    updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Entry(Base, table=True):
+    """One step of a report's handling: routed, forwarded, returned, a follow-up, a
+    question, resolved, the reporter's reply, closed."""
+
+    __tablename__ = "handling_log"
+
+    id: str = Field(primary_key=True, max_length=64)
+    report_id: str = Field(max_length=36, index=True)
+    at: datetime = Field(sa_type=UTCDateTime)
+    kind: str = Field(max_length=24)
+    actor: str = Field(max_length=64)
+    agency_id: str | None = Field(default=None, max_length=64)
+    target_id: str | None = Field(default=None, max_length=64)
+    text: str = Field(default="", sa_type=sa.Text)
+    satisfied: bool | None = None
+    attachments: str = Field(default="[]", sa_type=sa.Text, description="JSON AttachmentRef.")
+
+
+class Attachment(Base, table=True):
+    """A file an agency attached to a follow-up, stored under a server-made name."""
+
+    __tablename__ = "attachments"
+
+    id: str = Field(primary_key=True, max_length=36)
+    report_id: str = Field(max_length=36, index=True)
+    entry_id: str = Field(max_length=64)
+    filename: str = Field(max_length=200)
+    media_type: str = Field(max_length=100)
+    size: int
+    storage_name: str = Field(max_length=80)
+    uploaded_by: str = Field(max_length=64)
+    uploaded_at: datetime = Field(sa_type=UTCDateTime)

@@ -38,7 +38,7 @@ TOPICS: tuple[Topic, ...] = (
         "report.submitted",
         ("id.aduan.report.submitted.v1",),
         producer="intake",
-        consumers=("verification", "notifications", "sla"),
+        consumers=("verification", "notifications", "sla", "routing"),
         description="New reports, as the citizen sent them, with a reporter reference.",
     ),
     Topic(
@@ -71,7 +71,16 @@ TOPICS: tuple[Topic, ...] = (
         ("id.aduan.report.routed.v1",),
         producer="routing",
         consumers=("sla", "notifications", "intake"),
-        description="Reports handed to the agency that must answer them.",
+        description="Reports handed to the agency that must answer them (and, inside a "
+        "connected regional government, the unit and sub-unit chosen).",
+    ),
+    Topic(
+        "report.pending",
+        ("id.aduan.report.pending_region.v1",),
+        producer="routing",
+        consumers=("intake",),
+        description="Reports waiting for their regional government to connect; routing "
+        "releases them with report.routed when it does.",
     ),
     Topic(
         "report.information_requested",
@@ -84,7 +93,7 @@ TOPICS: tuple[Topic, ...] = (
         "report.information_added",
         ("id.aduan.report.information_added.v1",),
         producer="intake",
-        consumers=("verification", "sla"),
+        consumers=("verification", "sla", "routing"),
         description="The citizen added information to a report (verification checks it again).",
     ),
     Topic(
@@ -104,7 +113,7 @@ TOPICS: tuple[Topic, ...] = (
         "report.reporter_replied",
         ("id.aduan.report.reporter_replied.v1",),
         producer="intake",
-        consumers=("sla",),
+        consumers=("sla", "routing"),
         description="The reporter's answer to the agency, and whether it solved the case.",
     ),
     Topic(
@@ -116,7 +125,7 @@ TOPICS: tuple[Topic, ...] = (
             "id.aduan.sla.breached.v1",
         ),
         producer="sla",
-        consumers=("intake", "verification", "notifications"),
+        consumers=("intake", "verification", "notifications", "routing"),
         description="SLA clocks of a report: opened, changed, near their deadline "
         "(warning) and past it (breached, naming the agency responsible).",
     ),
@@ -124,7 +133,7 @@ TOPICS: tuple[Topic, ...] = (
         "report.outcome",
         ("id.aduan.report.closed.v1", "id.aduan.report.escalated.v1"),
         producer="sla",
-        consumers=("intake", "notifications"),
+        consumers=("intake", "notifications", "routing"),
         description="Reports closed by the system (accepted, or the reporter's silence) "
         "and reports escalated to the Ombudsman after the resolution clock.",
     ),

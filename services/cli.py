@@ -7,6 +7,9 @@ aduan schemas [--check]   write (or check) the JSON Schemas of the event contrac
 aduan asyncapi [--check]  write (or check) docs/asyncapi.yaml from the catalogue
 aduan token --role ROLE --sub NAME [--agency ID]
                           issue a staff token (ADUAN_AUTH_SECRET, or the embedded one)
+aduan areas refresh --version X.Y.Z
+                          replace the shipped administrative areas with a newer
+                          release of idn-area-data (npm), after checking it
 aduan migration SERVICE -m MESSAGE
                           autogenerate a schema migration for a service's models
 """
@@ -98,6 +101,18 @@ def _migration(args: argparse.Namespace) -> int:
     return 0
 
 
+def _areas(args: argparse.Namespace) -> int:
+    from services import areas
+
+    try:
+        counts = areas.refresh(args.version)
+    except Exception as exc:
+        print(f"aduan areas refresh: {exc}", file=sys.stderr)
+        return 1
+    print(f"idn-area-data {args.version}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``aduan``."""
     parser = argparse.ArgumentParser(
@@ -120,7 +135,12 @@ def main(argv: list[str] | None = None) -> int:
     mig = sub.add_parser("migration", help="autogenerate a migration for a service")
     mig.add_argument("service", choices=SERVICES)
     mig.add_argument("-m", "--message", required=True)
+    areas = sub.add_parser("areas", help="the administrative areas data")
+    areas.add_argument("action", choices=["refresh"])
+    areas.add_argument("--version", required=True, help="idn-area-data release, e.g. 4.0.1")
     args = parser.parse_args(argv)
+    if args.cmd == "areas":
+        return _areas(args)
     if args.cmd == "run":
         return _run(args)
     if args.cmd == "topics":

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 ReportId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f-]{36}$")]
 TrackingNumber = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{6}$")]
 RegencyCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2}\.[0-9]{2}$")]
+DistrictCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}$")]
 Language = Literal["id", "en"]
 
 
@@ -37,6 +38,9 @@ class ReportSubmitted(Payload):
     body: str = Field(max_length=20_000)
     category: str = Field(max_length=64)
     regency_code: RegencyCode
+    district_code: DistrictCode | None = Field(
+        None, description="Kemendagri district (kecamatan) code, when the citizen gave it."
+    )
     reporter_ref: str = Field(
         max_length=64, description="Opaque reference to the reporter; never an identity."
     )
@@ -63,6 +67,9 @@ class ReportVerified(Payload):
     title: str = Field(max_length=200)
     category: str = Field(max_length=64)
     regency_code: RegencyCode
+    district_code: DistrictCode | None = Field(
+        None, description="The district inside regency_code, when known."
+    )
     decided_by: Literal["auto", "verifier"]
     reason: str = Field(max_length=500)
     verified_at: datetime
@@ -99,9 +106,45 @@ class ReportRouted(Payload):
         description="IANA time zone of the agency's seat (Asia/Jakarta, Asia/Makassar, "
         "Asia/Jayapura): its working day ends the agency's deadlines.",
     )
+    district_code: DistrictCode | None = None
+    category: str | None = Field(None, max_length=64)
+    unit_id: str | None = Field(
+        None, max_length=64, description="The agency's work unit (SKPD/OPD) chosen for it."
+    )
+    unit_name: str | None = Field(None, max_length=200)
+    subunit_id: str | None = Field(
+        None, max_length=64, description="The sub-unit (kecamatan) for the report's district."
+    )
+    subunit_name: str | None = Field(None, max_length=200)
+
+
+class ReportPendingRegion(Payload):
+    """The responsible regional government is not connected yet: the report waits for it.
+
+    Pending reports per region are the evidence that brings a Pemda on board; when it
+    connects, routing releases them to it with ``report.routed``.
+    """
+
+    report_id: ReportId
+    pemda_id: str = Field(max_length=64)
+    pemda_name: str = Field(max_length=200)
+    regency_code: RegencyCode
+    category: str = Field(max_length=64)
+    pending_at: datetime
 
 
 Actor = Annotated[str, StringConstraints(max_length=64)]
+
+
+class AttachmentRef(BaseModel):
+    """A file attached to a follow-up; the bytes stay with the service that stored it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    attachment_id: str = Field(max_length=64)
+    filename: str = Field(max_length=200)
+    media_type: str = Field(max_length=100)
+    size: int = Field(ge=0)
 
 
 class ReportInformationRequested(Payload):
@@ -161,6 +204,10 @@ class ReportFollowupPosted(Payload):
     text: str = Field(max_length=5000)
     posted_by: Actor
     posted_at: datetime
+    kind: Literal["followup", "question"] = Field(
+        "followup", description="question: the agency asks the reporter something."
+    )
+    attachments: list[AttachmentRef] = Field(default_factory=list, max_length=10)
 
 
 class ReportResolved(Payload):
@@ -293,6 +340,7 @@ EVENT_TYPES: dict[str, type[Payload]] = {
     "id.aduan.report.verified.v1": ReportVerified,
     "id.aduan.report.rejected.v1": ReportRejected,
     "id.aduan.report.routed.v1": ReportRouted,
+    "id.aduan.report.pending_region.v1": ReportPendingRegion,
     "id.aduan.report.information_requested.v1": ReportInformationRequested,
     "id.aduan.report.information_added.v1": ReportInformationAdded,
     "id.aduan.report.forwarded.v1": ReportForwarded,

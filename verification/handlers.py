@@ -171,12 +171,15 @@ def apply_decision(
             case.title = fix.get("title") or case.title
             case.category = fix.get("category") or case.category
             case.regency_code = fix.get("regency_code") or case.regency_code
+            if case.district_code and not case.district_code.startswith(case.regency_code):
+                case.district_code = None  # the verifier moved it to another regency
             emit(
                 ReportVerified(
                     report_id=case.report_id,
                     title=case.title,
                     category=case.category,
                     regency_code=case.regency_code,
+                    district_code=case.district_code,
                     decided_by=decided_by,  # type: ignore[arg-type]
                     reason=outcome.reason[:500],
                     verified_at=now,
@@ -239,6 +242,7 @@ def make_handlers(settings: VerificationSettings) -> dict[str, Handler]:
             reporter_ref=event.reporter_ref,
             category=event.category,
             regency_code=event.regency_code,
+            district_code=event.district_code,
             title=event.title,
             text=f"{event.title}\n{event.body}",
             anonymous=event.anonymous,

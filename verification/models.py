@@ -46,6 +46,7 @@ class Case(Base, table=True):
     reporter_ref: str = Field(max_length=64, index=True)
     category: str = Field(max_length=64)
     regency_code: str = Field(max_length=5)
+    district_code: str | None = Field(default=None, max_length=8)
     title: str = Field(max_length=200)
     text: str = Field(sa_type=sa.Text, description="The story, then what the citizen added.")
     anonymous: bool

@@ -12,6 +12,7 @@ import pytest
 from services import catalog, schemas
 from services.contracts import (
     EVENT_TYPES,
+    AttachmentRef,
     DeadlineOpened,
     DeadlineUpdated,
     NotificationDeadLettered,
@@ -24,6 +25,7 @@ from services.contracts import (
     ReportForwarded,
     ReportInformationAdded,
     ReportInformationRequested,
+    ReportPendingRegion,
     ReportRejected,
     ReportReporterReplied,
     ReportResolved,
@@ -76,6 +78,14 @@ EXAMPLES: list[Payload] = [
         regency_code="32.73",
         rule="regency:32.73",
         routed_at=NOW,
+    ),
+    ReportPendingRegion(
+        report_id=RID,
+        pemda_id="pemda-94.01",
+        pemda_name="Pemerintah Kabupaten Nabire",
+        regency_code="94.01",
+        category="infrastruktur",
+        pending_at=NOW,
     ),
     DeadlineOpened(
         report_id=RID,
@@ -130,7 +140,16 @@ EXAMPLES: list[Payload] = [
         report_id=RID, agency_id="a", reason="bukan wewenang", returned_by="o", returned_at=NOW
     ),
     ReportFollowupPosted(
-        report_id=RID, agency_id="a", followup_id="f", text="Ditinjau", posted_by="o", posted_at=NOW
+        report_id=RID,
+        agency_id="a",
+        followup_id="f",
+        text="Ditinjau",
+        posted_by="o",
+        posted_at=NOW,
+        kind="question",
+        attachments=[
+            AttachmentRef(attachment_id="x", filename="a.jpg", media_type="image/jpeg", size=3)
+        ],
     ),
     ReportResolved(
         report_id=RID, agency_id="a", summary="Diperbaiki", resolved_by="o", resolved_at=NOW

@@ -121,3 +121,21 @@ def publish(platform: Platform, topic: str, source: str, payload: Payload, rid: 
         encode(new_event(source, rid, payload)),
         key=rid.encode(),
     )
+
+
+def staff_headers(
+    platform: Platform, role: str = "administrator", agency: str | None = None
+) -> dict[str, str]:
+    """An Authorization header for a member of staff of this platform."""
+    from services.auth import Role
+
+    token = platform.staff_token(Role(role), f"test-{role}", agency)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def routing_of(platform: Platform, report_id: str) -> dict[str, Any]:
+    """Where routing sent a report (as an administrator sees it)."""
+    url = f"{platform.url('routing')}/v1/routings/{report_id}"
+    r = httpx.get(url, headers=staff_headers(platform))
+    r.raise_for_status()
+    return r.json()  # type: ignore[no-any-return]

@@ -27,6 +27,8 @@ from tests.e2e.helpers import (
     effect_counts,
     fully_routed,
     metric,
+    routing_of,
+    staff_headers,
     submit,
     track,
     wait_for,
@@ -71,8 +73,8 @@ def test_report_goes_from_post_to_routed_with_deadline_and_its_notifications(
     lifecycle = [h["kind"] for h in view["history"] if h["kind"] != "notification"]
     assert lifecycle == ["submitted", "verified", "routed", "deadline"]
 
-    routing = httpx.get(f"{platform.url('routing')}/v1/routings/{rid}").json()
-    assert routing["rule"] == "regency:32.73"
+    routing = routing_of(platform, rid)
+    assert routing["agency_id"] == "pemda-32.73" and routing["rule"] == "rule:1:infrastruktur"
 
     def sla_settled() -> dict | None:
         state = httpx.get(f"{platform.url('sla')}/v1/reports/{rid}/sla")
@@ -213,9 +215,13 @@ def test_contact_data_never_leaves_on_agency_facing_topics_pages_or_logs(
     # The private topic does carry it: that is how notifications reaches the reporter.
     private = read_topic(platform.bootstrap, catalog.BY_NAME["reporter.contact"].full_name(kit))
     assert any(e164.encode() in (r.value or b"") for r in private)
+    admin = staff_headers(platform)
+    detail = httpx.get(f"{platform.url('routing')}/v1/reports/{rid}", headers=admin)
+    assert detail.status_code == 200 and detail.json()["reporter"] == "Anonim"
     pages = [
         track(platform, tn).text,
-        httpx.get(f"{platform.url('routing')}/v1/routings/{rid}").text,
+        httpx.get(f"{platform.url('routing')}/v1/routings/{rid}", headers=admin).text,
+        httpx.get(f"{platform.url('routing')}/v1/reports/{rid}", headers=admin).text,
         httpx.get(f"{platform.url('sla')}/v1/reports/{rid}/deadlines").text,
         httpx.get(f"{platform.url('verification')}/v1/decisions/{rid}").text,
         httpx.get(f"{platform.url('notifications')}/v1/reports/{rid}/notifications").text,

@@ -20,6 +20,7 @@ from tests.e2e.helpers import (
     fully_routed,
     metric,
     publish,
+    routing_of,
     submit,
     track,
     wait_for,
@@ -167,8 +168,8 @@ def test_checks_questions_duplicates_and_the_verifiers_queue(
     assert again_r.status_code == 409  # decided once
     routed = wait_for(lambda: fully_routed(platform, named["tracking_number"]), what="routed")
     assert routed["title"] == "Lampu jalan mati"  # the citizen's own page keeps their title
-    routing = httpx.get(f"{platform.url('routing')}/v1/routings/{nid}").json()
-    assert routing["rule"] == "regency:32.73"
+    routing = routing_of(platform, nid)
+    assert routing["agency_id"] == "pemda-32.73" and routing["anonymous"] is True
 
     steps = [(e["actor"], e["action"]) for e in case(platform, nid, verifier)["audit"]]
     assert steps[:2] == [("auto", "received"), ("auto", "queued")]

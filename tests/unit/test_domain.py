@@ -6,7 +6,6 @@ import pytest
 
 from intake import domain as intake
 from notifications import domain as notes
-from routing import domain as routing
 from services.logs import redact
 from verification import checks
 
@@ -56,17 +55,6 @@ class TestVerification:
 
     def test_every_category_says_what_it_needs(self) -> None:
         assert set(checks.REQUIRED) == set(intake.CATEGORIES)
-
-
-class TestRouting:
-    def test_category_authority_wins(self) -> None:
-        agency, rule = routing.choose("listrik", "32.73")
-        assert (agency.id, rule) == ("bumn-pln", "category:listrik")
-
-    def test_regency_then_province_then_fallback(self) -> None:
-        assert routing.choose("infrastruktur", "32.73")[0].name == "Pemerintah Kota Bandung"
-        assert routing.choose("infrastruktur", "32.99")[1] == "province:32"
-        assert routing.choose("infrastruktur", "99.01")[0] == routing.FALLBACK
 
 
 class TestNotifications:

@@ -1,0 +1,424 @@
+"""The agencies' console, and the administrators' directory pages.
+
+Officers: an inbox ordered by time left on the 5-working-day first-response clock, one
+page per report (the story, where it is, every step, the reporter's replies) with forms
+to post a follow-up with files, ask the reporter, forward to a unit or kecamatan, return
+it as not theirs, and mark the work done. Administrators also get the directory (search,
+connect a regional government, which releases its pending reports), the rules with a dry
+run, and the pending reports per region.
+
+On the kit's console frame (services/console.py); every action goes through the API's
+functions, so it is checked and logged the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from sqlmodel import Session
+from starlette.datastructures import UploadFile
+
+from routing import api, directory
+from services.auth import Role, Staff
+from services.categories import CATEGORIES
+from services.console import Console, language
+from services.runtime import runtime_of
+
+WORDS: dict[str, tuple[str, str]] = {
+    "inbox": ("Kotak masuk", "Inbox"),
+    "box_open": ("Perlu ditangani", "To handle"),
+    "box_resolved": ("Menunggu tanggapan pelapor", "Awaiting the reporter"),
+    "box_closed": ("Selesai", "Finished"),
+    "box_pending": ("Menunggu pemda terhubung", "Waiting for the region"),
+    "empty": ("Tidak ada laporan.", "No reports."),
+    "tracking": ("No. pelacakan", "Tracking no."),
+    "report": ("Laporan", "Report"),
+    "category": ("Kategori", "Category"),
+    "region": ("Wilayah", "Region"),
+    "district": ("Kecamatan", "District"),
+    "status": ("Status", "Status"),
+    "time_left": ("Sisa waktu tanggapan pertama", "Time left for the first response"),
+    "days": ("hari", "days"),
+    "hours": ("jam", "hours"),
+    "overdue": ("lewat batas", "overdue"),
+    "answered": ("sudah ditanggapi", "answered"),
+    "unknown": ("-", "-"),
+    "story": ("Isi laporan", "The report"),
+    "added": ("Informasi tambahan dari pelapor", "Added by the reporter"),
+    "reporter": ("Pelapor", "Reporter"),
+    "in_charge": ("Penanggung jawab", "In charge"),
+    "unit": ("Unit kerja", "Work unit"),
+    "subunit": ("Sub-unit", "Sub-unit"),
+    "history": ("Riwayat penanganan", "Handling history"),
+    "followup": ("Tindak lanjut", "Follow-up"),
+    "question": ("Pertanyaan untuk pelapor", "Question to the reporter"),
+    "kind": ("Jenis", "Kind"),
+    "text": ("Isi", "Text"),
+    "files": (
+        "Lampiran (foto, PDF, video; maks. 5 berkas, 10 MB per berkas)",
+        "Attachments (photos, PDF, video; up to 5 files, 10 MB each)",
+    ),
+    "post": ("Kirim", "Post"),
+    "forward": ("Teruskan ke unit", "Forward to a unit"),
+    "to": ("Tujuan", "To"),
+    "reason": ("Alasan", "Reason"),
+    "return": ("Kembalikan (bukan wewenang kami)", "Return (not ours)"),
+    "resolve": ("Tandai selesai", "Mark as done"),
+    "summary": ("Ringkasan penyelesaian", "What was done"),
+    "done": ("Tersimpan", "Saved"),
+    "invalid": ("Isian tidak valid", "Invalid input"),
+    "refused": ("Tidak dapat dilakukan", "Not possible"),
+    "anon_flag": ("Anonim", "Anonymous"),
+    "conf_flag": ("Rahasia", "Confidential"),
+    "satisfied_yes": ("Pelapor: masalah selesai", "Reporter: solved"),
+    "satisfied_no": ("Pelapor: belum selesai (dibuka kembali)", "Reporter: not solved (re-opened)"),
+    "directory": ("Direktori instansi", "Agency directory"),
+    "rules": ("Aturan disposisi", "Routing rules"),
+    "pending": ("Laporan tertunda per wilayah", "Pending reports by region"),
+    "search": ("Cari", "Search"),
+    "connected": ("Terhubung", "Connected"),
+    "not_connected": ("Belum terhubung", "Not connected"),
+    "connect": ("Hubungkan (lepaskan laporan tertunda)", "Connect (release pending reports)"),
+    "disconnect": ("Putuskan", "Disconnect"),
+    "released": ("laporan dilepaskan", "reports released"),
+    "children": ("Unit dan sub-unit", "Units and sub-units"),
+    "name": ("Nama", "Name"),
+    "save": ("Simpan", "Save"),
+    "target": ("Sasaran", "Target"),
+    "prefix": ("Awalan wilayah", "Region prefix"),
+    "priority": ("Prioritas", "Priority"),
+    "note": ("Catatan", "Note"),
+    "add_rule": ("Tambah aturan", "Add a rule"),
+    "retire": ("Nonaktifkan", "Retire"),
+    "dry_run": ("Uji coba (ke mana laporan akan pergi)", "Dry run (where a report would go)"),
+    "try": ("Uji", "Try"),
+    "would_go": ("Akan didisposisikan ke", "Would go to"),
+    "would_wait": ("Akan menunggu pemda terhubung", "Would wait for the region to connect"),
+    "count": ("Jumlah", "Count"),
+    "to_district": ("ke kecamatan", "to the district"),
+    "kind_label": ("Jenis", "Kind"),
+    "all": ("Semua", "All"),
+    "reroute": ("Disposisi ulang ke instansi lain", "Re-route to another agency"),
+    "agency_id": ("Id instansi", "Agency id"),
+}
+
+STATUS: dict[str, tuple[str, str]] = {
+    "routed": ("Didisposisikan", "Routed"),
+    "in_progress": ("Ditindaklanjuti", "In progress"),
+    "resolved": ("Selesai ditangani, menunggu pelapor", "Done, awaiting the reporter"),
+    "pending_region": ("Menunggu pemda terhubung", "Waiting for the region"),
+    "returned": ("Dikembalikan ke verifikasi", "Returned to verification"),
+    "closed": ("Ditutup", "Closed"),
+}
+LOG: dict[str, tuple[str, str]] = {
+    "routed": ("Didisposisikan", "Routed"),
+    "pending": ("Ditahan: pemda belum terhubung", "Held: region not connected"),
+    "forwarded": ("Diteruskan", "Forwarded"),
+    "rerouted": ("Disposisi ulang", "Re-routed"),
+    "returned": ("Dikembalikan", "Returned"),
+    "followup": ("Tindak lanjut", "Follow-up"),
+    "question": ("Pertanyaan untuk pelapor", "Question to the reporter"),
+    "resolved": ("Selesai ditangani", "Resolved"),
+    "reply": ("Tanggapan pelapor", "Reporter's reply"),
+    "closed": ("Ditutup", "Closed"),
+    "escalated": ("Dieskalasi ke Ombudsman", "Escalated to the Ombudsman"),
+}
+
+console = Console(
+    "/console",
+    ("Konsol instansi", "Agencies' console"),
+    (Role.agency_officer, Role.administrator),
+    Path(__file__).parent / "templates",
+    WORDS,
+)
+router = console.router()
+
+
+def _left(due: datetime | None, answered: bool, lang: str) -> tuple[str, str]:
+    i = 0 if lang == "id" else 1
+    if answered:
+        return WORDS["answered"][i], ""
+    if due is None:
+        return WORDS["unknown"][i], ""
+    seconds = (due - datetime.now(UTC)).total_seconds()
+    if seconds < 0:
+        return WORDS["overdue"][i], "late"
+    if seconds < 86400:
+        return f"{seconds / 3600:.0f} {WORDS['hours'][i]}", "soon"
+    return f"{seconds / 86400:.1f} {WORDS['days'][i]}", ""
+
+
+def _named(table: dict[str, tuple[str, str]], lang: str) -> dict[str, str]:
+    i = 0 if lang == "id" else 1
+    return {k: v[i] for k, v in table.items()}
+
+
+def _render(request: Request, template: str, **values: Any) -> Response:
+    lang = language(request)
+    return console.render(
+        request,
+        template,
+        status_names=_named(STATUS, lang),
+        log_names=_named(LOG, lang),
+        categories={k: v[0 if lang == "id" else 1] for k, v in CATEGORIES.items()},
+        is_admin=_is_admin(request),
+        **values,
+    )
+
+
+def _is_admin(request: Request) -> bool:
+    member = console.staff(request)
+    return member is not None and member.role is Role.administrator
+
+
+@router.get("/")
+async def home() -> Response:
+    return RedirectResponse("/console/inbox", status_code=303)
+
+
+@router.get("/inbox")
+async def inbox_page(request: Request, box: str = "open", done: str = "") -> Response:
+    staff = console.staff(request)
+    if staff is None:
+        return console.login_redirect(request)
+    if box not in api.BOXES:
+        box = "open"
+    rt = runtime_of(request)
+    rows = await api._read(
+        rt, lambda s: [api.routing_view(r) for r in api.inbox(s, staff, box, 200, 0)]
+    )
+    lang = language(request)
+    for r in rows:
+        r["left"], r["left_class"] = _left(
+            r["first_response_due"], r["first_response_at"] is not None, lang
+        )
+    return _render(request, "inbox.html", rows=rows, box=box, done=done)
+
+
+@router.get("/reports/{report_id}")
+async def report_page(request: Request, report_id: str, error: str = "") -> Response:
+    staff = console.staff(request)
+    if staff is None:
+        return console.login_redirect(request)
+    rt = runtime_of(request)
+
+    def work(s: Session) -> dict[str, Any]:
+        routing = api.load_visible(s, report_id, staff)
+        detail = api.report_detail(s, routing)
+        parent = routing.agency_id
+        detail["targets"] = [
+            {"id": a.id, "name": a.name, "kind": a.kind}
+            for a in api.search_agencies(s, None, None, None, None, parent, 1000, 0)
+            if a.active and a.kind in ("unit", "kecamatan")
+        ]
+        if routing.regency_code and not routing.regency_code.startswith("31."):
+            return detail
+        # DKI's kecamatan hang under its administrative cities.
+        city = directory.pemda_id(routing.regency_code)
+        detail["targets"] += [
+            {"id": a.id, "name": a.name, "kind": a.kind}
+            for a in api.search_agencies(s, None, "kecamatan", None, None, city, 1000, 0)
+        ]
+        return detail
+
+    detail = await api._read(rt, work)
+    detail["left"], detail["left_class"] = _left(
+        detail["first_response_due"], detail["first_response_at"] is not None, language(request)
+    )
+    return _render(request, "report.html", r=detail, error=error, staff_agency=staff.agency_id)
+
+
+async def _act(request: Request, report_id: str, action: str) -> Response:
+    form = await request.form()
+    staff: Staff = console.check_form(request, str(form.get("csrf", "")))
+    rt = runtime_of(request)
+    values = {k: v for k, v in form.multi_items() if k != "csrf" and isinstance(v, str)}
+    back = f"/console/reports/{report_id}"
+    try:
+        if action == "forward":
+            await api.do_forward(rt, report_id, staff, api.ForwardIn.model_validate(values))
+        elif action == "return":
+            await api.do_return(rt, report_id, staff, api.ReasonIn.model_validate(values))
+            return RedirectResponse("/console/inbox?done=returned", status_code=303)
+        elif action == "resolve":
+            await api.do_resolve(rt, report_id, staff, api.ResolveIn.model_validate(values))
+        elif action == "reroute":
+            if staff.role is not Role.administrator:
+                raise HTTPException(403, "hanya administrator / administrators only")
+            await api.do_reroute(rt, report_id, staff, api.RerouteIn.model_validate(values))
+        else:
+            files = [
+                (f.filename, await f.read())
+                for f in form.getlist("files")
+                if isinstance(f, UploadFile) and f.filename
+            ]
+            await api.do_followup(
+                rt,
+                report_id,
+                staff,
+                values.get("text", ""),
+                values.get("kind", "followup"),
+                files,
+                values.get("key") or None,
+            )
+    except ValidationError as exc:
+        fields = ", ".join(str(e["loc"][-1]) for e in exc.errors())
+        return RedirectResponse(f"{back}?error=invalid:{quote(fields)}", status_code=303)
+    except HTTPException as exc:
+        if exc.status_code in (409, 422):
+            return RedirectResponse(f"{back}?error=refused:{quote(str(exc.detail))}", 303)
+        raise
+    return RedirectResponse(f"{back}?error=", status_code=303)
+
+
+def _form_route(action: str) -> None:
+    async def post(request: Request, report_id: str) -> Response:
+        return await _act(request, report_id, action)
+
+    router.add_api_route(f"/reports/{{report_id}}/{action}", post, methods=["POST"])
+
+
+for _action in ("followup", "forward", "return", "resolve", "reroute"):
+    _form_route(_action)
+
+
+@router.get("/reports/{report_id}/attachments/{attachment_id}")
+async def attachment_page(request: Request, report_id: str, attachment_id: str) -> Response:
+    staff = console.staff(request)
+    if staff is None:
+        return console.login_redirect(request)
+    return await api.attachment(report_id, attachment_id, runtime_of(request), staff)
+
+
+# --- administrators ----------------------------------------------------------------------
+
+
+def _admin(request: Request) -> Staff | None:
+    staff = console.staff(request)
+    if staff is not None and staff.role is not Role.administrator:
+        raise HTTPException(403, "hanya administrator / administrators only")
+    return staff
+
+
+@router.get("/directory")
+async def directory_page(
+    request: Request, q: str = "", kind: str = "", region: str = "", connected: str = ""
+) -> Response:
+    if _admin(request) is None:
+        return console.login_redirect(request)
+    rt = runtime_of(request)
+    want = {"1": True, "0": False}.get(connected)
+    rows = await api._read(
+        rt,
+        lambda s: [
+            api.agency_view(a)
+            for a in api.search_agencies(
+                s, q[:100] or None, kind[:16] or None, region[:13] or None, want, None, 200, 0
+            )
+        ],
+    )
+    return _render(
+        request,
+        "directory.html",
+        rows=rows,
+        q=q,
+        kind=kind,
+        region=region,
+        connected=connected,
+        kinds=api.KINDS,
+    )
+
+
+@router.get("/agencies/{agency_id}")
+async def agency_page(request: Request, agency_id: str, released: str = "") -> Response:
+    if _admin(request) is None:
+        return console.login_redirect(request)
+    rt = runtime_of(request)
+    found = await api.agency(agency_id, rt, console.staff(request))  # type: ignore[arg-type]
+    return _render(request, "agency.html", a=found, released=released)
+
+
+@router.post("/agencies/{agency_id}")
+async def agency_post(request: Request, agency_id: str) -> Response:
+    form = await request.form()
+    staff = console.check_form(request, str(form.get("csrf", "")))
+    if staff.role is not Role.administrator:
+        raise HTTPException(403, "hanya administrator / administrators only")
+    values: dict[str, Any] = {}
+    if form.get("name"):
+        values["name"] = str(form["name"])
+    if form.get("connected") in ("1", "0"):
+        values["connected"] = form.get("connected") == "1"
+    if "categories" in form:
+        values["categories"] = [str(c) for c in form.getlist("categories")]
+    try:
+        body = api.AgencyPatch.model_validate(values)
+    except ValidationError:
+        return RedirectResponse(f"/console/agencies/{agency_id}", status_code=303)
+    done = await api.do_patch_agency(runtime_of(request), agency_id, staff, body)
+    return RedirectResponse(
+        f"/console/agencies/{agency_id}?released={done['released']}", status_code=303
+    )
+
+
+@router.get("/rules")
+async def rules_page(
+    request: Request, category: str = "", regency_code: str = "", district_code: str = ""
+) -> Response:
+    staff = _admin(request)
+    if staff is None:
+        return console.login_redirect(request)
+    rt = runtime_of(request)
+    rules = await api.get_rules(rt, staff)
+    trial = None
+    if category in CATEGORIES and api_re(regency_code, r"\d{2}\.\d{2}"):
+        district = district_code if api_re(district_code, r"\d{2}\.\d{2}\.\d{2}") else None
+        trial = await api._read(rt, lambda s: api.dry_run(s, category, regency_code, district))
+    return _render(
+        request,
+        "rules.html",
+        rules=rules,
+        trial=trial,
+        category=category,
+        regency_code=regency_code,
+        district_code=district_code,
+    )
+
+
+def api_re(value: str, pattern: str) -> bool:
+    import re
+
+    return re.fullmatch(pattern, value) is not None
+
+
+@router.post("/rules")
+async def rules_post(request: Request) -> Response:
+    form = await request.form()
+    staff = console.check_form(request, str(form.get("csrf", "")))
+    if staff.role is not Role.administrator:
+        raise HTTPException(403, "hanya administrator / administrators only")
+    rt = runtime_of(request)
+    if form.get("retire"):
+        await api.do_delete_rule(rt, int(str(form["retire"])))
+        return RedirectResponse("/console/rules", status_code=303)
+    values = {k: v for k, v in form.items() if k != "csrf" and isinstance(v, str) and v != ""}
+    values["to_district"] = "to_district" in values  # type: ignore[assignment]
+    try:
+        await api.do_add_rule(rt, staff, api.RuleIn.model_validate(values))
+    except (ValidationError, HTTPException):
+        return RedirectResponse("/console/rules?error=invalid", status_code=303)
+    return RedirectResponse("/console/rules", status_code=303)
+
+
+@router.get("/pending")
+async def pending_page(request: Request) -> Response:
+    if _admin(request) is None:
+        return console.login_redirect(request)
+    rows = await api._read(runtime_of(request), api.pending_regions)
+    return _render(request, "pending.html", rows=rows)

@@ -1,0 +1,142 @@
+"""Uploaded files: checked by their content, cleaned, and stored under server-made names.
+
+- The type is read from the first bytes (magic numbers), never from the name or the
+  Content-Type the browser sent: JPEG, PNG, WebP, PDF, MP4 and WebM are accepted.
+- Photos are decoded and re-encoded, which drops EXIF (a phone photo's EXIF carries
+  where it was taken: personal data) and anything hidden after the image.
+- Each file is stored as ``<uuid>.<ext>`` in one folder; the citizen's or officer's file
+  name is kept only as a display name, cleaned of paths and control characters.
+
+Every refusal is an :class:`UploadRefused` with a reason in Indonesian and English.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+KINDS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "application/pdf": "pdf",
+    "video/mp4": "mp4",
+    "video/webm": "webm",
+}
+IMAGES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
+# Decompression bombs: refuse images above this many pixels.
+MAX_PIXELS = 40_000_000
+
+
+class UploadRefused(ValueError):
+    """A file that is not accepted; ``args[0]`` is (Indonesian, English)."""
+
+    def __init__(self, id_text: str, en_text: str) -> None:
+        super().__init__(f"{id_text} / {en_text}")
+        self.id_text = id_text
+        self.en_text = en_text
+
+
+def sniff(head: bytes) -> str | None:
+    """The media type of a file from its first bytes, or None if not an accepted kind."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    if head[4:8] == b"ftyp" and head[8:12] in (b"isom", b"iso2", b"mp41", b"mp42", b"avc1"):
+        return "video/mp4"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "video/webm"
+    return None
+
+
+def display_name(name: str | None, media_type: str) -> str:
+    """A safe display name: no folders, no control characters, the right extension."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = re.sub(r"[\x00-\x1f\x7f\"<>|:*?]", "", base).strip(" .")[:150]
+    stem = base.rsplit(".", 1)[0] if "." in base else base
+    return f"{stem or 'lampiran'}.{KINDS[media_type]}"
+
+
+def clean(data: bytes, max_bytes: int) -> tuple[bytes, str]:
+    """The bytes to store and their media type; photos re-encoded without metadata."""
+    if not data:
+        raise UploadRefused("Berkas kosong.", "The file is empty.")
+    if len(data) > max_bytes:
+        mb = max_bytes / 1_000_000
+        raise UploadRefused(f"Berkas lebih dari {mb:g} MB.", f"The file is larger than {mb:g} MB.")
+    media_type = sniff(data[:16])
+    if media_type is None:
+        raise UploadRefused(
+            "Jenis berkas tidak diterima (foto JPEG/PNG/WebP, PDF, video MP4/WebM).",
+            "File type not accepted (JPEG/PNG/WebP photos, PDF, MP4/WebM video).",
+        )
+    if media_type in IMAGES:
+        data = _reencode(data, IMAGES[media_type])
+    return data, media_type
+
+
+def _reencode(data: bytes, fmt: str) -> bytes:
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            if img.width * img.height > MAX_PIXELS:
+                raise UploadRefused("Gambar terlalu besar.", "The image is too large.")
+            img.load()
+            out = io.BytesIO()
+            if fmt == "JPEG":
+                rgb = img.convert("RGB") if img.mode not in ("RGB", "L") else img
+                rgb.save(out, "JPEG", quality=90, optimize=True)
+            else:
+                # A fresh image carries pixels only: no EXIF, no text chunks.
+                fresh = Image.new(img.mode, img.size)
+                fresh.putdata(list(img.getdata()))
+                if img.mode == "P" and img.getpalette():
+                    fresh.putpalette(img.getpalette())  # type: ignore[arg-type]
+                fresh.save(out, fmt)
+            return out.getvalue()
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        if isinstance(exc, UploadRefused):
+            raise
+        raise UploadRefused("Gambar rusak atau tidak terbaca.", "The image is broken.") from exc
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A stored file."""
+
+    storage_name: str
+    media_type: str
+    size: int
+    filename: str
+
+
+class Store:
+    """A folder of uploads under server-made names."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def save(self, data: bytes, name: str | None, max_bytes: int) -> Stored:
+        """Check, clean and write a file; raises UploadRefused."""
+        cleaned, media_type = clean(data, max_bytes)
+        self.root.mkdir(parents=True, exist_ok=True)
+        storage_name = f"{uuid.uuid4()}.{KINDS[media_type]}"
+        tmp = self.root / f".{storage_name}.part"
+        tmp.write_bytes(cleaned)
+        tmp.replace(self.root / storage_name)
+        return Stored(storage_name, media_type, len(cleaned), display_name(name, media_type))
+
+    def path(self, storage_name: str) -> Path:
+        """Where a stored file is (names are checked: nothing outside the folder)."""
+        if not re.fullmatch(r"[0-9a-f-]{36}\.[a-z0-9]{2,4}", storage_name):
+            raise FileNotFoundError(storage_name)
+        return self.root / storage_name

@@ -1,0 +1,75 @@
+"""The shipped administrative areas, and the checks on uploaded files."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from services import areas, uploads
+
+
+def test_the_areas_are_complete() -> None:
+    assert len(areas.provinces()) == 38
+    assert len(areas.regencies()) == 514
+    assert len(areas.districts()) > 7000
+    assert areas.get("32.73") == areas.Area("32.73", "Kota Bandung", "32")
+    assert areas.province_of("32.73.01") == areas.Area("32", "Jawa Barat")
+    assert [a.code for a in areas.children("32.73")][:2] == ["32.73.01", "32.73.02"]
+    villages = areas.villages_of("32.73.01")
+    assert villages and all(v.code.startswith("32.73.01.") for v in villages)
+    assert areas.get(villages[0].code) == villages[0] and villages[0].level == "village"
+    assert areas.get("99.99") is None and areas.villages_of("99.99.99") == []
+    counts = areas.check(areas.DATA)
+    assert counts["villages"] > 80_000
+    assert "ODbL" in (areas.DATA / "ATTRIBUTION.md").read_text()
+
+
+def test_a_broken_area_file_is_refused(tmp_path: Path) -> None:
+    for name in areas.FILES:
+        shutil.copyfile(areas.DATA / f"{name}.csv", tmp_path / f"{name}.csv")
+    with (tmp_path / "districts.csv").open("a") as f:
+        f.write("77.77.77,77.77,Nowhere\n")
+    with pytest.raises(ValueError, match=r"unknown parent 77\.77"):
+        areas.check(tmp_path)
+
+
+def _jpeg_with_location() -> bytes:
+    img = Image.new("RGB", (40, 30), (200, 10, 10))
+    exif = Image.Exif()
+    exif[0x010F] = "CanonSecret"  # Make
+    exif[0x8825] = {2: (6.0, 54.0, 0.0)}  # GPS latitude
+    out = io.BytesIO()
+    img.save(out, "JPEG", exif=exif.tobytes())
+    return out.getvalue()
+
+
+def test_photos_lose_their_metadata(tmp_path: Path) -> None:
+    original = _jpeg_with_location()
+    assert b"CanonSecret" in original
+    stored = uploads.Store(tmp_path).save(original, "../../etc/IMG 1.JPG", 1_000_000)
+    data = (tmp_path / stored.storage_name).read_bytes()
+    assert b"CanonSecret" not in data and b"Exif" not in data
+    assert stored.media_type == "image/jpeg" and stored.filename == "IMG 1.jpg"
+    with Image.open(io.BytesIO(data)) as img:
+        assert img.size == (40, 30) and not img.getexif()
+
+
+def test_files_are_judged_by_their_content(tmp_path: Path) -> None:
+    store = uploads.Store(tmp_path)
+    with pytest.raises(uploads.UploadRefused, match="Jenis berkas"):
+        store.save(b"MZ\x90\x00 an exe named like a photo", "foto.jpg", 1_000_000)
+    with pytest.raises(uploads.UploadRefused, match="rusak"):
+        store.save(b"\xff\xd8\xff\xe0 not really a jpeg", "x.jpg", 1_000_000)
+    with pytest.raises(uploads.UploadRefused, match="lebih dari"):
+        store.save(b"%PDF-1.7" + b"0" * 2000, "big.pdf", 1024)
+    with pytest.raises(uploads.UploadRefused, match="kosong"):
+        store.save(b"", "x.pdf", 1024)
+    pdf = store.save(b"%PDF-1.7\n%%EOF\n", "<script>.pdf", 1024)
+    assert pdf.media_type == "application/pdf" and pdf.filename == "script.pdf"
+    assert list(tmp_path.iterdir()) == [tmp_path / pdf.storage_name]
+    with pytest.raises(FileNotFoundError):
+        store.path("../routing.sqlite3")
