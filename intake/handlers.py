@@ -23,8 +23,11 @@ from services.contracts import (
     ReportClosed,
     ReporterContactRecorded,
     ReportEscalated,
+    ReportFollowupPosted,
+    ReportForwarded,
     ReportPendingRegion,
     ReportRejected,
+    ReportResolved,
     ReportRouted,
     ReportSubmitted,
     ReportVerified,
@@ -214,7 +217,7 @@ def _advance(
             report_id=report_id,
             event_id=ctx.event.id,
             kind=kind,
-            detail=detail[:500],
+            detail=detail[:5000],
             occurred_at=occurred_at,
         )
     )
@@ -258,6 +261,21 @@ def on_pending_region(ctx: HandlerContext, event: ReportPendingRegion) -> None:
         "pending",
         agency_name=event.pemda_name,
     )
+
+
+def on_forwarded(ctx: HandlerContext, event: ReportForwarded) -> None:
+    """Passed on inside the agency, or to another agency: the citizen sees where."""
+    changes = {} if event.within_agency else {"agency_name": event.to_agency_name}
+    _advance(ctx, event.report_id, "forwarded", event.forwarded_at, event.to_agency_name, **changes)
+
+
+def on_followup_posted(ctx: HandlerContext, event: ReportFollowupPosted) -> None:
+    """The agency's answer (or its question) is shown on the tracking page."""
+    _advance(ctx, event.report_id, event.kind, event.posted_at, event.text)
+
+
+def on_resolved(ctx: HandlerContext, event: ReportResolved) -> None:
+    _advance(ctx, event.report_id, "resolved", event.resolved_at, event.summary)
 
 
 def on_deadline_opened(ctx: HandlerContext, event: DeadlineOpened) -> None:
@@ -341,6 +359,10 @@ HANDLERS: dict[str, Handler] = {
     "id.aduan.report.rejected.v1": on_rejected,
     "id.aduan.report.routed.v1": on_routed,
     "id.aduan.report.pending_region.v1": on_pending_region,
+    "id.aduan.report.forwarded.v1": on_forwarded,
+    "id.aduan.report.returned.v1": ignore,
+    "id.aduan.report.followup_posted.v1": on_followup_posted,
+    "id.aduan.report.resolved.v1": on_resolved,
     "id.aduan.sla.deadline_opened.v1": on_deadline_opened,
     "id.aduan.sla.deadline_updated.v1": on_deadline_updated,
     "id.aduan.sla.warning.v1": ignore,

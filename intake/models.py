@@ -69,5 +69,5 @@ class HistoryEntry(Base, table=True):
     report_id: str = Field(max_length=36, index=True, foreign_key="reports.id")
     event_id: str = Field(max_length=64, unique=True)
     kind: str = Field(max_length=32)
-    detail: str = Field(default="", max_length=500)
+    detail: str = Field(default="", sa_type=sa.Text, description="Up to 5000 characters.")
     occurred_at: datetime = Field(sa_type=UTCDateTime)

@@ -105,7 +105,7 @@ TOPICS: tuple[Topic, ...] = (
             "id.aduan.report.resolved.v1",
         ),
         producer="routing",
-        consumers=("verification", "sla", "notifications"),
+        consumers=("verification", "sla", "notifications", "intake"),
         description="What agencies do with a report, in order: forwards, returns, "
         "follow-ups, resolution. Who acted is a staff reference, never a reporter.",
     ),
