@@ -294,6 +294,85 @@ def overview() -> Dashboard:
                 ],
             ),
             Row(
+                "Routing and agencies",
+                [
+                    Panel(
+                        "Reports routed, by kind of agency",
+                        "Reports handed to an agency per second: first routing, pending "
+                        "reports released when their region connects, and administrators' "
+                        "manual dispositions (how).",
+                        [
+                            Target(
+                                "sum by (kind, how) (rate(aduan_routing_routed_total[5m]))",
+                                "{{kind}} {{how}}",
+                            )
+                        ],
+                        unit="reqps",
+                        width=8,
+                    ),
+                    Panel(
+                        "Pending reports, by province",
+                        "Reports waiting because their regional government has not joined: "
+                        "the evidence used to bring a Pemda on board. Connecting it in the "
+                        "directory releases them at once.",
+                        [
+                            Target(
+                                "sum by (province) (max by (province, regency) "
+                                "(aduan_routing_pending))",
+                                "{{province}}",
+                                instant=True,
+                            )
+                        ],
+                        kind="bargauge",
+                        width=8,
+                    ),
+                    Panel(
+                        "Agencies' actions",
+                        "Follow-ups, questions to reporters, forwards inside an agency and "
+                        "across agencies, returns to verification, resolutions, per hour. "
+                        "Many returns from one agency point at a routing rule to fix.",
+                        [
+                            Target(
+                                "sum by (action) (rate(aduan_routing_hops_total[1h])) * 3600",
+                                "{{action}}",
+                            )
+                        ],
+                        width=8,
+                    ),
+                    Panel(
+                        "Time to first response (p50, p90)",
+                        "From routing to the agency's first follow-up or question, by kind "
+                        "of agency. The rule is 5 working days.",
+                        [
+                            Target(
+                                "histogram_quantile(0.5, sum by (kind, le) "
+                                "(rate(aduan_routing_first_response_seconds_bucket[6h])))",
+                                "p50 {{kind}}",
+                            ),
+                            Target(
+                                "histogram_quantile(0.9, sum by (kind, le) "
+                                "(rate(aduan_routing_first_response_seconds_bucket[6h])))",
+                                "p90 {{kind}}",
+                            ),
+                        ],
+                        unit="s",
+                    ),
+                    Panel(
+                        "Most reports routed, by agency (24 h)",
+                        "The ten agencies that received the most reports in the last day.",
+                        [
+                            Target(
+                                "topk(10, sum by (agency) "
+                                "(increase(aduan_routing_routed_total[24h])))",
+                                "{{agency}}",
+                                instant=True,
+                            )
+                        ],
+                        kind="bargauge",
+                    ),
+                ],
+            ),
+            Row(
                 "End-to-end latency",
                 [
                     Panel(

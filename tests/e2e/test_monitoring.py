@@ -25,7 +25,7 @@ from services.broker import free_port
 from services.launcher import Platform
 from tests.channels import wait_port
 from tests.contract.test_dashboards import dashboards, expressions
-from tests.e2e.helpers import submit, wait_for
+from tests.e2e.helpers import staff_headers, submit, wait_for
 from tests.kafka_helpers import produce
 
 pytestmark = pytest.mark.e2e
@@ -85,6 +85,7 @@ def test_every_rule_runs_on_what_the_platform_exports(make_platform: Any, tmp_pa
             "SLA_CLOCK_OFFSET_SECONDS": str(70 * 86400),
             "SLA_GAUGE_SECONDS": "1",
             "INTAKE_GAUGE_SECONDS": "1",
+            "ROUTING_GAUGE_SECONDS": "1",
             "NOTIFICATIONS_SMTP_HOST": "127.0.0.1",
             "NOTIFICATIONS_SMTP_PORT": str(closed),
             "NOTIFICATIONS_MAX_ATTEMPTS": "1",
@@ -100,6 +101,21 @@ def test_every_rule_runs_on_what_the_platform_exports(make_platform: Any, tmp_pa
             reporter = {"phone": f"08123456{i:04d}"} if i % 2 else {"email": f"w{i}@example.id"}
             submit(platform, reporter=reporter)
         httpx.get(f"{platform.url('intake')}/v1/reports/0000000", timeout=10)  # a 404
+        # A report for a region not connected yet, and an agency's answer to another.
+        submit(platform, regency_code="96.01", reporter={"phone": "081299990000"})
+        answered = submit(platform, reporter={"phone": "081299990001"})
+        officer = staff_headers(platform, "agency_officer", "pemda-32.73")
+        routed = f"{platform.url('routing')}/v1/reports/{answered['report_id']}"
+        wait_for(
+            lambda: httpx.get(routed, headers=officer).status_code == 200 or None, 60, "routed"
+        )
+        r = httpx.post(
+            f"{platform.url('routing')}/v1/reports/{answered['report_id']}/followups",
+            data={"text": "Sedang ditinjau petugas."},
+            headers=officer,
+            timeout=10,
+        )
+        assert r.status_code == 201, r.text
 
         used = set(
             re.findall(
