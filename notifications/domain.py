@@ -44,6 +44,12 @@ REPORTER_TEMPLATES: dict[str, tuple[str, str]] = {
         "Report #$tracking_number was sent to $agency_name, which must respond "
         "within 5 working days.",
     ),
+    "pending_region": (
+        "Aduan #$tracking_number menjadi wewenang $agency_name, yang belum tersambung ke "
+        "sistem ini. Aduan Anda disimpan, dihitung, dan diteruskan begitu tersambung.",
+        "Report #$tracking_number belongs to $agency_name, which has not joined this "
+        "system yet. Your report is kept, counted, and sent on as soon as it joins.",
+    ),
     "followup_posted": (
         "$agency_name menanggapi aduan #$tracking_number. Lihat tanggapannya dan balas "
         "di halaman pelacakan.",
@@ -105,6 +111,7 @@ SUBJECTS: dict[str, tuple[str, str]] = {
     "verified": ("Aduan diverifikasi", "Report verified"),
     "rejected": ("Aduan belum dapat diproses", "Report not accepted"),
     "routed": ("Aduan diteruskan", "Report sent to the agency"),
+    "pending_region": ("Aduan menunggu pemda", "Report waiting for the region"),
     "followup_posted": ("Tanggapan instansi", "The agency responded"),
     "resolved": ("Aduan dinyatakan selesai", "Report marked done"),
     "reply_reminder": ("Pengingat balasan", "Reply reminder"),
@@ -123,6 +130,7 @@ TEMPLATE_ORDER: dict[str, int] = {
     "information_requested": 5,
     "verified": 8,
     "rejected": 10,
+    "pending_region": 15,
     "routed": 20,
     "followup_posted": 30,
     "resolved": 40,

@@ -32,6 +32,7 @@ from services.contracts import (
     ReportFollowupPosted,
     ReportForwarded,
     ReportInformationRequested,
+    ReportPendingRegion,
     ReportRejected,
     ReportResolved,
     ReportRouted,
@@ -319,6 +320,11 @@ def on_routed(ctx: HandlerContext, event: ReportRouted) -> None:
     )
 
 
+def on_pending_region(ctx: HandlerContext, event: ReportPendingRegion) -> None:
+    """The government in charge has not joined: the reporter is told the report waits."""
+    _notice(ctx, event.report_id, "pending_region", event.pending_at, agency_name=event.pemda_name)
+
+
 def on_forwarded(ctx: HandlerContext, event: ReportForwarded) -> None:
     """A forward to another agency is a new report for it; within an agency, nothing."""
     if event.within_agency:
@@ -418,6 +424,7 @@ HANDLERS: dict[str, Handler] = {
     "id.aduan.report.rejected.v1": on_rejected,
     "id.aduan.report.information_requested.v1": on_information_requested,
     "id.aduan.report.routed.v1": on_routed,
+    "id.aduan.report.pending_region.v1": on_pending_region,
     "id.aduan.report.forwarded.v1": on_forwarded,
     "id.aduan.report.returned.v1": ignore,
     "id.aduan.report.followup_posted.v1": on_followup_posted,

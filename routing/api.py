@@ -586,6 +586,10 @@ def _check_categories(codes: list[str]) -> None:
 @router.post("/agencies", status_code=201)
 async def create_agency(body: AgencyIn, rt: Runtime, staff: Administrator) -> dict[str, Any]:
     """Add an agency, a work unit or a sub-unit to the directory."""
+    return await do_create_agency(rt, staff, body)
+
+
+async def do_create_agency(rt: ServiceRuntime, staff: Staff, body: AgencyIn) -> dict[str, Any]:
     _check_categories(body.categories)
     if body.kind in ("unit", "kecamatan") and not body.parent_id:
         raise HTTPException(422, "unit perlu instansi induk / a unit needs a parent agency")

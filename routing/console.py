@@ -106,6 +106,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "all": ("Semua", "All"),
     "reroute": ("Disposisi ulang ke instansi lain", "Re-route to another agency"),
     "agency_id": ("Id instansi", "Agency id"),
+    "add_unit": ("Tambah unit atau sub-unit", "Add a unit or sub-unit"),
+    "code": ("Kode (huruf kecil, angka, tanda hubung)", "Code (lower case, digits, hyphens)"),
 }
 
 STATUS: dict[str, tuple[str, str]] = {
@@ -336,12 +338,14 @@ async def directory_page(
 
 
 @router.get("/agencies/{agency_id}")
-async def agency_page(request: Request, agency_id: str, released: str = "") -> Response:
+async def agency_page(
+    request: Request, agency_id: str, released: str = "", error: str = ""
+) -> Response:
     if _admin(request) is None:
         return console.login_redirect(request)
     rt = runtime_of(request)
     found = await api.agency(agency_id, rt, console.staff(request))  # type: ignore[arg-type]
-    return _render(request, "agency.html", a=found, released=released)
+    return _render(request, "agency.html", a=found, released=released, error=error)
 
 
 @router.post("/agencies/{agency_id}")
@@ -365,6 +369,30 @@ async def agency_post(request: Request, agency_id: str) -> Response:
     return RedirectResponse(
         f"/console/agencies/{agency_id}?released={done['released']}", status_code=303
     )
+
+
+@router.post("/agencies/{agency_id}/units")
+async def add_unit(request: Request, agency_id: str) -> Response:
+    """Add a work unit or sub-unit under an agency (its id is the parent's plus a code)."""
+    form = await request.form()
+    staff = console.check_form(request, str(form.get("csrf", "")))
+    if staff.role is not Role.administrator:
+        raise HTTPException(403, "hanya administrator / administrators only")
+    back = f"/console/agencies/{agency_id}"
+    try:
+        body = api.AgencyIn.model_validate(
+            {
+                "id": f"{agency_id}-{form.get('code', '')}",
+                "kind": form.get("kind", "unit"),
+                "name": form.get("name", ""),
+                "parent_id": agency_id,
+                "categories": [str(c) for c in form.getlist("categories") if c],
+            }
+        )
+        await api.do_create_agency(runtime_of(request), staff, body)
+    except (ValidationError, HTTPException):
+        return RedirectResponse(f"{back}?error=invalid", status_code=303)
+    return RedirectResponse(back, status_code=303)
 
 
 @router.get("/rules")

@@ -78,7 +78,7 @@ TOPICS: tuple[Topic, ...] = (
         "report.pending",
         ("id.aduan.report.pending_region.v1",),
         producer="routing",
-        consumers=("intake",),
+        consumers=("intake", "notifications"),
         description="Reports waiting for their regional government to connect; routing "
         "releases them with report.routed when it does.",
     ),

@@ -249,6 +249,18 @@ def test_pending_regions_rules_and_returns(make_platform: Any) -> None:
         what="pending",
     )
     assert view["agency"] == "Pemerintah Kabupaten Nabire"
+    told = wait_for(
+        lambda: (
+            [
+                h
+                for h in track(platform, held["tracking_number"]).json()["history"]
+                if h["kind"] == "notification" and "belum tersambung" in h["detail"]
+            ]
+            or None
+        ),
+        what="the reporter told why it waits",
+    )
+    assert "Pemerintah Kabupaten Nabire" in told[0]["detail"]
     pending = _get(platform, "/v1/pending", admin).json()
     assert [(p["regency_code"], p["pending"], p["connected"]) for p in pending] == [
         ("94.01", 1, False)

@@ -146,6 +146,12 @@ def test_an_officer_handles_a_report_and_an_administrator_connects_a_region(
             adm.wait_for_selector("[role=status]")
             assert "1 laporan dilepaskan" in adm.inner_text("[role=status]")
             assert "Terhubung" in adm.inner_text("#connection")
+            # A new unit under it, from the same page.
+            adm.fill("#add-unit input[name=code]", "upt-jalan")
+            adm.fill("#add-unit input[name=name]", "UPT Jalan dan Jembatan")
+            adm.check("#add-unit input[value=infrastruktur]")
+            adm.click("#add-unit button[type=submit]")
+            adm.wait_for_selector("text=UPT Jalan dan Jembatan")
             # The dry run says where a report would go.
             adm.goto(f"{base}/console/rules")
             adm.select_option("#dry-run select[name=category]", "kesehatan")
@@ -167,3 +173,7 @@ def test_an_officer_handles_a_report_and_an_administrator_connects_a_region(
         timeout=10,
     )
     assert r.status_code == 200 and r.json()["unit_id"] == "pemda-95.01-pupr"
+    unit = httpx.get(
+        f"{base}/v1/agencies/pemda-95.01-upt-jalan", headers=staff_headers(platform), timeout=10
+    ).json()
+    assert unit["parent_id"] == "pemda-95.01" and unit["categories"] == ["infrastruktur"]

@@ -20,6 +20,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from routing.handlers import HANDLERS
+from routing.handlers import seed as seed_directory
 from routing.models import INBOX, OUTBOX
 from services import bus
 from services.broker import EmbeddedBroker
@@ -63,6 +64,8 @@ class StorageContract:
     def routing_db(self, url: str) -> Database:
         migrate(url, ROOT / "routing" / "migrations")
         db = Database(url)
+        with db.session() as session:  # as routing's startup does
+            assert seed_directory(session) > 13_000
         yield db
         db.close()
 
