@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from services import catalog
 from services.launcher import Platform
 from tests.conftest import PlatformFactory
 from tests.e2e.helpers import REPORT, scalar, wait_for
@@ -178,9 +179,10 @@ def test_two_instances_split_the_partitions_and_survive_one_kill(
         health = platform.health(inst)  # type: ignore[arg-type]
         return int(health["assigned_partitions"]) if health else -1  # type: ignore[call-overload]
 
-    # One input topic of 4 partitions: the group gives each instance its share.
+    # Routing's input topics (4 partitions each): the group gives each instance its share.
+    total = 4 * len(catalog.inputs_of("routing"))
     wait_for(
-        lambda: partitions(first) + partitions(second) == 4 and partitions(second) > 0,
+        lambda: partitions(first) + partitions(second) == total and partitions(second) > 0,
         30,
         "both instances own partitions",
     )
@@ -188,7 +190,7 @@ def test_two_instances_split_the_partitions_and_survive_one_kill(
     feeder.start()
     feeder.wait_posted(20)
     platform.kill("routing#1", signal.SIGKILL)
-    wait_for(lambda: partitions(first) == 4, 30, "the survivor owns every partition")
+    wait_for(lambda: partitions(first) == total, 30, "the survivor owns every partition")
     feeder.join(120)
     assert feeder.error is None
     assert_exactly_once(platform, 60)
