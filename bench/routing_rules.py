@@ -8,7 +8,8 @@ PostgreSQL when one answers on 127.0.0.1:5432:
 - seeding the national directory into an empty database;
 - routing decisions with the database lookups routing makes per event (one transaction
   per decision, as in a batch of one), and the pure decision on an in-memory directory;
-- releasing N pending reports when their region connects (one transaction).
+- releasing N pending reports when their region connects (one transaction), each with
+  its report.routed and its region feed event (the gateway's topic and the province's).
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ from tempfile import TemporaryDirectory
 import sqlalchemy as sa
 
 from routing import directory, domain, handlers
-from routing.models import Routing
+from routing.models import OUTBOX, Routing
 from services import areas
+from services.bus import Outbox
 from services.categories import CATEGORIES
 from services.db import Database, migrate
+from services.settings import KitSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -101,13 +104,17 @@ def _backend(url: str, n: int) -> dict[str, float]:
                         status="pending_region",
                     )
                 )
-        emitted: list[object] = []
+        outbox = Outbox("routing", KitSettings(aduan_namespace="bench"), OUTBOX)
         t = time.perf_counter()
         with db.session() as s:
             agency = s.get(handlers.Agency, "pemda-94.01")
-            released = handlers.set_connected(s, emitted.append, agency, True, "bench")  # type: ignore[arg-type]
+            emit = handlers.OutboxEmit(s, outbox)
+            released = handlers.set_connected(s, emit, agency, True, "bench")  # type: ignore[arg-type]
         release = time.perf_counter() - t
-        assert released == n and len(emitted) == n
+        with db.session() as s:
+            written = s.execute(sa.select(sa.func.count()).select_from(OUTBOX)).scalar_one()
+        # Each release: report.routed, and the region's feed event on two topics.
+        assert released == n and written == 3 * n, (released, written)
         return {
             "seed_rows": rows,
             "seed_s": seed,

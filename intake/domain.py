@@ -38,6 +38,10 @@ HISTORY_LABELS: dict[str, tuple[str, str]] = {
     "forwarded": ("Diteruskan ke unit yang menangani", "Passed to the unit handling it"),
     "followup": ("Tanggapan instansi", "The agency's response"),
     "question": ("Pertanyaan dari instansi: mohon dijawab", "A question from the agency"),
+    "acknowledgement": (
+        "Instansi menerima laporan dan sedang menanganinya",
+        "The agency received the report and is handling it",
+    ),
     "resolved": (
         "Instansi menyatakan selesai: apakah masalah Anda terselesaikan?",
         "The agency says it is done: did it solve your problem?",
@@ -64,6 +68,7 @@ HISTORY_ORDER: dict[str, int] = {
             "routed",
             "deadline",
             "forwarded",
+            "acknowledgement",
             "followup",
             "question",
             "resolved",

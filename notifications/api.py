@@ -161,7 +161,8 @@ async def retry(delivery_id: str, rt: Runtime, staff: Administrator) -> Delivery
 
 
 # -- Endpoints ------------------------------------------------------------------------
-ALL_TEMPLATES = set(domain.AGENCY_TEMPLATES)
+# report_changed: a region's feed (notifications/regions.py), for region endpoints.
+ALL_TEMPLATES = {*domain.AGENCY_TEMPLATES, "report_changed"}
 
 
 class EndpointIn(BaseModel):

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from notifications import api
+from notifications import api, regions
 from notifications.dispatcher import CHANNELS, Dispatcher
 from notifications.handlers import HANDLERS
 from notifications.models import INBOX, OUTBOX, Base
@@ -34,7 +34,7 @@ def build() -> ServiceDefinition:
         inbox_table=INBOX,
         migrations=Path(__file__).parent / "migrations",
         handlers=HANDLERS,
-        routers=[api.router],
+        routers=[api.router, regions.router, regions.admin_router],
         background=[*(channel_loop(c) for c in CHANNELS), backlog],
         extra={"dispatcher": dispatcher, "settings": settings},
     )

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from prometheus_client import Counter, Gauge, Histogram
 from sqlmodel import Session, col, select
 
-from notifications import domain
+from notifications import domain, regions
 from notifications.models import (
     Contact,
     Delivery,
@@ -126,6 +126,8 @@ def claim(
 def prepare(session: Session, settings: NotificationsSettings, delivery: Delivery) -> Message | str:
     """The message to send, or why there is nothing to send (the reason is recorded)."""
     note = session.get(Notification, delivery.notification_id)
+    if note is not None and note.template == regions.TEMPLATE:
+        return _prepare_region(session, delivery, note)
     recipient = session.get(Recipient, delivery.report_id)
     if note is None or recipient is None or note.text is None:
         return "notice not ready"
@@ -167,6 +169,32 @@ def prepare(session: Session, settings: NotificationsSettings, delivery: Deliver
         subject=domain.subject(note.template, language, recipient.tracking_number),
         address=address,
         link=link,
+        webhook_body=body,
+        secrets=secrets,
+    )
+
+
+def _prepare_region(session: Session, delivery: Delivery, note: Notification) -> Message | str:
+    """A region's feed event for its webhook, as that region may read it."""
+    endpoint = session.get(Endpoint, delivery.recipient)
+    if endpoint is None or endpoint.status != "active":
+        return "endpoint disabled"
+    secrets = live_secrets(endpoint, _now())
+    if not secrets:
+        return "endpoint has no live secret"
+    body = regions.webhook_body(session, note, endpoint)
+    if body is None:
+        return "feed event missing"
+    return Message(
+        delivery_id=delivery.id,
+        notification_id=note.id,
+        report_id=delivery.report_id,
+        template=note.template,
+        language="id",
+        text="",
+        subject="",
+        address=endpoint.target,
+        link="",
         webhook_body=body,
         secrets=secrets,
     )

@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from notifications import domain
+from notifications import domain, regions
 from notifications.models import Contact, Delivery, Endpoint, Notification, Recipient
 from services.bus import Handler, HandlerContext, ignore
 from services.contracts import (
@@ -418,6 +418,7 @@ def notifications_of(session: Session, report_id: str) -> list[Notification]:
 
 
 HANDLERS: dict[str, Handler] = {
+    "id.aduan.region.report_changed.v1": regions.on_region_changed,
     "id.aduan.reporter.contact_recorded.v1": on_contact_recorded,
     "id.aduan.report.submitted.v1": on_submitted,
     "id.aduan.report.verified.v1": on_verified,

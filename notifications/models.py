@@ -154,3 +154,42 @@ class Endpoint(Base, table=True):
     description: str = Field(default="", max_length=200)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class RegionEvent(Base, table=True):
+    """The regions' feed: every ``region.report_changed`` event, numbered in the order
+    it was stored (``region.feed`` has one partition, so one writer at a time: a cursor
+    never skips an event committed later with a smaller number)."""
+
+    __tablename__ = "region_events"
+    __table_args__ = (sa.Index("ix_region_events_scope", "province_code", "seq"),)
+
+    seq: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=64, unique=True)
+    report_id: str = Field(max_length=36, index=True)
+    province_code: str = Field(max_length=2)
+    agency_id: str = Field(max_length=64, index=True)
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    envelope: str = Field(sa_type=sa.Text, description="The CloudEvent, JSON, unredacted.")
+    stored_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class RegionClient(Base, table=True):
+    """A regional government's client credentials for the gateway. The secret is kept
+    only as its SHA-256 (it is 32 random bytes); after a rotation the previous one works
+    until ``previous_expires_at``. Revoked clients get no new token, and their tokens
+    stop opening the feed at once."""
+
+    __tablename__ = "region_clients"
+
+    client_id: str = Field(primary_key=True, max_length=40)
+    region: str = Field(max_length=5, index=True)
+    name: str = Field(max_length=200)
+    secret_hash: str = Field(max_length=64)
+    previous_hash: str | None = Field(default=None, max_length=64)
+    previous_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    rotated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

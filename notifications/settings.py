@@ -53,6 +53,17 @@ class NotificationsSettings(ServiceSettings):
     )
     webhook_max_body_bytes: int = Field(256_000, ge=1024)
 
+    # The regions' gateway (notifications/regions.py).
+    region_token_minutes: float = Field(
+        15.0, gt=0, le=24 * 60, description="Lifetime of a region's access token."
+    )
+    region_stream_poll_seconds: float = Field(
+        1.0, gt=0, le=60, description="How often an open event stream looks for new events."
+    )
+    region_stream_heartbeat_seconds: float = Field(
+        15.0, gt=0, description="A comment line on an idle stream, so proxies keep it open."
+    )
+
     # Delivery: every channel has its own loop, so a dead one never holds up another.
     max_attempts: int = Field(8, ge=1, le=30, description="Tries before the dead letter.")
     retry_base_seconds: float = Field(5.0, gt=0)

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from routing import api, console, handlers
+from routing import api, console, handlers, region_api
 from routing.models import INBOX, OUTBOX, Base
 from routing.settings import RoutingSettings
 from services.runtime import ServiceDefinition, ServiceRuntime, every
@@ -52,7 +52,7 @@ def build() -> ServiceDefinition:
         inbox_table=INBOX,
         migrations=Path(__file__).parent / "migrations",
         handlers=handlers.HANDLERS,
-        routers=[api.router, console.router],
+        routers=[api.router, region_api.router, console.router],
         startup=[seed_directory],
         background=[count_loop],
     )

@@ -126,6 +126,7 @@ LOG: dict[str, tuple[str, str]] = {
     "returned": ("Dikembalikan", "Returned"),
     "followup": ("Tindak lanjut", "Follow-up"),
     "question": ("Pertanyaan untuk pelapor", "Question to the reporter"),
+    "acknowledgement": ("Diterima oleh sistem pemda", "Acknowledged by the region's system"),
     "resolved": ("Selesai ditangani", "Resolved"),
     "reply": ("Tanggapan pelapor", "Reporter's reply"),
     "closed": ("Ditutup", "Closed"),

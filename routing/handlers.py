@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,12 +20,13 @@ from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from routing import directory, domain
+from routing import directory, domain, feed
 from routing.models import Agency, DirectorySeed, Entry, ReportCopy, Routing, Rule
 from services import areas
 from services.bus import HandlerContext, Outbox, ignore
 from services.contracts import (
     AttachmentRef,
+    CloudEvent,
     DeadlineOpened,
     DeadlineUpdated,
     Payload,
@@ -45,7 +45,7 @@ from services.contracts import (
 )
 from services.metrics import after_commit
 
-Emit = Callable[[Payload], None]
+Emit = feed.Emit
 
 ROUTED = Counter(
     "aduan_routing_routed_total",
@@ -339,6 +339,8 @@ def apply_decision(
             subunit_name=routing.subunit_name,
         )
     )
+    actor_kind = "system" if actor == "system" else "administrator"
+    feed.emit_change(session, emit, routing, "routed", now, actor_kind)
     after_commit(session, lambda: ROUTED.labels(agency.id, agency.kind, province, how).inc())
 
 
@@ -382,6 +384,16 @@ def on_replied(ctx: HandlerContext, event: ReportReporterReplied) -> None:
     elif event.satisfied is False and routing.status in ("resolved", "in_progress", "routed"):
         routing.status = "in_progress"
         routing.resolved_at = None
+    feed.emit_change(
+        session,
+        ctx_emit(ctx),
+        routing,
+        "reporter_replied",
+        event.replied_at,
+        "reporter",
+        text=event.text,
+        satisfied=event.satisfied,
+    )
 
 
 def on_closed(ctx: HandlerContext, event: ReportClosed) -> None:
@@ -391,6 +403,9 @@ def on_closed(ctx: HandlerContext, event: ReportClosed) -> None:
     routing.status = "closed"
     routing.updated_at = event.closed_at
     _log(ctx.session, event.report_id, "closed", "system", event.closed_at, text=event.reason)
+    feed.emit_change(
+        ctx.session, ctx_emit(ctx), routing, "closed", event.closed_at, "system", text=event.reason
+    )
 
 
 def on_escalated(ctx: HandlerContext, event: ReportEscalated) -> None:
@@ -399,18 +414,27 @@ def on_escalated(ctx: HandlerContext, event: ReportEscalated) -> None:
     _log(ctx.session, event.report_id, "escalated", "system", event.escalated_at, text=event.reason)
 
 
-def ctx_emit(ctx: HandlerContext) -> Emit:
-    def emit(payload: Payload) -> None:
-        ctx.emit(payload, subject=payload.report_id)  # type: ignore[attr-defined]
+class OutboxEmit:
+    """Emits into an outbox in the caller's transaction (see :class:`feed.Emit`)."""
 
-    return emit
+    def __init__(self, session: Session, outbox: Outbox) -> None:
+        self.session = session
+        self.outbox = outbox
+        self.kit = outbox.kit
+
+    def __call__(
+        self, payload: Payload, topic: str | None = None, event_id: str | None = None
+    ) -> CloudEvent:
+        subject = payload.report_id  # type: ignore[attr-defined]
+        return self.outbox.emit(self.session, payload, subject, topic=topic, event_id=event_id)
+
+
+def ctx_emit(ctx: HandlerContext) -> Emit:
+    return OutboxEmit(ctx.session, ctx.outbox)
 
 
 def outbox_emit(session: Session, outbox: Outbox) -> Emit:
-    def emit(payload: Payload) -> None:
-        outbox.emit(session, payload, payload.report_id)  # type: ignore[attr-defined]
-
-    return emit
+    return OutboxEmit(session, outbox)
 
 
 # --- who sees what ----------------------------------------------------------------
@@ -452,6 +476,8 @@ def forward(
     actor_agency: str,
     target_id: str,
     reason: str,
+    actor_kind: str = "agency",
+    external_id: str | None = None,
 ) -> Entry:
     """Pass the report down to a unit or kecamatan of the same agency."""
     _require(routing, OPEN)
@@ -486,6 +512,9 @@ def forward(
             forwarded_at=now,
         )
     )
+    feed.emit_change(
+        session, emit, routing, "forwarded", now, actor_kind, reason, external_id=external_id
+    )
     kind = _kind_of(session, routing.agency_id)
     after_commit(session, lambda: HOPS.labels("forwarded_within", kind).inc())
     return entry
@@ -505,6 +534,9 @@ def reroute(
     previous = routing.agency_id
     if not target.connected and target.kind in domain.REGIONAL:
         decision = domain.Decision(node(target), f"manual:{actor}", pending=True)
+        feed.emit_change(
+            session, emit, routing, "rerouted", now, "administrator", reason, agency_id=previous
+        )
         apply_decision(session, emit, routing, decision, now, actor, "manual")
         return _log(session, routing.report_id, "rerouted", actor, now, previous, target.id, reason)
     routing.agency_id, routing.agency_name = target.id, target.name
@@ -514,6 +546,10 @@ def reroute(
     routing.first_response_at = None
     routing.updated_at = now
     entry = _log(session, routing.report_id, "rerouted", actor, now, previous, target.id, reason)
+    feed.emit_change(
+        session, emit, routing, "rerouted", now, "administrator", reason, agency_id=previous
+    )
+    feed.emit_change(session, emit, routing, "routed", now, "administrator", reason)
     emit(
         ReportForwarded(
             report_id=routing.report_id,
@@ -535,7 +571,13 @@ def reroute(
 
 
 def return_report(
-    session: Session, emit: Emit, routing: Routing, actor: str, actor_agency: str, reason: str
+    session: Session,
+    emit: Emit,
+    routing: Routing,
+    actor: str,
+    actor_agency: str,
+    reason: str,
+    actor_kind: str = "agency",
 ) -> Entry:
     """Not ours: back to verification for another routing, with the reason."""
     _require(routing, OPEN)
@@ -559,6 +601,7 @@ def return_report(
             returned_at=now,
         )
     )
+    feed.emit_change(session, emit, routing, "returned", now, actor_kind, reason)
     kind = _kind_of(session, routing.agency_id)
     after_commit(session, lambda: HOPS.labels("returned", kind).inc())
     return entry
@@ -574,16 +617,24 @@ def post_followup(
     kind: str,
     attachments: list[AttachmentRef],
     entry_id: str,
+    actor_kind: str = "agency",
+    external_id: str | None = None,
+    late_ok: bool = False,
 ) -> Entry:
-    """A follow-up (tindak lanjut) or a question to the reporter."""
-    _require(routing, OPEN)
+    """A follow-up (tindak lanjut), a question to the reporter or an acknowledgement.
+
+    ``late_ok``: a region's system may deliver a follow-up after its resolution (calls
+    arrive out of order); it is logged and published, and the status stays.
+    """
+    _require(routing, (*OPEN, "resolved", "closed") if late_ok else OPEN)
     now = datetime.now(UTC)
     agency_kind = _kind_of(session, routing.agency_id)
     if routing.first_response_at is None:
         routing.first_response_at = now
         waited = (now - routing.routed_at).total_seconds()
         after_commit(session, lambda: FIRST_RESPONSE.labels(agency_kind).observe(max(0, waited)))
-    routing.status = "in_progress"
+    if routing.status in OPEN:
+        routing.status = "in_progress"
     routing.updated_at = now
     entry = _log(
         session,
@@ -608,12 +659,30 @@ def post_followup(
             attachments=attachments,
         )
     )
+    feed.emit_change(
+        session,
+        emit,
+        routing,
+        kind,
+        now,
+        actor_kind,
+        text,
+        attachments=attachments,
+        external_id=external_id,
+    )
     after_commit(session, lambda: HOPS.labels(kind, agency_kind).inc())
     return entry
 
 
 def resolve(
-    session: Session, emit: Emit, routing: Routing, actor: str, actor_agency: str, summary: str
+    session: Session,
+    emit: Emit,
+    routing: Routing,
+    actor: str,
+    actor_agency: str,
+    summary: str,
+    actor_kind: str = "agency",
+    external_id: str | None = None,
 ) -> Entry:
     """The agency's work is done; the reporter is asked whether it solved the problem."""
     _require(routing, OPEN)
@@ -630,6 +699,9 @@ def resolve(
             resolved_by=actor,
             resolved_at=now,
         )
+    )
+    feed.emit_change(
+        session, emit, routing, "resolved", now, actor_kind, summary, external_id=external_id
     )
     kind = _kind_of(session, routing.agency_id)
     after_commit(session, lambda: HOPS.labels("resolved", kind).inc())

@@ -149,3 +149,18 @@ class Attachment(Base, table=True):
     storage_name: str = Field(max_length=80)
     uploaded_by: str = Field(max_length=64)
     uploaded_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class RegionCall(Base, table=True):
+    """A call from a region's own system, kept so that the same ``external_id`` again
+    answers what the first call did (and a different request under it is refused)."""
+
+    __tablename__ = "region_calls"
+
+    region: str = Field(primary_key=True, max_length=5)
+    external_id: str = Field(primary_key=True, max_length=100)
+    report_id: str = Field(max_length=36, index=True)
+    action: str = Field(max_length=16)
+    fingerprint: str = Field(max_length=64)
+    result: str = Field(sa_type=sa.Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)

@@ -60,20 +60,23 @@ def ensure_topics(kit: KitSettings, timeout: float = 30.0) -> list[str]:
     admin = AdminClient({"bootstrap.servers": kit.bootstrap})
     existing = set(admin.list_topics(timeout=timeout).topics)
     wanted: list[NewTopic] = []
+    specs: list[tuple[str, dict[str, str], int]] = []
     for topic in catalog.TOPICS:
-        for name, config in (
-            (topic.full_name(kit), topic.config),
-            (topic.dlq_name(kit), {}),
-        ):
-            if name not in existing:
-                wanted.append(
-                    NewTopic(
-                        name,
-                        num_partitions=kit.aduan_topic_partitions,
-                        replication_factor=kit.aduan_topic_replication,
-                        config=dict(config),
-                    )
+        partitions = topic.partitions or kit.aduan_topic_partitions
+        specs.append((topic.full_name(kit), topic.config, partitions))
+        specs.append((topic.dlq_name(kit), {}, partitions))
+    # One feed topic per province, for regional governments reading Kafka directly.
+    specs += [(name, {}, 1) for name in catalog.region_topic_names(kit)]
+    for name, config, partitions in specs:
+        if name not in existing:
+            wanted.append(
+                NewTopic(
+                    name,
+                    num_partitions=partitions,
+                    replication_factor=kit.aduan_topic_replication,
+                    config=dict(config),
                 )
+            )
     created = []
     if wanted:
         for name, fut in admin.create_topics(wanted, request_timeout=timeout).items():
@@ -136,22 +139,38 @@ class Outbox:
         subject: str | None,
         key: str | None = None,
         event_id: str | None = None,
+        topic: str | None = None,
     ) -> CloudEvent:
         """Add one event to the outbox; it is published after the transaction commits.
 
         A caller that must never emit the same event twice passes a deterministic
-        ``event_id``: the outbox's unique key then refuses a second copy.
+        ``event_id``: the outbox's unique key then refuses a second copy. ``topic`` (a
+        full name) sends it to a topic outside the catalogue, such as a province's feed;
+        its outbox row is keyed ``<id>@<topic>``, so one event may go to both.
         """
         event = new_event(f"/aduan/{self.service}", subject, payload)
         if event_id is not None:
             event.id = event_id
-        topic = catalog.TOPIC_OF_TYPE[TYPE_OF[type(payload)]]
+        if topic is not None:
+            session.execute(
+                self.table.insert(),
+                {
+                    "event_id": f"{event.id}@{topic}"[:64],
+                    "topic": topic,
+                    "key": key if key is not None else subject,
+                    "event_type": event.type,
+                    "payload": encode(event).decode(),
+                    "created_at": event.time,
+                },
+            )
+            return event
+        catalog_topic = catalog.TOPIC_OF_TYPE[TYPE_OF[type(payload)]]
         # Parameters apart from the statement: SQLAlchemy caches the compiled insert.
         session.execute(
             self.table.insert(),
             {
                 "event_id": event.id,
-                "topic": topic.full_name(self.kit),
+                "topic": catalog_topic.full_name(self.kit),
                 "key": key if key is not None else subject,
                 "event_type": event.type,
                 "payload": encode(event).decode(),

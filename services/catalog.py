@@ -23,6 +23,8 @@ class Topic:
     key: str = "report id"
     private: bool = False
     config: dict[str, str] = field(default_factory=dict)
+    # None: ADUAN_TOPIC_PARTITIONS.
+    partitions: int | None = None
 
     def full_name(self, kit: KitSettings) -> str:
         """The topic's name on the cluster."""
@@ -138,6 +140,19 @@ TOPICS: tuple[Topic, ...] = (
         "and reports escalated to the Ombudsman after the resolution clock.",
     ),
     Topic(
+        "region.feed",
+        ("id.aduan.region.report_changed.v1",),
+        producer="routing",
+        consumers=("notifications",),
+        key="report id",
+        partitions=1,
+        description="Every change to a report held by a regional government, for the "
+        "regions' gateway (pull, server-sent events, webhooks). One partition: the "
+        "gateway numbers events in the order it commits them, so a cursor never skips. "
+        "The same events go to one topic per province (<namespace>.region.<code>) for "
+        "regions reading Kafka directly.",
+    ),
+    Topic(
         "notification.sent",
         ("id.aduan.notification.sent.v1",),
         producer="notifications",
@@ -164,8 +179,15 @@ def inputs_of(service: str) -> tuple[Topic, ...]:
     return tuple(t for t in TOPICS if service in t.consumers)
 
 
+def region_topic_names(kit: KitSettings) -> list[str]:
+    """One feed topic per province (``<namespace>.region.32``)."""
+    from services import areas
+
+    return [f"{kit.aduan_namespace}.region.{code}" for code in sorted(areas.provinces())]
+
+
 def all_topic_names(kit: KitSettings) -> list[str]:
     """Every topic the platform needs on the cluster, dead-letter topics included."""
     names = [t.full_name(kit) for t in TOPICS]
     names += [t.dlq_name(kit) for t in TOPICS]
-    return names
+    return names + region_topic_names(kit)

@@ -10,6 +10,9 @@ aduan token --role ROLE --sub NAME [--agency ID]
 aduan areas refresh --version X.Y.Z
                           replace the shipped administrative areas with a newer
                           release of idn-area-data (npm), after checking it
+aduan region-acls [--check]
+                          write (or check) deploy/kafka/region-acls.sh, the ACLs of
+                          the per-province feed topics on a production cluster
 aduan migration SERVICE -m MESSAGE
                           autogenerate a schema migration for a service's models
 """
@@ -135,12 +138,19 @@ def main(argv: list[str] | None = None) -> int:
     mig = sub.add_parser("migration", help="autogenerate a migration for a service")
     mig.add_argument("service", choices=SERVICES)
     mig.add_argument("-m", "--message", required=True)
+    acl = sub.add_parser("region-acls", help="write or check deploy/kafka/region-acls.sh")
+    acl.add_argument("--check", action="store_true", help="fail if the file differs")
+    acl.add_argument("--namespace", default="aduan")
     areas = sub.add_parser("areas", help="the administrative areas data")
     areas.add_argument("action", choices=["refresh"])
     areas.add_argument("--version", required=True, help="idn-area-data release, e.g. 4.0.1")
     args = parser.parse_args(argv)
     if args.cmd == "areas":
         return _areas(args)
+    if args.cmd == "region-acls":
+        return schemas.write_or_check(
+            {Path("deploy/kafka/region-acls.sh"): schemas.region_acls(args.namespace)}, args.check
+        )
     if args.cmd == "run":
         return _run(args)
     if args.cmd == "topics":
@@ -156,7 +166,11 @@ def main(argv: list[str] | None = None) -> int:
         return schemas.write_or_check(schemas.schema_files(), args.check)
     if args.cmd == "asyncapi":
         return schemas.write_or_check(
-            {Path("docs/asyncapi.yaml"): schemas.asyncapi_yaml()}, args.check
+            {
+                Path("docs/asyncapi.yaml"): schemas.asyncapi_yaml(),
+                Path("docs/regions/asyncapi.yaml"): schemas.region_asyncapi_yaml(),
+            },
+            args.check,
         )
     return 2
 

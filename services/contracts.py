@@ -204,8 +204,10 @@ class ReportFollowupPosted(Payload):
     text: str = Field(max_length=5000)
     posted_by: Actor
     posted_at: datetime
-    kind: Literal["followup", "question"] = Field(
-        "followup", description="question: the agency asks the reporter something."
+    kind: Literal["followup", "question", "acknowledgement"] = Field(
+        "followup",
+        description="question: the agency asks the reporter something; acknowledgement: "
+        "the agency confirms it received the report and is handling it.",
     )
     attachments: list[AttachmentRef] = Field(default_factory=list, max_length=10)
 
@@ -301,6 +303,57 @@ class ReportEscalated(Payload):
     escalated_at: datetime
 
 
+RegionChange = Literal[
+    "routed",
+    "forwarded",
+    "acknowledgement",
+    "followup",
+    "question",
+    "resolved",
+    "reporter_replied",
+    "returned",
+    "rerouted",
+    "closed",
+]
+
+
+class RegionReportChanged(Payload):
+    """One change to a report held by a regional government, for the governments that
+    subscribe (the feed, and one topic per province). The report as it now stands, and
+    what changed. Never the reporter's identity or contact: Anonim or not, no reporter
+    data is carried at all."""
+
+    report_id: ReportId
+    change: RegionChange
+    occurred_at: datetime
+    actor_kind: Literal["system", "agency", "region", "reporter", "administrator"]
+    external_id: str | None = Field(
+        None, max_length=100, description="The region's own id, when its system made it."
+    )
+    text: str = Field("", max_length=5000, description="The follow-up, reason or reply.")
+    satisfied: bool | None = Field(None, description="reporter_replied: solved or not.")
+    attachments: list[AttachmentRef] = Field(default_factory=list, max_length=10)
+    tracking_number: TrackingNumber | None = None
+    status: str = Field(max_length=16)
+    province_code: str = Field(pattern=r"^[0-9]{2}$")
+    regency_code: RegencyCode
+    district_code: DistrictCode | None = None
+    category: str = Field(max_length=64)
+    title: str = Field("", max_length=200)
+    story: str = Field("", max_length=20_000)
+    agency_id: str = Field(max_length=64, description="The government in charge.")
+    agency_name: str = Field(max_length=200)
+    unit_id: str | None = Field(None, max_length=64)
+    unit_name: str | None = Field(None, max_length=200)
+    subunit_id: str | None = Field(None, max_length=64)
+    subunit_name: str | None = Field(None, max_length=200)
+    anonymous: bool
+    confidential: bool
+    redacted: bool = Field(
+        False, description="Confidential: title, story and texts removed for this reader."
+    )
+
+
 class NotificationSent(Payload):
     """A message about a report went out (the channel, never the address).
 
@@ -354,6 +407,7 @@ EVENT_TYPES: dict[str, type[Payload]] = {
     "id.aduan.sla.breached.v1": SlaBreached,
     "id.aduan.report.closed.v1": ReportClosed,
     "id.aduan.report.escalated.v1": ReportEscalated,
+    "id.aduan.region.report_changed.v1": RegionReportChanged,
     "id.aduan.notification.sent.v1": NotificationSent,
     "id.aduan.notification.dead_lettered.v1": NotificationDeadLettered,
 }

@@ -113,11 +113,181 @@ def asyncapi() -> dict[str, Any]:
     }
 
 
+REGION_EVENT = "id.aduan.region.report_changed.v1"
+WEBHOOK_HEADERS = {
+    "type": "object",
+    "required": ["webhook-id", "webhook-timestamp", "webhook-signature"],
+    "properties": {
+        "webhook-id": {
+            "type": "string",
+            "description": "The same on every retry of one delivery: drop repeats.",
+        },
+        "webhook-timestamp": {
+            "type": "string",
+            "description": "Unix seconds; refuse a message more than 5 minutes off.",
+        },
+        "webhook-signature": {
+            "type": "string",
+            "description": "Space-separated `v1,<base64>`: HMAC-SHA256 over "
+            "`{webhook-id}.{webhook-timestamp}.{body}` keyed with the base64-decoded "
+            "secret after `whsec_`. Two signatures while a rotated secret is in its grace.",
+        },
+    },
+}
+
+
+def region_asyncapi() -> dict[str, Any]:
+    """An AsyncAPI 3.0 document of what a connected regional government receives."""
+    from services import areas
+
+    summary = "One change to a report held by a regional government, as the region may read it."
+    payload = {"$ref": f"../../services/schemas/{REGION_EVENT}.json"}
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "Aduan for connected regional governments",
+            "version": "1.0.0",
+            "description": "What a connected regional government (Pemda) receives about the "
+            "reports it is in charge of: every change (routed, forwarded, acknowledged, "
+            "follow-up, question, resolved, the reporter's reply, returned, re-routed, "
+            "closed) as a CloudEvents 1.0 envelope whose `data` is the report as it now "
+            "stands. Three ways to receive it: Kafka (one topic per province), the HTTP "
+            "gateway's server-sent events (and its pull API, in the gateway's OpenAPI), and "
+            "signed webhooks. The guide is docs/regions.md. No message ever carries a "
+            "reporter's identity or contact.",
+        },
+        "defaultContentType": "application/cloudevents+json",
+        "servers": {
+            "kafka": {
+                "host": "kafka.aduan.example:9093",
+                "protocol": "kafka-secure",
+                "description": "The platform's cluster. The principal User:region-<province> "
+                "may read its province's topic only, with consumer groups named "
+                "region-<province>.* (deploy/kafka/region-acls.sh).",
+                "security": [{"$ref": "#/components/securitySchemes/kafkaScram"}],
+            },
+            "gateway": {
+                "host": "aduan.example",
+                "protocol": "https",
+                "description": "The regions' gateway (the notifications service): "
+                "/v1/region/token, /v1/region/events, /v1/region/stream, /v1/region/webhooks.",
+                "security": [{"$ref": "#/components/securitySchemes/clientCredentials"}],
+            },
+        },
+        "channels": {
+            "provinceFeed": {
+                "address": "aduan.region.{province}",
+                "description": "One topic per province, keyed by report id, one partition by "
+                "default (events of one report stay in order). What the province may read: "
+                "reports held by the province and its regencies' governments; a confidential "
+                "report held by a regency arrives with its title, story and texts removed "
+                "(`redacted: true`).",
+                "parameters": {
+                    "province": {
+                        "description": "Kemendagri province code.",
+                        "enum": sorted(areas.provinces()),
+                    }
+                },
+                "servers": [{"$ref": "#/servers/kafka"}],
+                "messages": {"reportChanged": {"$ref": "#/components/messages/reportChanged"}},
+                "bindings": {"kafka": {"partitions": 1, "bindingVersion": "0.5.0"}},
+            },
+            "gatewayStream": {
+                "address": "/v1/region/stream",
+                "description": "Server-sent events (text/event-stream). Each event's `id` "
+                "is its cursor; reconnect with `Last-Event-ID` (or `?after=`) to resume. "
+                "A comment line every 15 seconds keeps idle connections open.",
+                "servers": [{"$ref": "#/servers/gateway"}],
+                "messages": {"reportChanged": {"$ref": "#/components/messages/reportChanged"}},
+                "bindings": {"http": {"method": "GET", "bindingVersion": "0.3.0"}},
+            },
+            "regionWebhook": {
+                "address": "{webhookUrl}",
+                "description": "The region's own HTTPS endpoint, registered with POST "
+                "/v1/region/webhooks. Each event is POSTed once it is stored, retried with "
+                "backoff until a 2xx (410 Gone disables the webhook), signed per Standard "
+                "Webhooks.",
+                "parameters": {"webhookUrl": {"description": "The URL the region registered."}},
+                "messages": {"signedReportChanged": {"$ref": "#/components/messages/signed"}},
+                "bindings": {"http": {"method": "POST", "bindingVersion": "0.3.0"}},
+            },
+        },
+        "operations": {
+            "readProvinceFeed": {
+                "action": "receive",
+                "channel": {"$ref": "#/channels/provinceFeed"},
+                "summary": "A province's system consumes its topic.",
+            },
+            "readStream": {
+                "action": "receive",
+                "channel": {"$ref": "#/channels/gatewayStream"},
+                "summary": "A region's system listens to its stream.",
+            },
+            "receiveWebhook": {
+                "action": "receive",
+                "channel": {"$ref": "#/channels/regionWebhook"},
+                "summary": "A region's endpoint receives each event, signed.",
+            },
+        },
+        "components": {
+            "messages": {
+                "reportChanged": {
+                    "name": REGION_EVENT,
+                    "title": "Report changed",
+                    "summary": summary,
+                    "contentType": "application/cloudevents+json",
+                    "payload": payload,
+                },
+                "signed": {
+                    "name": REGION_EVENT,
+                    "title": "Report changed (webhook)",
+                    "summary": summary + " Signed; `sequence` is the feed cursor.",
+                    "contentType": "application/cloudevents+json",
+                    "headers": WEBHOOK_HEADERS,
+                    "payload": payload,
+                },
+            },
+            "securitySchemes": {
+                "kafkaScram": {
+                    "type": "scramSha512",
+                    "description": "One principal per province: User:region-<province>.",
+                },
+                "clientCredentials": {
+                    "type": "oauth2",
+                    "description": "Client credentials issued by an administrator (stored "
+                    "hashed, rotatable, revocable), exchanged for a 15-minute token.",
+                    "flows": {
+                        "clientCredentials": {
+                            "tokenUrl": "https://aduan.example/v1/region/token",
+                            "availableScopes": {},
+                        }
+                    },
+                },
+            },
+        },
+    }
+
+
 def asyncapi_yaml() -> str:
     """The AsyncAPI document as YAML text."""
     return (
         "# Generated by `aduan asyncapi` from services/catalog.py. Do not edit.\n"
         + yaml.safe_dump(asyncapi(), sort_keys=False, allow_unicode=True, width=100)
+    )
+
+
+def region_acls(namespace: str = "aduan") -> str:
+    """deploy/kafka/region-acls.sh: the per-province topics' ACLs."""
+    from services import areas, regions
+
+    return "\n".join(regions.kafka_acls(namespace, sorted(areas.provinces()))) + "\n"
+
+
+def region_asyncapi_yaml() -> str:
+    """The regions' AsyncAPI document as YAML text."""
+    return (
+        "# Generated by `aduan asyncapi` from services/schemas.py. Do not edit.\n"
+        + yaml.safe_dump(region_asyncapi(), sort_keys=False, allow_unicode=True, width=100)
     )
 
 
