@@ -90,6 +90,8 @@ def advance(ctx: HandlerContext, report_ids: list[str]) -> None:
         .where(
             Notification.report_id.in_(report_ids),  # type: ignore[attr-defined]
             Notification.status.in_(("pending", "shown")),  # type: ignore[attr-defined]
+            # A region's feed events are queued when they arrive (notifications.regions).
+            Notification.template != regions.TEMPLATE,
         )
     )
     ready = sorted(

@@ -99,6 +99,7 @@ def on_region_changed(ctx: HandlerContext, event: RegionReportChanged) -> None:
         values=json.dumps({"seq": row.seq}),
         language="id",
         text="",
+        status="shown",
         channel="endpoints",
         event_time=event.occurred_at,
         created_at=_now(),
