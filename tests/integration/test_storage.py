@@ -51,6 +51,10 @@ def raw(topic: str, value: bytes | None, offset: int = 0) -> bus.RawMessage:
     return bus.RawMessage(topic=topic, partition=0, offset=offset, key=b"k", value=value)
 
 
+ROUTED_EVENTS = "SELECT count(*) FROM outbox WHERE event_type = 'id.aduan.report.routed.v1'"
+FEED_EVENTS = "SELECT count(*) FROM outbox WHERE event_type = 'id.aduan.region.report_changed.v1'"
+
+
 class StorageContract:
     """Run against each backend; subclasses provide ``url``."""
 
@@ -134,9 +138,11 @@ class StorageContract:
         )
         with routing_db.engine.connect() as conn:
             routed = conn.execute(sa.text("SELECT count(*) FROM routings")).scalar_one()
-            outbox = conn.execute(sa.text("SELECT count(*) FROM outbox")).scalar_one()
+            outbox = conn.execute(sa.text(ROUTED_EVENTS)).scalar_one()
             inbox = conn.execute(sa.text("SELECT count(*) FROM inbox")).scalar_one()
-        assert (routed, outbox, inbox) == (2, 2, 2)
+            # Each went to a connected Pemda: its region's feed, on two topics, too.
+            feed = conn.execute(sa.text(FEED_EVENTS)).scalar_one()
+        assert (routed, outbox, inbox, feed) == (2, 2, 2, 4)
         dead = read_topic(broker.bootstrap, f"{topic}.dlq", expect=3)
         assert sorted(int(d.headers["aduan.dlq.origin_offset"]) for d in dead) == [2, 3, 5]
         for d in dead:
@@ -148,7 +154,7 @@ class StorageContract:
         # A second delivery of the whole batch has no effect at all.
         asyncio.run(consumer.process([raw(topic, good, 0), raw(topic, second, 4)]))
         with routing_db.engine.connect() as conn:
-            assert conn.execute(sa.text("SELECT count(*) FROM outbox")).scalar_one() == 2
+            assert conn.execute(sa.text("SELECT count(*) FROM outbox")).scalar_one() == 2 + 4
 
     def test_relay_publishes_in_order_and_replay_republishes(
         self, routing_db: Database, broker: EmbeddedBroker
