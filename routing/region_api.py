@@ -18,12 +18,13 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from routing import api, handlers
-from routing.models import RegionCall, ReportCopy, Routing
+from routing.models import Attachment, RegionCall, ReportCopy, Routing
 from services import regions
 from services.runtime import ServiceRuntime, runtime_of
 
@@ -142,6 +143,46 @@ async def report(report_id: str, rt: Runtime, client: Client) -> dict[str, Any]:
         return regions.view(client.region, data)
 
     return await api._read(rt, work)
+
+
+@router.get("/reports/{report_id}/attachments/{attachment_id}")
+async def attachment(
+    report_id: str, attachment_id: str, rt: Runtime, client: Client
+) -> FileResponse:
+    """A follow-up's file, for a region that may read the report in full."""
+
+    def work(s: Session) -> Attachment:
+        routing = s.get(Routing, report_id)
+        found = s.get(Attachment, attachment_id)
+        data = (
+            {
+                "agency_id": routing.agency_id,
+                "province_code": routing.regency_code[:2],
+                "confidential": routing.confidential,
+            }
+            if routing is not None
+            else {}
+        )
+        if (
+            routing is None
+            or found is None
+            or found.report_id != report_id
+            or not regions.sees(client.region, data)
+            or regions.view(client.region, data).get("redacted")
+        ):
+            raise HTTPException(404, "lampiran tidak ditemukan / attachment not found")
+        return found
+
+    found = await api._read(rt, work)
+    path = api.attachment_store(rt).path(found.storage_name)
+    if not path.exists():
+        raise HTTPException(404, "lampiran tidak ditemukan / attachment not found")
+    return FileResponse(
+        path,
+        media_type=found.media_type,
+        filename=found.filename,
+        headers={"X-Content-Type-Options": "nosniff"},
+    )
 
 
 @router.post("/reports/{report_id}/acknowledge")

@@ -194,6 +194,28 @@ def test_a_regional_government_subscribes_resumes_and_answers(
     finally:
         receiver.close()
 
+    # An officer's follow-up with a file on the confidential report: Bandung downloads it
+    # with its token; neither Surabaya nor the province (it reads that report redacted).
+    officer = staff_headers(platform, "agency_officer", "pemda-32.73")
+    posted = httpx.post(
+        f"{platform.url('routing')}/v1/reports/{secret['report_id']}/followups",
+        data={"text": "Berita acara perbaikan terlampir."},
+        files=[("files", ("berita-acara.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf"))],
+        headers=officer,
+        timeout=10,
+    )
+    assert posted.status_code == 201, posted.text
+    [ref] = posted.json()["attachments"]
+
+    fresh = _region(platform, bdg, tmp_path / "fresh.json")
+    wait_for(lambda: fresh.pull() >= 8 or None, what="the follow-up in the feed")
+    url = f"{platform.url('routing')}/v1/region/reports/{secret['report_id']}/attachments/"
+    got = httpx.get(url + ref["attachment_id"], headers=fresh.headers(), timeout=10)
+    assert got.status_code == 200 and got.content.startswith(b"%PDF")
+    for outsider in (surabaya, province):
+        r = httpx.get(url + ref["attachment_id"], headers=outsider.headers(), timeout=10)
+        assert r.status_code == 404
+
     # The province's Kafka topic: its regencies' reports, confidential ones redacted,
     # nothing of Surabaya or PLN, and never a phone number or an email address.
     kit = platform.kit()
