@@ -10,11 +10,13 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from sqlmodel import Session
 
 from intake import domain, handlers
 from intake.models import Report
 from services import areas
 from services.http import language
+from services.ratelimit import client_ip
 from services.runtime import ServiceRuntime, runtime_of
 
 router = APIRouter(prefix="/v1", tags=["reports"])
@@ -123,7 +125,10 @@ async def submit(
     rt: Runtime,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> JSONResponse:
-    """Submit a report; answers with its tracking number (201, or 200 for a repeat)."""
+    """Submit a report; answers with its tracking number (201, or 200 for a repeat).
+
+    429 with Retry-After past the per-address and per-phone limits."""
+    limit(rt, request, body.reporter.phone)
     cmd = handlers.NewReport(
         title=body.title,
         body=body.body,
@@ -166,6 +171,88 @@ async def submit(
         tracking_url=f"{base}/v1/reports/{report.tracking_number}",
     )
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200)
+
+
+def limit(rt: ServiceRuntime, request: Request, phone: str | None = None) -> None:
+    """The per-address (and per-phone) rate limits: 429 with Retry-After."""
+    limits = rt.definition.extra["limits"]
+    settings = rt.definition.settings
+    limits["ip"].check(client_ip(request, settings.trusted_proxies))  # type: ignore[attr-defined]
+    if phone:
+        limits["phone"].check(phone)
+
+
+class AnswerIn(BaseModel):
+    """The reporter's words on a report, proven by the secret given at submission."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    secret: str = Field(min_length=8, max_length=100)
+    text: str = Field(min_length=3, max_length=5000)
+
+
+class ReplyIn(AnswerIn):
+    satisfied: bool | None = Field(
+        None, description="Did the agency's answer solve it? true closes the report."
+    )
+    text: str = Field("", max_length=5000)
+
+
+def _own_report(session: Session, tracking_number: str, secret: str) -> Report:
+    """The report, if the secret proves the caller reported it (else 404, as for a report
+    that does not exist: a tracking number alone opens nothing)."""
+    report = handlers.find_report(session, tracking_number) if tracking_number.isdigit() else None
+    if report is None or not hmac.compare_digest(
+        domain.hash_secret(secret), report.tracking_secret_hash
+    ):
+        raise HTTPException(404, "Laporan tidak ditemukan / report not found")
+    return report
+
+
+@router.post("/reports/{tracking_number}/information", status_code=202)
+async def add_information(
+    tracking_number: str, body: AnswerIn, request: Request, rt: Runtime
+) -> dict[str, str]:
+    """Add what the report lacked (after verification asked), or any detail: verification
+    checks it again."""
+    limit(rt, request)
+
+    def work() -> dict[str, str]:
+        with rt.database.session() as session:
+            report = _own_report(session, tracking_number, body.secret)
+            if report.status in ("rejected", "closed", "escalated"):
+                raise HTTPException(409, "Laporan sudah selesai / the report is finished")
+            handlers.add_information(session, rt.outbox, report, body.text)
+            return {"status": "accepted"}
+
+    done = await rt.database.write(work)
+    rt.wake_relay()
+    return done
+
+
+@router.post("/reports/{tracking_number}/replies", status_code=202)
+async def reply(
+    tracking_number: str, body: ReplyIn, request: Request, rt: Runtime
+) -> dict[str, str]:
+    """Answer the agency (tanggapan): say whether it solved the problem. "Not solved"
+    re-opens the report; "solved" closes it."""
+    limit(rt, request)
+    if body.satisfied is None and len(body.text) < 3:
+        raise HTTPException(422, "Tulis tanggapan atau pilih selesai/belum / write or choose")
+
+    def work() -> dict[str, str]:
+        with rt.database.session() as session:
+            report = _own_report(session, tracking_number, body.secret)
+            if report.status not in ("routed",):
+                raise HTTPException(
+                    409, "Belum ada tanggapan instansi untuk dibalas / nothing to reply to yet"
+                )
+            handlers.reply(session, rt.outbox, report, body.text, body.satisfied)
+            return {"status": "accepted"}
+
+    done = await rt.database.write(work)
+    rt.wake_relay()
+    return done
 
 
 def _status_labels() -> dict[str, tuple[str, str]]:

@@ -2,10 +2,11 @@
 
 from pathlib import Path
 
-from intake import api, domain
+from intake import api, domain, open311, sms
 from intake.handlers import HANDLERS, REPORTS, count_by_status
 from intake.models import INBOX, OUTBOX, Base
 from intake.settings import IntakeSettings
+from services.ratelimit import Limiter
 from services.runtime import ServiceDefinition, ServiceRuntime, every
 
 
@@ -28,15 +29,21 @@ async def count_reports(rt: ServiceRuntime) -> None:
 
 def build() -> ServiceDefinition:
     """The intake service, ready for the kit's runtime."""
+    settings = IntakeSettings()
+    limits = {
+        "ip": Limiter(settings.rate_per_ip_per_minute, 60),
+        "phone": Limiter(settings.rate_per_phone_per_hour, 3600),
+    }
     return ServiceDefinition(
         name="intake",
         title="Aduan intake: citizens' reports",
-        settings=IntakeSettings(),
+        settings=settings,
+        extra={"limits": limits},
         metadata=Base.metadata,
         outbox_table=OUTBOX,
         inbox_table=INBOX,
         migrations=Path(__file__).parent / "migrations",
         handlers=HANDLERS,
-        routers=[api.router],
+        routers=[api.router, open311.router, open311.partners, sms.router],
         background=[count_reports],
     )

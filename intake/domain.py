@@ -36,6 +36,8 @@ HISTORY_LABELS: dict[str, tuple[str, str]] = {
     "routed": ("Diteruskan ke instansi", "Sent to the agency"),
     "deadline": ("Batas waktu tanggapan instansi", "Agency response deadline"),
     "forwarded": ("Diteruskan ke unit yang menangani", "Passed to the unit handling it"),
+    "information_added": ("Anda menambahkan informasi", "You added information"),
+    "reply": ("Tanggapan Anda", "Your reply"),
     "followup": ("Tanggapan instansi", "The agency's response"),
     "question": ("Pertanyaan dari instansi: mohon dijawab", "A question from the agency"),
     "acknowledgement": (
@@ -63,6 +65,7 @@ HISTORY_ORDER: dict[str, int] = {
         [
             "submitted",
             "verified",
+            "information_added",
             "rejected",
             "pending",
             "routed",
@@ -72,6 +75,7 @@ HISTORY_ORDER: dict[str, int] = {
             "followup",
             "question",
             "resolved",
+            "reply",
             "overdue",
             "escalated",
             "closed",

@@ -25,8 +25,10 @@ from services.contracts import (
     ReportEscalated,
     ReportFollowupPosted,
     ReportForwarded,
+    ReportInformationAdded,
     ReportPendingRegion,
     ReportRejected,
+    ReportReporterReplied,
     ReportResolved,
     ReportRouted,
     ReportSubmitted,
@@ -248,6 +250,54 @@ def on_routed(ctx: HandlerContext, event: ReportRouted) -> None:
         "routed",
         agency_name=event.agency_name,
     )
+
+
+def reported_by(session: Session, report: Report, phone: str) -> bool:
+    """Whether this phone number is the report's reporter's."""
+    reporter = session.get(Reporter, report.reporter_ref)
+    return reporter is not None and reporter.phone == phone
+
+
+def add_information(session: Session, outbox: Outbox, report: Report, text: str) -> None:
+    """The reporter adds to the report: verification checks it again, routing shows it."""
+    now = datetime.now(UTC)
+    event = outbox.emit(
+        session,
+        ReportInformationAdded(report_id=report.id, text=text, added_at=now),
+        report.id,
+    )
+    _remember(session, report, event.id, "information_added", text, now)
+
+
+def reply(
+    session: Session, outbox: Outbox, report: Report, text: str, satisfied: bool | None
+) -> None:
+    """The reporter answers the agency (tanggapan)."""
+    now = datetime.now(UTC)
+    event = outbox.emit(
+        session,
+        ReportReporterReplied(
+            report_id=report.id,
+            reply_id=uuid.uuid4().hex,
+            satisfied=satisfied,
+            text=text,
+            replied_at=now,
+        ),
+        report.id,
+    )
+    _remember(session, report, event.id, "reply", text, now)
+
+
+def _remember(
+    session: Session, report: Report, event_id: str, kind: str, detail: str, at: datetime
+) -> None:
+    session.add(
+        HistoryEntry(
+            report_id=report.id, event_id=event_id, kind=kind, detail=detail[:5000], occurred_at=at
+        )
+    )
+    report.updated_at = at
+    session.add(report)
 
 
 def on_pending_region(ctx: HandlerContext, event: ReportPendingRegion) -> None:

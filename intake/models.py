@@ -71,3 +71,26 @@ class HistoryEntry(Base, table=True):
     kind: str = Field(max_length=32)
     detail: str = Field(default="", sa_type=sa.Text, description="Up to 5000 characters.")
     occurred_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class PartnerKey(Base, table=True):
+    """An Open311 api_key of a partner app; only its SHA-256 is kept (32 random bytes)."""
+
+    __tablename__ = "partner_keys"
+
+    id: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=200)
+    key_hash: str = Field(max_length=64, unique=True)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SmsDraft(Base, table=True):
+    """An SMS report waiting for its place: the next SMS from the phone completes it."""
+
+    __tablename__ = "sms_drafts"
+
+    phone: str = Field(primary_key=True, max_length=20)
+    text: str = Field(sa_type=sa.Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)

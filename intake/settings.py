@@ -1,6 +1,6 @@
 """Intake's settings (environment prefix ``INTAKE_``)."""
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from services.settings import ServiceSettings
@@ -20,4 +20,26 @@ class IntakeSettings(ServiceSettings):
     )
     gauge_seconds: float = Field(
         15.0, gt=0, description="How often the reports-by-status gauge is recounted."
+    )
+    rate_per_ip_per_minute: float = Field(
+        30, gt=0, description="Reports, replies and Open311 requests per minute from one IP."
+    )
+    rate_per_phone_per_hour: float = Field(
+        10, gt=0, description="Reports per hour from one phone number (web, API, Open311)."
+    )
+    sms_secret: SecretStr | None = Field(
+        None,
+        description="Shared secret Kannel's sms-service sends (?secret=...); unset: SMS "
+        "intake is off (403).",
+    )
+    sms_allowed_networks: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1/32", "::1/128"],
+        description="Addresses Kannel may call from (JSON list of networks).",
+    )
+    trusted_proxies: int = Field(
+        0,
+        ge=0,
+        le=5,
+        description="Gateways in front that set X-Forwarded-For (1 behind deploy/compose's "
+        "nginx): the client's address is then the one they saw.",
     )

@@ -20,3 +20,22 @@ CATEGORIES: dict[str, tuple[str, str]] = {
     "transportasi": ("Transportasi", "Transport"),
     "kepolisian": ("Pelayanan kepolisian", "Police services"),
 }
+
+
+# What a complete report of each category must say (5W1H: what, who, where, when, how,
+# why). A pothole needs only a place; extortion needs who, where, when and how. Intake's
+# forms and Open311 show it; verification checks it.
+NEEDS: dict[str, tuple[str, ...]] = {
+    "infrastruktur": ("what", "where"),
+    "lingkungan": ("what", "where"),
+    "listrik": ("what", "where"),
+    "air-bersih": ("what", "where"),
+    "transportasi": ("what", "where"),
+    "kesehatan": ("what", "where"),
+    "pendidikan": ("what", "where"),
+    "kependudukan": ("what", "where"),
+    "bansos": ("what", "where"),
+    "pelayanan-publik": ("what", "where"),
+    "kepolisian": ("what", "where", "when"),
+    "pungli": ("what", "who", "where", "when", "how"),
+}

@@ -68,7 +68,9 @@ class KannelGateway:
 
     USER, PASSWORD = "aduan", "kannel-test-secret"
 
-    def __init__(self, workdir: Path, max_messages: int = 6) -> None:
+    def __init__(
+        self, workdir: Path, max_messages: int = 6, sms_service_url: str | None = None
+    ) -> None:
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
         self.admin_port, self.box_port, self.smsc_port, self.sendsms_port = (
@@ -78,6 +80,8 @@ class KannelGateway:
             free_port(),
         )
         self.max_messages = max_messages
+        # Where incoming SMS go (intake's /v1/sms/kannel with its secret), if anywhere.
+        self.sms_service_url = sms_service_url
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.conf = self.dir / "kannel.conf"
         self.phone_log = self.dir / "fakesmsc.log"
@@ -129,6 +133,19 @@ max-messages = {self.max_messages}
 concatenation = true
 """
         )
+        if self.sms_service_url:
+            with self.conf.open("a") as f:
+                f.write(
+                    f"""
+group = sms-service
+keyword = default
+catch-all = true
+get-url = "{self.sms_service_url}&from=%p&to=%P&id=%I&text=%a"
+max-messages = 3
+concatenation = true
+omit-empty = true
+"""
+                )
 
     def _spawn(self, name: str, *args: str) -> None:
         log = (self.dir / f"{name}.log").open("ab")
@@ -162,6 +179,33 @@ concatenation = true
                 "-m",
                 "0",
                 "1 2 text x",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.dir,
+        )
+
+    def send(self, sender: str, text: str, to: str = "1708") -> None:
+        """A phone sends an SMS (mobile originated). The fake SMSC takes one connection,
+        so the phone network is replaced by a fakesmsc that sends it once and then, like
+        the one it replaces, logs every message it receives (the reply among them)."""
+        current = self.procs.pop("fakesmsc", None)
+        if current is not None:
+            current.terminate()
+            current.wait(10)
+        log = self.phone_log.open("ab")
+        self.procs["fakesmsc"] = subprocess.Popen(
+            [
+                str(FAKESMSC),
+                "-H",
+                "127.0.0.1",
+                "-r",
+                str(self.smsc_port),
+                "-i",
+                "0.1",
+                "-m",
+                "1",
+                f"{sender} {to} text {text}",
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

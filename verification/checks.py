@@ -18,6 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from services.categories import NEEDS
+
 # --- text helpers -----------------------------------------------------------------------
 
 _TOKEN = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
@@ -293,20 +295,7 @@ ELEMENT_NAMES = {
 
 # What each category needs before an agency can act (DOMAIN.md: a pothole needs only a
 # place; extortion needs who, where, when and how).
-REQUIRED: dict[str, tuple[str, ...]] = {
-    "infrastruktur": ("what", "where"),
-    "lingkungan": ("what", "where"),
-    "listrik": ("what", "where"),
-    "air-bersih": ("what", "where"),
-    "transportasi": ("what", "where"),
-    "kesehatan": ("what", "where"),
-    "pendidikan": ("what", "where"),
-    "kependudukan": ("what", "where"),
-    "bansos": ("what", "where"),
-    "pelayanan-publik": ("what", "where"),
-    "kepolisian": ("what", "where", "when"),
-    "pungli": ("what", "who", "where", "when", "how"),
-}
+REQUIRED: dict[str, tuple[str, ...]] = NEEDS
 
 # Place nouns: followed by a name ("Jalan Cikutra", "Puskesmas Sememi", "RT 04") they say
 # where. Weak ones ("depan", "kali") count only before a capitalised name or a number.

@@ -28,6 +28,7 @@ SECRETS = {
     "ADUAN_AUTH_SECRET": "a" * 48,
     "POSTGRES_PASSWORD": "pg-secret",
     "KANNEL_SENDSMS_PASSWORD": "kannel-secret",
+    "KANNEL_SMS_SECRET": "kannel-sms-secret",
     "GRAFANA_ADMIN_PASSWORD": "grafana-secret",
 }
 PORTS = {"intake": 8080, "verification": 8081, "routing": 8082, "sla": 8083, "notifications": 8084}

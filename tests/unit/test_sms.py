@@ -1,0 +1,58 @@
+"""What an SMS to 1708 asks for: commands despite case, spacing and typos, the place and
+the category of a free-text report."""
+
+from __future__ import annotations
+
+import pytest
+
+from intake.sms import Command, category_of, find_regency, parse
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("BANTUAN", Command("help")),
+        ("  bantuan ", Command("help")),
+        ("?", Command("help")),
+        ("", Command("help")),
+        ("Status 1234567", Command("status", "1234567")),
+        ("STATSU #1234567", Command("status", "1234567")),  # a typo
+        ("cek   1234567", Command("status", "1234567")),
+        ("lacak 1234567", Command("status", "1234567")),
+        ("TAMBAH 1234567 lokasinya depan toko", Command("add", "1234567", "lokasinya depan toko")),
+        ("tambha 1234567 jam 7 pagi", Command("add", "1234567", "jam 7 pagi")),
+    ],
+)
+def test_commands(text: str, expected: Command) -> None:
+    assert parse(text) == expected
+
+
+def test_anything_else_is_a_report() -> None:
+    got = parse("Jalan  berlubang di Jl. Cikutra, Kota Bandung sejak Senin")
+    assert got.kind == "report" and got.text.startswith("Jalan berlubang di Jl.")
+    # "Status" with no number, or a word only near a command, is still a report.
+    assert parse("Statusnya jalan rusak parah di Surabaya").kind == "report"
+    assert parse("Info: lampu jalan mati di Kota Semarang sejak kemarin").kind == "report"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Jalan berlubang di Kota Bandung", "32.73"),
+        ("jalan rusak di kabupaten bandung dekat soreang", "32.04"),
+        ("Lampu mati di bandung", "32.73"),  # a bare name: the city
+        ("Sampah menumpuk di SURABAYA", "35.78"),
+        ("Banjir di Kota Administrasi Jakarta Timur", "31.75"),
+        ("Pungli di kantor kelurahan", None),
+    ],
+)
+def test_the_place_is_read_from_the_text(text: str, code: str | None) -> None:
+    assert find_regency(text) == code
+
+
+def test_the_category_is_guessed_verifiers_correct_it() -> None:
+    assert category_of("Ada pungutan liar di kantor desa") == "pungli"
+    assert category_of("Listrik padam tiga hari") == "listrik"
+    assert category_of("Jalan berlubang besar") == "infrastruktur"
+    assert category_of("Antrean KTP lama sekali") == "kependudukan"
+    assert category_of("Pelayanan lambat") == "pelayanan-publik"
