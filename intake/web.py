@@ -1,0 +1,544 @@
+"""The citizens' web pages: report, follow one's report and answer the agency, browse the
+public reports and their statistics. Server-rendered (Jinja2, autoescaped), Indonesian
+first with English one click away, usable without JavaScript except the area pickers,
+which fetch the Kemendagri areas as the citizen chooses.
+
+Every page goes through the same functions as the REST API: the same checks, limits and
+events. Nothing on a public page says who reported; a confidential report is never
+public and its own page needs the code given at submission.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from intake import api, domain, handlers
+from intake.models import HistoryEntry, Report
+from services import areas
+from services.categories import CATEGORIES, NEEDS
+from services.runtime import ServiceRuntime, runtime_of
+
+router = APIRouter(include_in_schema=False)
+_env = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+)
+LANG_COOKIE = "aduan_lang"
+PUBLIC = ("verified", "pending", "routed", "closed", "escalated")
+RESPONSES = ("followup", "question", "acknowledgement", "resolved")
+ANSWERS = (*RESPONSES, "forwarded")
+ELEMENTS = {
+    "what": ("apa", "what"),
+    "who": ("siapa", "who"),
+    "where": ("di mana", "where"),
+    "when": ("kapan", "when"),
+    "how": ("bagaimana", "how"),
+    "why": ("mengapa", "why"),
+}
+# The reporter naming themselves in an Anonim story (verification checks it again).
+SELF_NAMED = re.compile(
+    r"\bnama saya\b|\bsaya bernama\b|(\+62|\b0)8\d{8,11}\b|[\w.+-]+@[\w-]+\.[\w.]+", re.I
+)
+
+WORDS: dict[str, tuple[str, str]] = {
+    "title": ("Aduan: layanan pengaduan publik", "Aduan: public service complaints"),
+    "language": ("English", "Bahasa Indonesia"),
+    "report": ("Laporkan", "Report"),
+    "track": ("Lacak laporan", "Track a report"),
+    "browse": ("Daftar laporan", "Public reports"),
+    "stats": ("Statistik", "Statistics"),
+    "intro": (
+        "Sampaikan keluhan tentang layanan publik. Laporan Anda diverifikasi dalam 3 hari "
+        "kerja, diteruskan ke instansi yang berwenang, yang wajib menanggapi dalam 5 hari kerja.",
+        "Complain about a public service. Your report is verified within 3 working days and "
+        "sent to the agency in charge, which must respond within 5 working days.",
+    ),
+    "new_report": ("Buat laporan", "New report"),
+    "report_title": ("Judul singkat", "Short title"),
+    "story": ("Ceritakan apa yang terjadi", "Tell what happened"),
+    "story_help": (
+        "Sebutkan apa yang terjadi, di mana, kapan, dan siapa yang terlibat bila ada.",
+        "Say what happened, where, when, and who was involved if anyone.",
+    ),
+    "event_date": ("Tanggal kejadian", "Date of the event"),
+    "category": ("Kategori", "Category"),
+    "needs": ("Laporan kategori ini perlu menyebut", "A report of this category must say"),
+    "province": ("Provinsi", "Province"),
+    "regency": ("Kabupaten/kota", "Regency/city"),
+    "district": ("Kecamatan (opsional)", "District (optional)"),
+    "choose": ("Pilih", "Choose"),
+    "privacy": ("Privasi", "Privacy"),
+    "anonymous": ("Anonim", "Anonymous"),
+    "anonymous_help": (
+        "Identitas Anda disembunyikan dari instansi dan publik; hanya administrator yang dapat "
+        "melihatnya. Jangan tulis nama atau nomor Anda di cerita.",
+        "Your identity is hidden from the agency and the public; only administrators can see "
+        "it. Do not write your name or number in the story.",
+    ),
+    "confidential": ("Rahasia", "Confidential"),
+    "confidential_help": (
+        "Seluruh laporan hanya dapat dilihat oleh Anda, instansi terkait, dan administrator; "
+        "tidak pernah tampil di daftar publik.",
+        "The whole report is seen only by you, the agency concerned and administrators; "
+        "never in the public list.",
+    ),
+    "contact": ("Kontak (tidak pernah ditampilkan)", "Contact (never shown)"),
+    "name": ("Nama", "Name"),
+    "phone": ("Nomor HP", "Mobile number"),
+    "email": ("Email", "Email"),
+    "contact_help": (
+        "Untuk mengabari Anda. Instansi dan publik tidak pernah melihatnya.",
+        "To keep you informed. Agencies and the public never see it.",
+    ),
+    "send": ("Kirim laporan", "Send the report"),
+    "self_named": (
+        "Cerita Anda tampaknya menyebut nama, nomor, atau email Anda, padahal Anda memilih "
+        "Anonim. Hapus dulu, atau centang kirim tetap.",
+        "Your story seems to contain your name, number or email although you chose "
+        "Anonymous. Remove it first, or tick send anyway.",
+    ),
+    "send_anyway": ("Kirim tetap", "Send anyway"),
+    "received": ("Laporan diterima", "Report received"),
+    "your_number": ("Nomor pelacakan Anda", "Your tracking number"),
+    "your_code": (
+        "Kode rahasia (simpan, hanya ditampilkan sekali)",
+        "Secret code (keep it: shown once)",
+    ),
+    "your_link": ("Tautan laporan Anda", "Your report's link"),
+    "code_help": (
+        "Nomor pelacakan saja tidak cukup untuk membalas atau membuka laporan rahasia: "
+        "simpan kode ini atau tautannya.",
+        "The tracking number alone cannot reply or open a confidential report: keep this "
+        "code or the link.",
+    ),
+    "tracking_number": ("Nomor pelacakan", "Tracking number"),
+    "code": ("Kode rahasia", "Secret code"),
+    "open": ("Buka", "Open"),
+    "not_found": ("Laporan tidak ditemukan.", "Report not found."),
+    "status": ("Status", "Status"),
+    "agency": ("Instansi", "Agency"),
+    "due": ("Batas tanggapan instansi", "Agency's response due"),
+    "history": ("Riwayat", "History"),
+    "reply": ("Balas tanggapan instansi", "Reply to the agency"),
+    "solved": ("Masalah saya sudah selesai", "My problem is solved"),
+    "not_solved": ("Belum selesai", "Not solved"),
+    "no_verdict": ("Hanya membalas", "Just replying"),
+    "add_info": ("Tambah informasi", "Add information"),
+    "text": ("Isi", "Text"),
+    "done": ("Terkirim. Terima kasih.", "Sent. Thank you."),
+    "error": ("Periksa isian", "Check the form"),
+    "filter": ("Saring", "Filter"),
+    "search": ("Cari", "Search"),
+    "all": ("Semua", "All"),
+    "prev": ("Sebelumnya", "Previous"),
+    "next": ("Berikutnya", "Next"),
+    "submitted": ("Dikirim", "Submitted"),
+    "region": ("Wilayah", "Region"),
+    "reporter": ("Pelapor", "Reporter"),
+    "anon_reporter": ("Anonim", "Anonymous"),
+    "named_reporter": ("Warga (identitas tidak ditampilkan)", "A citizen (identity not shown)"),
+    "by_status": ("Menurut status", "By status"),
+    "by_province": ("Menurut provinsi", "By province"),
+    "by_agency": ("Menurut instansi", "By agency"),
+    "on_time": ("Ditanggapi tepat waktu", "Answered on time"),
+    "total": ("Jumlah", "Total"),
+    "empty": ("Belum ada laporan.", "No reports yet."),
+}
+
+
+def language(request: Request) -> str:
+    wanted = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE) or "id"
+    return wanted if wanted in ("id", "en") else "id"
+
+
+def page(request: Request, template: str, http_status: int = 200, **values: Any) -> Response:
+    lang = language(request)
+    i = 0 if lang == "id" else 1
+
+    def t(key: str) -> str:
+        return WORDS[key][i]
+
+    statuses = {k: v[1 + i] for k, v in domain.STATUSES.items()}
+    history = {k: v[i] for k, v in domain.HISTORY_LABELS.items()}
+    html = _env.get_template(template).render(
+        t=t,
+        lang=lang,
+        other_lang="en" if lang == "id" else "id",
+        statuses=statuses,
+        history_labels=history,
+        categories={k: v[i] for k, v in CATEGORIES.items()},
+        path=request.url.path,
+        **values,
+    )
+    response = HTMLResponse(html, status_code=http_status)
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+    )
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    if request.query_params.get("lang") in ("id", "en"):
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    return page(request, "home.html")
+
+
+@router.get("/v1/areas/{code}", tags=["reference"], include_in_schema=True)
+def area_children(code: str) -> list[dict[str, str]]:
+    """The regencies of a province, or the districts of a regency (``00`` lists provinces)."""
+    if code == "00":
+        return [{"code": a.code, "name": a.name} for a in areas.provinces().values()]
+    if not re.fullmatch(r"\d{2}(\.\d{2})?", code):
+        raise HTTPException(404, "kode wilayah tidak dikenal / unknown area code")
+    return [{"code": a.code, "name": a.name} for a in areas.children(code)]
+
+
+def _form_page(
+    request: Request,
+    values: dict[str, Any],
+    errors: list[str],
+    warn: bool = False,
+    http_status: int = 200,
+) -> Response:
+    lang = language(request)
+    i = 0 if lang == "id" else 1
+    needs = {
+        code: ", ".join(ELEMENTS[e][i] for e in NEEDS.get(code, ("what", "where")))
+        for code in CATEGORIES
+    }
+    return page(
+        request,
+        "lapor.html",
+        http_status,
+        values=values,
+        errors=errors,
+        warn=warn,
+        needs=needs,
+        provinces=list(areas.provinces().values()),
+        regencies=areas.children(values["province"]) if values.get("province") else [],
+        districts=areas.children(values["regency_code"]) if values.get("regency_code") else [],
+    )
+
+
+@router.get("/lapor")
+def report_form(request: Request) -> Response:
+    return _form_page(request, {}, [])
+
+
+@router.post("/lapor")
+async def report_submit(request: Request) -> Response:
+    rt = runtime_of(request)
+    form = await request.form()
+    values = {k: str(v).strip() for k, v in form.items() if isinstance(v, str)}
+    values["province"] = values.get("regency_code", "")[:2] or values.get("province", "")
+    anonymous = values.get("anonymous") == "1"
+    if anonymous and values.get("anyway") != "1" and SELF_NAMED.search(values.get("body", "")):
+        return _form_page(request, values, [], warn=True, http_status=422)
+    body = values.get("body", "")
+    if values.get("event_date"):
+        body = f"{body}\n\nTanggal kejadian: {values['event_date']}"
+    try:
+        payload = api.ReportIn.model_validate(
+            {
+                "title": values.get("title", ""),
+                "body": body,
+                "category": values.get("category", ""),
+                "regency_code": values.get("regency_code", ""),
+                "district_code": values.get("district_code") or None,
+                "anonymous": anonymous,
+                "confidential": values.get("confidential") == "1",
+                "language": language(request),
+                "reporter": {
+                    "name": values.get("name") or None,
+                    "phone": values.get("phone") or None,
+                    "email": values.get("email") or None,
+                },
+            }
+        )
+    except ValidationError as exc:
+        fields = sorted({str(e["loc"][-1]) for e in exc.errors()})
+        return _form_page(request, values, fields, http_status=422)
+    api.limit(rt, request, payload.reporter.phone)
+    report, secret = await submit_web(rt, payload)
+    base = str(request.base_url).rstrip("/")
+    return page(
+        request,
+        "terima.html",
+        201,
+        report=report,
+        secret=secret,
+        link=f"{base}/lacak/{report.tracking_number}?kode={secret}",
+    )
+
+
+async def submit_web(rt: ServiceRuntime, body: api.ReportIn) -> tuple[Report, str]:
+    cmd = handlers.NewReport(
+        title=body.title,
+        body=body.body,
+        category=body.category,
+        regency_code=body.regency_code,
+        anonymous=body.anonymous,
+        confidential=body.confidential,
+        channel="web",
+        language=body.language,
+        name=body.reporter.name,
+        phone=body.reporter.phone,
+        email=str(body.reporter.email) if body.reporter.email else None,
+        idempotency_key=None,
+        district_code=body.district_code,
+    )
+
+    def work() -> tuple[Report, str]:
+        with rt.database.session() as session:
+            report, secret, _ = handlers.submit_report(session, rt.outbox, cmd)
+            return report, secret or ""
+
+    done = await rt.database.write(work)
+    rt.wake_relay()
+    return done
+
+
+@router.get("/lacak")
+def track_form(request: Request, nomor: str = "", kode: str = "") -> Response:
+    if nomor.isdigit() and len(nomor) == 7:
+        suffix = f"?kode={kode}" if kode else ""
+        return RedirectResponse(f"/lacak/{nomor}{suffix}", status_code=303)
+    return page(request, "lacak.html")
+
+
+def _load(session: Session, tn: str) -> tuple[Report | None, list[HistoryEntry]]:
+    report = handlers.find_report(session, tn) if tn.isdigit() and len(tn) == 7 else None
+    return report, handlers.history_of(session, report.id) if report else []
+
+
+def _proven(report: Report, code: str) -> bool:
+    import hmac
+
+    return bool(code) and hmac.compare_digest(domain.hash_secret(code), report.tracking_secret_hash)
+
+
+@router.get("/lacak/{tn}")
+async def tracking_page(request: Request, tn: str, kode: str = "", done: str = "") -> Response:
+    rt = runtime_of(request)
+
+    def work() -> tuple[Report | None, list[HistoryEntry]]:
+        with rt.database.session() as session:
+            return _load(session, tn)
+
+    report, history = await rt.database.read(work)
+    if report is None or (report.confidential and not _proven(report, kode)):
+        return page(request, "lacak.html", 404, missing=True)
+    return page(
+        request,
+        "laporan_saya.html",
+        report=report,
+        history=history,
+        kode=kode if _proven(report, kode) else "",
+        done=done,
+        region=_region(report),
+    )
+
+
+async def _answer(request: Request, tn: str, kind: str) -> Response:
+    rt = runtime_of(request)
+    form = await request.form()
+    values = {k: str(v).strip() for k, v in form.items() if isinstance(v, str)}
+    kode = values.get("kode", "")
+    api.limit(rt, request)
+
+    def work() -> None:
+        with rt.database.session() as session:
+            report = api._own_report(session, tn, kode)
+            text = values.get("text", "")
+            if kind == "info":
+                if len(text) < 3 or report.status in ("rejected", "closed", "escalated"):
+                    raise HTTPException(422, "text")
+                handlers.add_information(session, rt.outbox, report, text[:5000])
+            else:
+                verdict = {"yes": True, "no": False}.get(values.get("satisfied", ""))
+                if report.status != "routed" or (verdict is None and len(text) < 3):
+                    raise HTTPException(422, "reply")
+                handlers.reply(session, rt.outbox, report, text[:5000], verdict)
+
+    await rt.database.write(work)
+    rt.wake_relay()
+    return RedirectResponse(f"/lacak/{tn}?kode={kode}&done=1", status_code=303)
+
+
+@router.post("/lacak/{tn}/balas")
+async def reply(request: Request, tn: str) -> Response:
+    return await _answer(request, tn, "reply")
+
+
+@router.post("/lacak/{tn}/tambah")
+async def add(request: Request, tn: str) -> Response:
+    return await _answer(request, tn, "info")
+
+
+def _region(report: Report) -> str:
+    regency = areas.get(report.regency_code)
+    province = areas.province_of(report.regency_code)
+    parts = [regency.name if regency else report.regency_code]
+    if province:
+        parts.append(province.name)
+    return ", ".join(parts)
+
+
+def _public(c: Any) -> Any:
+    return sa.and_(c.confidential.is_(False), c.status.in_(PUBLIC))
+
+
+@router.get("/laporan")
+async def browse(
+    request: Request,
+    q: str = "",
+    wilayah: str = "",
+    kategori: str = "",
+    status: str = "",
+    instansi: str = "",
+    hal: int = 1,
+) -> Response:
+    rt = runtime_of(request)
+    c = Report.__table__.c  # type: ignore[attr-defined]
+    query = sa.select(Report).where(_public(c))
+    if q.strip():
+        like = f"%{q.strip().lower()[:100]}%"
+        query = query.where(
+            sa.or_(sa.func.lower(c.title).like(like), sa.func.lower(c.body).like(like))
+        )
+    if re.fullmatch(r"\d{2}(\.\d{2})?", wilayah):
+        query = query.where(c.regency_code.startswith(wilayah))
+    if kategori in CATEGORIES:
+        query = query.where(c.category == kategori)
+    if status in PUBLIC:
+        query = query.where(c.status == status)
+    if instansi.strip():
+        query = query.where(
+            sa.func.lower(c.agency_name).like(f"%{instansi.strip().lower()[:100]}%")
+        )
+    hal = max(1, min(hal, 1000))
+    size = 20
+
+    def work() -> list[Report]:
+        with rt.database.session() as session:
+            rows = session.scalars(
+                query.order_by(c.submitted_at.desc()).limit(size + 1).offset((hal - 1) * size)
+            )
+            return list(rows)
+
+    rows = await rt.database.read(work)
+    return page(
+        request,
+        "daftar.html",
+        rows=rows[:size],
+        more=len(rows) > size,
+        hal=hal,
+        q=q,
+        wilayah=wilayah,
+        kategori=kategori,
+        status=status,
+        instansi=instansi,
+        public_statuses=PUBLIC,
+        provinces=list(areas.provinces().values()),
+        region_of=_region,
+    )
+
+
+@router.get("/laporan/{tn}")
+async def public_report(request: Request, tn: str) -> Response:
+    rt = runtime_of(request)
+
+    def work() -> tuple[Report | None, list[HistoryEntry]]:
+        with rt.database.session() as session:
+            return _load(session, tn)
+
+    report, history = await rt.database.read(work)
+    if report is None or report.confidential or report.status not in PUBLIC:
+        return page(request, "lacak.html", 404, missing=True)
+    shown = [
+        h for h in history if h.kind in (*ANSWERS, "submitted", "verified", "routed", "closed")
+    ]
+    return page(request, "laporan.html", report=report, history=shown, region=_region(report))
+
+
+@router.get("/statistik")
+async def statistics(request: Request) -> Response:
+    rt = runtime_of(request)
+    c = Report.__table__.c  # type: ignore[attr-defined]
+    h = HistoryEntry.__table__.c  # type: ignore[attr-defined]
+    since = datetime.now(UTC) - timedelta(days=365)
+
+    def work() -> dict[str, Any]:
+        with rt.database.session() as session:
+            by_status = dict(
+                session.execute(
+                    sa.select(c.status, sa.func.count())
+                    .where(c.submitted_at >= since)
+                    .group_by(c.status)
+                ).all()
+            )
+            public = sa.and_(_public(c), c.submitted_at >= since)
+            by_province = session.execute(
+                sa.select(sa.func.substr(c.regency_code, 1, 2), sa.func.count())
+                .where(public)
+                .group_by(sa.func.substr(c.regency_code, 1, 2))
+            ).all()
+            by_agency = session.execute(
+                sa.select(c.agency_name, sa.func.count())
+                .where(public, c.agency_name.is_not(None))
+                .group_by(c.agency_name)
+                .order_by(sa.func.count().desc())
+                .limit(20)
+            ).all()
+            first = (
+                sa.select(h.report_id, sa.func.min(h.occurred_at).label("at"))
+                .where(h.kind.in_(RESPONSES))
+                .group_by(h.report_id)
+                .subquery()
+            )
+            answered = session.execute(
+                sa.select(c.due_at, first.c.at)
+                .join(first, first.c.report_id == c.id)
+                .where(c.due_at.is_not(None), c.submitted_at >= since)
+            ).all()
+            return {
+                "status": by_status,
+                "province": by_province,
+                "agency": by_agency,
+                "answered": answered,
+            }
+
+    data = await rt.database.read(work)
+
+    def aware(d: datetime) -> datetime:
+        return d if d.tzinfo else d.replace(tzinfo=UTC)
+
+    on_time = sum(1 for due, at in data["answered"] if aware(at) <= aware(due))
+    share = f"{100 * on_time / len(data['answered']):.0f}%" if data["answered"] else "-"
+    provinces = areas.provinces()
+    return page(
+        request,
+        "statistik.html",
+        by_status=sorted(data["status"].items(), key=lambda kv: -kv[1]),
+        by_province=sorted(
+            ((provinces[p].name if p in provinces else p, n) for p, n in data["province"]),
+            key=lambda kv: -kv[1],
+        ),
+        by_agency=data["agency"],
+        on_time=share,
+        total=sum(data["status"].values()),
+    )

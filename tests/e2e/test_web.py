@@ -1,0 +1,130 @@
+"""The citizens' web pages in a real headless Chromium (Debian's, driven by Playwright):
+report through the guided form (the category's needs, province, regency and district
+pickers), keep the number and code, follow the report, read the agency's answer, reply;
+the Anonim warning; the public list and statistics show the report and nothing of who
+reported."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from services.launcher import Platform
+from tests.e2e.helpers import fully_routed, staff_headers, wait_for
+from tests.e2e.test_verification_console import CHROMIUM, FLAGS
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_citizen_reports_follows_and_replies_on_the_web(
+    make_platform: Any, tmp_path: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM.exists(), "chromium missing: make installs Debian's chromium"
+    platform: Platform = make_platform("sqlite")
+    base = platform.url("intake")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{base}/lapor")
+            page.select_option("#category", "pungli")
+            assert "siapa" in page.inner_text("#needs")  # what extortion needs
+            page.select_option("#category", "infrastruktur")
+            assert "di mana" in page.inner_text("#needs")
+            page.fill("#title", "Jalan berlubang di depan pasar")
+            page.fill(
+                "#body",
+                "Nama saya Budi. Jalan Cikutra di depan Pasar Cicadas berlubang besar sejak "
+                "dua minggu lalu dan dua pengendara motor jatuh.",
+            )
+            page.fill("#event_date", "2026-11-20")
+            page.select_option("#province", "32")
+            page.wait_for_selector("#regency_code option[value='32.73']", state="attached")
+            page.select_option("#regency_code", "32.73")
+            page.wait_for_selector("#district_code option[value='32.73.01']", state="attached")
+            page.select_option("#district_code", "32.73.01")
+            page.check("#anonymous")
+            page.fill("#phone", "081366660001")
+            page.click("#report button[type=submit]")
+            # Anonim, but the story names the reporter: warned, nothing sent yet.
+            page.wait_for_selector("#self-named")
+            assert page.input_value("#regency_code") == "32.73"
+            page.fill(
+                "#body",
+                "Jalan Cikutra di depan Pasar Cicadas berlubang besar sejak dua minggu lalu "
+                "dan dua pengendara motor jatuh.",
+            )
+            page.click("#report button[type=submit]")
+            page.wait_for_selector("#confirmation")
+            tn = page.inner_text("#tracking-number").lstrip("#")
+            secret = page.inner_text("#secret")
+            assert len(tn) == 7 and len(secret) >= 16
+            page.screenshot(path=str(tmp_path / "confirmation.png"), full_page=True)
+
+            # The agency answers; the citizen reads it on the page the link opens.
+            view = wait_for(lambda: fully_routed(platform, tn), what="routed")
+            report_id = httpx.get(
+                f"{platform.url('routing')}/v1/inbox",
+                headers=staff_headers(platform, "agency_officer", "pemda-32.73"),
+            ).json()[0]["report_id"]
+            assert view["anonymous"] is True
+            r = httpx.post(
+                f"{platform.url('routing')}/v1/reports/{report_id}/followups",
+                data={"text": "Tim kami menambal lubang itu besok pagi."},
+                headers=staff_headers(platform, "agency_officer", "pemda-32.73"),
+            )
+            assert r.status_code == 201
+            page.click("#link")
+
+            def answered() -> bool | None:
+                page.reload()
+                return "menambal lubang" in page.inner_text("#history") or None
+
+            wait_for(answered, what="the agency's answer on the page")
+            assert "Pemerintah Kota Bandung" in page.inner_text("#agency")
+            page.check("#s-no")
+            page.fill("#reply-text", "Sudah seminggu, lubang masih ada.")
+            page.click("#reply button[type=submit]")
+            page.wait_for_selector("[role=status]")
+            assert "lubang masih ada" in page.inner_text("#history")
+            page.screenshot(path=str(tmp_path / "tracking.png"), full_page=True)
+
+            # English is one click away.
+            page.click("text=English")
+            assert "History" in page.inner_text("#history")
+            page.click("text=Bahasa Indonesia")
+
+            # The tracking number alone shows the page but cannot reply.
+            bare = browser.new_page()
+            bare.goto(f"{base}/lacak?nomor={tn}")
+            assert bare.locator("#reply").count() == 0
+            forged = httpx.post(f"{base}/lacak/{tn}/balas", data={"kode": "x" * 20, "text": "abc"})
+            assert forged.status_code == 404
+
+            # The public list, the report page and the statistics: the report, no phone.
+            bare.goto(f"{base}/laporan?wilayah=32&kategori=infrastruktur")
+            row = bare.locator(f"tr[data-tn='{tn}']")
+            assert "Kota Bandung" in row.inner_text()
+            row.locator("a").click()
+            assert "Pasar Cicadas" in bare.inner_text("#story")
+            assert "Anonim" in bare.content() and "081366660001" not in bare.content()
+            bare.goto(f"{base}/statistik")
+            assert int(bare.inner_text("#total")) >= 1
+            assert "Pemerintah Kota Bandung" in bare.inner_text("#by-agency")
+            assert bare.inner_text("#on-time") == "100%"
+        finally:
+            browser.close()
+
+    # The reply reached routing as the reporter's: not solved re-opens it.
+    def reopened() -> dict[str, Any] | None:
+        d = httpx.get(
+            f"{platform.url('routing')}/v1/reports/{report_id}", headers=staff_headers(platform)
+        ).json()
+        return d if any(e["kind"] == "reply" and e["satisfied"] is False for e in d["log"]) else None
+
+    wait_for(reopened, what="the reply in routing")
