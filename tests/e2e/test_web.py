@@ -125,6 +125,8 @@ def test_a_citizen_reports_follows_and_replies_on_the_web(
         d = httpx.get(
             f"{platform.url('routing')}/v1/reports/{report_id}", headers=staff_headers(platform)
         ).json()
-        return d if any(e["kind"] == "reply" and e["satisfied"] is False for e in d["log"]) else None
+        return (
+            d if any(e["kind"] == "reply" and e["satisfied"] is False for e in d["log"]) else None
+        )
 
     wait_for(reopened, what="the reply in routing")
