@@ -129,21 +129,7 @@ async def submit(
 
     429 with Retry-After past the per-address and per-phone limits."""
     limit(rt, request, body.reporter.phone)
-    cmd = handlers.NewReport(
-        title=body.title,
-        body=body.body,
-        category=body.category,
-        regency_code=body.regency_code,
-        anonymous=body.anonymous,
-        confidential=body.confidential,
-        channel="api",
-        language=body.language,
-        name=body.reporter.name,
-        phone=body.reporter.phone,
-        email=str(body.reporter.email) if body.reporter.email else None,
-        idempotency_key=idempotency_key,
-        district_code=body.district_code,
-    )
+    cmd = command(body, "api", idempotency_key)
 
     def work() -> tuple[Report, str | None, bool]:
         for attempt in range(3):
@@ -171,6 +157,25 @@ async def submit(
         tracking_url=f"{base}/v1/reports/{report.tracking_number}",
     )
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200)
+
+
+def command(body: ReportIn, channel: str, idempotency_key: str | None) -> handlers.NewReport:
+    """The report to store, from a validated form or API body."""
+    return handlers.NewReport(
+        title=body.title,
+        body=body.body,
+        category=body.category,
+        regency_code=body.regency_code,
+        anonymous=body.anonymous,
+        confidential=body.confidential,
+        channel=channel,
+        language=body.language,
+        name=body.reporter.name,
+        phone=body.reporter.phone,
+        email=str(body.reporter.email) if body.reporter.email else None,
+        idempotency_key=idempotency_key,
+        district_code=body.district_code,
+    )
 
 
 def limit(rt: ServiceRuntime, request: Request, phone: str | None = None) -> None:

@@ -286,21 +286,7 @@ async def report_submit(request: Request) -> Response:
 
 
 async def submit_web(rt: ServiceRuntime, body: api.ReportIn) -> tuple[Report, str]:
-    cmd = handlers.NewReport(
-        title=body.title,
-        body=body.body,
-        category=body.category,
-        regency_code=body.regency_code,
-        anonymous=body.anonymous,
-        confidential=body.confidential,
-        channel="web",
-        language=body.language,
-        name=body.reporter.name,
-        phone=body.reporter.phone,
-        email=str(body.reporter.email) if body.reporter.email else None,
-        idempotency_key=None,
-        district_code=body.district_code,
-    )
+    cmd = api.command(body, "web", None)
 
     def work() -> tuple[Report, str]:
         with rt.database.session() as session:

@@ -255,34 +255,46 @@ class RerouteIn(BaseModel):
     reason: str = Field(min_length=3, max_length=500)
 
 
-async def do_forward(rt: ServiceRuntime, report_id: str, staff: Staff, body: ForwardIn) -> Any:
+async def _officer_action(rt: ServiceRuntime, report_id: str, staff: Staff, act: Any) -> Any:
+    """``act(session, emit, routing, acting_agency)`` on a report the caller may see."""
+
     def work(s: Session) -> dict[str, Any]:
         routing = load_visible(s, report_id, staff)
-        actor_agency = _acting_agency(staff, routing)
-        handlers.forward(s, _emit(rt, s), routing, staff.sub, actor_agency, body.to, body.reason)
+        act(s, _emit(rt, s), routing, _acting_agency(staff, routing))
         return routing_view(routing)
 
     return await _write(rt, work)
+
+
+async def do_forward(rt: ServiceRuntime, report_id: str, staff: Staff, body: ForwardIn) -> Any:
+    return await _officer_action(
+        rt,
+        report_id,
+        staff,
+        lambda s, emit, r, agency: handlers.forward(
+            s, emit, r, staff.sub, agency, body.to, body.reason
+        ),
+    )
 
 
 async def do_return(rt: ServiceRuntime, report_id: str, staff: Staff, body: ReasonIn) -> Any:
-    def work(s: Session) -> dict[str, Any]:
-        routing = load_visible(s, report_id, staff)
-        actor_agency = _acting_agency(staff, routing)
-        handlers.return_report(s, _emit(rt, s), routing, staff.sub, actor_agency, body.reason)
-        return routing_view(routing)
-
-    return await _write(rt, work)
+    return await _officer_action(
+        rt,
+        report_id,
+        staff,
+        lambda s, emit, r, agency: handlers.return_report(
+            s, emit, r, staff.sub, agency, body.reason
+        ),
+    )
 
 
 async def do_resolve(rt: ServiceRuntime, report_id: str, staff: Staff, body: ResolveIn) -> Any:
-    def work(s: Session) -> dict[str, Any]:
-        routing = load_visible(s, report_id, staff)
-        actor_agency = _acting_agency(staff, routing)
-        handlers.resolve(s, _emit(rt, s), routing, staff.sub, actor_agency, body.summary)
-        return routing_view(routing)
-
-    return await _write(rt, work)
+    return await _officer_action(
+        rt,
+        report_id,
+        staff,
+        lambda s, emit, r, agency: handlers.resolve(s, emit, r, staff.sub, agency, body.summary),
+    )
 
 
 async def do_followup(
@@ -430,7 +442,11 @@ async def attachment(
             raise HTTPException(404, "lampiran tidak ditemukan / attachment not found")
         return found
 
-    found = await _read(rt, work)
+    return file_response(rt, await _read(rt, work))
+
+
+def file_response(rt: ServiceRuntime, found: Attachment) -> FileResponse:
+    """A stored attachment, downloaded (never rendered by the browser)."""
     path: Path = attachment_store(rt).path(found.storage_name)
     if not path.exists():
         raise HTTPException(404, "lampiran tidak ditemukan / attachment not found")

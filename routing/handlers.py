@@ -458,6 +458,34 @@ def inbox_filter(agency_id: str) -> Any:
 # --- actions ------------------------------------------------------------------------
 
 
+def _announce(
+    session: Session,
+    emit: Emit,
+    routing: Routing,
+    change: str,
+    hop: str,
+    at: datetime,
+    actor_kind: str,
+    text: str,
+    external_id: str | None = None,
+    attachments: list[AttachmentRef] | None = None,
+) -> None:
+    """An agency's action: on the regions' feed, and counted by kind of agency."""
+    feed.emit_change(
+        session,
+        emit,
+        routing,
+        change,
+        at,
+        actor_kind,
+        text,
+        attachments=attachments,
+        external_id=external_id,
+    )
+    kind = _kind_of(session, routing.agency_id)
+    after_commit(session, lambda: HOPS.labels(hop, kind).inc())
+
+
 def _require(routing: Routing, statuses: tuple[str, ...]) -> None:
     if routing.status not in statuses:
         raise ActionRefused(409, f"laporan berstatus {routing.status} / report is {routing.status}")
@@ -512,11 +540,17 @@ def forward(
             forwarded_at=now,
         )
     )
-    feed.emit_change(
-        session, emit, routing, "forwarded", now, actor_kind, reason, external_id=external_id
+    _announce(
+        session,
+        emit,
+        routing,
+        "forwarded",
+        "forwarded_within",
+        now,
+        actor_kind,
+        reason,
+        external_id,
     )
-    kind = _kind_of(session, routing.agency_id)
-    after_commit(session, lambda: HOPS.labels("forwarded_within", kind).inc())
     return entry
 
 
@@ -601,9 +635,7 @@ def return_report(
             returned_at=now,
         )
     )
-    feed.emit_change(session, emit, routing, "returned", now, actor_kind, reason)
-    kind = _kind_of(session, routing.agency_id)
-    after_commit(session, lambda: HOPS.labels("returned", kind).inc())
+    _announce(session, emit, routing, "returned", "returned", now, actor_kind, reason)
     return entry
 
 
@@ -659,18 +691,7 @@ def post_followup(
             attachments=attachments,
         )
     )
-    feed.emit_change(
-        session,
-        emit,
-        routing,
-        kind,
-        now,
-        actor_kind,
-        text,
-        attachments=attachments,
-        external_id=external_id,
-    )
-    after_commit(session, lambda: HOPS.labels(kind, agency_kind).inc())
+    _announce(session, emit, routing, kind, kind, now, actor_kind, text, external_id, attachments)
     return entry
 
 
@@ -700,11 +721,7 @@ def resolve(
             resolved_at=now,
         )
     )
-    feed.emit_change(
-        session, emit, routing, "resolved", now, actor_kind, summary, external_id=external_id
-    )
-    kind = _kind_of(session, routing.agency_id)
-    after_commit(session, lambda: HOPS.labels("resolved", kind).inc())
+    _announce(session, emit, routing, "resolved", "resolved", now, actor_kind, summary, external_id)
     return entry
 
 

@@ -173,16 +173,38 @@ async def attachment(
             raise HTTPException(404, "lampiran tidak ditemukan / attachment not found")
         return found
 
-    found = await api._read(rt, work)
-    path = api.attachment_store(rt).path(found.storage_name)
-    if not path.exists():
-        raise HTTPException(404, "lampiran tidak ditemukan / attachment not found")
-    return FileResponse(
-        path,
-        media_type=found.media_type,
-        filename=found.filename,
-        headers={"X-Content-Type-Options": "nosniff"},
-    )
+    return api.file_response(rt, await api._read(rt, work))
+
+
+async def _post(
+    rt: ServiceRuntime,
+    client: regions.RegionClient,
+    report_id: str,
+    action: str,
+    body: Call,
+    kind: str,
+    text: str,
+) -> dict[str, Any]:
+    """A follow-up, question or acknowledgement from the region's system."""
+    entry_id = f"rg-{client.region}-{body.external_id}"[:64]
+
+    def act(s: Session, emit: handlers.Emit, routing: Routing) -> None:
+        handlers.post_followup(
+            s,
+            emit,
+            routing,
+            body.officer,
+            client.government,
+            text,
+            kind,
+            [],
+            entry_id,
+            actor_kind="region",
+            external_id=body.external_id,
+            late_ok=True,
+        )
+
+    return await _call(rt, client, report_id, action, body, act)
 
 
 @router.post("/reports/{report_id}/acknowledge")
@@ -190,49 +212,13 @@ async def acknowledge(
     report_id: str, body: AcknowledgeIn, rt: Runtime, client: Client
 ) -> dict[str, Any]:
     """The region received the report and is handling it (a first response)."""
-    entry_id = f"rg-{client.region}-{body.external_id}"[:64]
-
-    def act(s: Session, emit: handlers.Emit, routing: Routing) -> None:
-        handlers.post_followup(
-            s,
-            emit,
-            routing,
-            body.officer,
-            client.government,
-            body.text,
-            "acknowledgement",
-            [],
-            entry_id,
-            actor_kind="region",
-            external_id=body.external_id,
-            late_ok=True,
-        )
-
-    return await _call(rt, client, report_id, "acknowledge", body, act)
+    return await _post(rt, client, report_id, "acknowledge", body, "acknowledgement", body.text)
 
 
 @router.post("/reports/{report_id}/followups")
 async def followup(report_id: str, body: FollowupIn, rt: Runtime, client: Client) -> dict[str, Any]:
     """A follow-up (tindak lanjut) or a question to the reporter."""
-    entry_id = f"rg-{client.region}-{body.external_id}"[:64]
-
-    def act(s: Session, emit: handlers.Emit, routing: Routing) -> None:
-        handlers.post_followup(
-            s,
-            emit,
-            routing,
-            body.officer,
-            client.government,
-            body.text,
-            body.kind,
-            [],
-            entry_id,
-            actor_kind="region",
-            external_id=body.external_id,
-            late_ok=True,
-        )
-
-    return await _call(rt, client, report_id, "followup", body, act)
+    return await _post(rt, client, report_id, "followup", body, body.kind, body.text)
 
 
 @router.post("/reports/{report_id}/forward")
