@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -207,9 +206,7 @@ def _own_report(session: Session, tracking_number: str, secret: str) -> Report:
     """The report, if the secret proves the caller reported it (else 404, as for a report
     that does not exist: a tracking number alone opens nothing)."""
     report = handlers.find_report(session, tracking_number) if tracking_number.isdigit() else None
-    if report is None or not hmac.compare_digest(
-        domain.hash_secret(secret), report.tracking_secret_hash
-    ):
+    if report is None or not domain.proves(secret, report.tracking_secret_hash):
         raise HTTPException(404, "Laporan tidak ditemukan / report not found")
     return report
 
@@ -279,10 +276,7 @@ async def track(
 
     report, history = await rt.database.read(work)
     if report is None or (
-        report.confidential
-        and not (
-            secret and hmac.compare_digest(domain.hash_secret(secret), report.tracking_secret_hash)
-        )
+        report.confidential and not domain.proves(secret, report.tracking_secret_hash)
     ):
         # Same answer whether it does not exist or the proof is missing: a 7-digit number
         # alone must not reveal that a confidential report exists.

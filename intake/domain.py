@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 
@@ -98,6 +99,11 @@ def new_tracking_secret() -> str:
 def hash_secret(secret: str) -> str:
     """SHA-256 of a high-entropy random secret (no password stretching needed)."""
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def proves(secret: str | None, secret_hash: str) -> bool:
+    """Whether a tracking secret given by a caller is the report's (constant time)."""
+    return bool(secret) and hmac.compare_digest(hash_secret(secret or ""), secret_hash)
 
 
 _NON_DIGIT = re.compile(r"[^\d+]")

@@ -312,9 +312,7 @@ def _load(session: Session, tn: str) -> tuple[Report | None, list[HistoryEntry]]
 
 
 def _proven(report: Report, code: str) -> bool:
-    import hmac
-
-    return bool(code) and hmac.compare_digest(domain.hash_secret(code), report.tracking_secret_hash)
+    return domain.proves(code, report.tracking_secret_hash)
 
 
 @router.get("/lacak/{tn}")

@@ -478,25 +478,22 @@ async def reroute(report_id: str, body: RerouteIn, rt: Runtime, staff: Administr
 
 def pending_regions(session: Session) -> list[dict[str, Any]]:
     """Pending reports per regency, with the government each waits for."""
-    counts = handlers.count_pending(session)
     c = Routing.__table__.c  # type: ignore[attr-defined]
-    waits = dict(
-        session.execute(
-            sa.select(c.regency_code, sa.func.max(c.agency_id))
-            .where(c.status == "pending_region")
-            .group_by(c.regency_code)
-        ).all()
-    )
+    rows = session.execute(
+        sa.select(c.regency_code, sa.func.count(), sa.func.max(c.agency_id))
+        .where(c.status == "pending_region")
+        .group_by(c.regency_code)
+    ).all()
     out = []
-    for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-        agency = session.get(Agency, waits[code])
+    for code, n, waits in sorted(rows, key=lambda r: (-r[1], r[0])):
+        agency = session.get(Agency, waits)
         out.append(
             {
                 "regency_code": code,
                 "region": handlers.region_name(code),
                 "pending": n,
-                "agency_id": waits[code],
-                "agency_name": agency.name if agency else waits[code],
+                "agency_id": waits,
+                "agency_name": agency.name if agency else waits,
                 "connected": bool(agency and agency.connected),
             }
         )

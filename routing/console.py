@@ -13,6 +13,7 @@ functions, so it is checked and logged the same way.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -406,8 +407,8 @@ async def rules_page(
     rt = runtime_of(request)
     rules = await api.get_rules(rt, staff)
     trial = None
-    if category in CATEGORIES and api_re(regency_code, r"\d{2}\.\d{2}"):
-        district = district_code if api_re(district_code, r"\d{2}\.\d{2}\.\d{2}") else None
+    if category in CATEGORIES and re.fullmatch(r"\d{2}\.\d{2}", regency_code):
+        district = district_code if re.fullmatch(r"\d{2}\.\d{2}\.\d{2}", district_code) else None
         trial = await api._read(rt, lambda s: api.dry_run(s, category, regency_code, district))
     return _render(
         request,
@@ -418,12 +419,6 @@ async def rules_page(
         regency_code=regency_code,
         district_code=district_code,
     )
-
-
-def api_re(value: str, pattern: str) -> bool:
-    import re
-
-    return re.fullmatch(pattern, value) is not None
 
 
 @router.post("/rules")
