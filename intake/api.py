@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from intake import domain, handlers
-from intake.models import Report
+from intake.models import Report, ReportAttachment
 from services import areas
+from services.contracts import AttachmentRef, ReportType
 from services.http import language
 from services.ratelimit import client_ip
 from services.runtime import ServiceRuntime, runtime_of
@@ -50,10 +51,22 @@ class ReportIn(BaseModel):
         pattern=r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}$",
         description="Kemendagri district (kecamatan) code inside regency_code, e.g. 32.73.01",
     )
+    report_type: ReportType = Field(
+        "complaint",
+        description="complaint (pengaduan), aspiration (aspirasi) or information_request.",
+    )
+    latitude: float | None = Field(None, ge=-90, le=90, description="A map point (WGS 84).")
+    longitude: float | None = Field(None, ge=-180, le=180)
     anonymous: bool = False
     confidential: bool = False
     language: Literal["id", "en"] = "id"
     reporter: ReporterIn = Field(default_factory=ReporterIn)
+
+    @model_validator(mode="after")
+    def _point(self) -> ReportIn:
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValueError("titik peta perlu lintang dan bujur / a map point needs both")
+        return self
 
     @model_validator(mode="after")
     def _district(self) -> ReportIn:
@@ -104,6 +117,7 @@ class ReportOut(BaseModel):
     status: str
     status_label: str
     title: str
+    report_type: ReportType
     category: str
     regency_code: str
     anonymous: bool
@@ -112,6 +126,9 @@ class ReportOut(BaseModel):
     response_due_at: datetime | None
     submitted_at: datetime
     history: list[HistoryOut]
+    attachments: list[AttachmentRef] | None = Field(
+        None, description="The reporter's files: listed only with the report's secret."
+    )
 
 
 Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
@@ -158,8 +175,11 @@ async def submit(
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200)
 
 
-def command(body: ReportIn, channel: str, idempotency_key: str | None) -> handlers.NewReport:
-    """The report to store, from a validated form or API body."""
+def command(
+    body: ReportIn, channel: str, idempotency_key: str | None, **extra: Any
+) -> handlers.NewReport:
+    """The report to store, from a validated form or API body (``extra``: the web's files
+    and account)."""
     return handlers.NewReport(
         title=body.title,
         body=body.body,
@@ -174,6 +194,10 @@ def command(body: ReportIn, channel: str, idempotency_key: str | None) -> handle
         email=str(body.reporter.email) if body.reporter.email else None,
         idempotency_key=idempotency_key,
         district_code=body.district_code,
+        report_type=body.report_type,
+        latitude=body.latitude,
+        longitude=body.longitude,
+        **extra,
     )
 
 
@@ -202,7 +226,7 @@ class ReplyIn(AnswerIn):
     text: str = Field("", max_length=5000)
 
 
-def _own_report(session: Session, tracking_number: str, secret: str) -> Report:
+def own_report(session: Session, tracking_number: str, secret: str) -> Report:
     """The report, if the secret proves the caller reported it (else 404, as for a report
     that does not exist: a tracking number alone opens nothing)."""
     report = handlers.find_report(session, tracking_number) if tracking_number.isdigit() else None
@@ -221,7 +245,7 @@ async def add_information(
 
     def work() -> dict[str, str]:
         with rt.database.session() as session:
-            report = _own_report(session, tracking_number, body.secret)
+            report = own_report(session, tracking_number, body.secret)
             if report.status in ("rejected", "closed", "escalated"):
                 raise HTTPException(409, "Laporan sudah selesai / the report is finished")
             handlers.add_information(session, rt.outbox, report, body.text)
@@ -244,7 +268,7 @@ async def reply(
 
     def work() -> dict[str, str]:
         with rt.database.session() as session:
-            report = _own_report(session, tracking_number, body.secret)
+            report = own_report(session, tracking_number, body.secret)
             if report.status not in ("routed",):
                 raise HTTPException(
                     409, "Belum ada tanggapan instansi untuk dibalas / nothing to reply to yet"
@@ -269,12 +293,22 @@ async def track(
     if not tracking_number.isdigit() or len(tracking_number) != 7:
         raise HTTPException(404, "Laporan tidak ditemukan / report not found")
 
-    def work() -> tuple[Report | None, list[handlers.HistoryEntry]]:
+    def work() -> tuple[Report | None, list[handlers.HistoryEntry], list[AttachmentRef]]:
         with rt.database.session() as session:
             report = handlers.find_report(session, tracking_number)
-            return report, handlers.history_of(session, report.id) if report else []
+            if report is None:
+                return None, [], []
+            files = [
+                AttachmentRef(
+                    attachment_id=a.id, filename=a.filename, media_type=a.media_type, size=a.size
+                )
+                for a in session.exec(
+                    select(ReportAttachment).where(ReportAttachment.report_id == report.id)
+                ).all()
+            ]
+            return report, handlers.history_of(session, report.id), files
 
-    report, history = await rt.database.read(work)
+    report, history, files = await rt.database.read(work)
     if report is None or (
         report.confidential and not domain.proves(secret, report.tracking_secret_hash)
     ):
@@ -287,6 +321,7 @@ async def track(
         status=report.status,
         status_label=domain.label(_status_labels(), report.status, lang),
         title=report.title,
+        report_type=report.report_type,  # type: ignore[arg-type]
         category=report.category,
         regency_code=report.regency_code,
         anonymous=report.anonymous,
@@ -303,6 +338,7 @@ async def track(
             )
             for h in history
         ],
+        attachments=files if domain.proves(secret, report.tracking_secret_hash) else None,
     )
 
 

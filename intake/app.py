@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from intake import api, domain, open311, sms, web
+from intake import api, domain, files, open311, sms, web
 from intake.handlers import HANDLERS, REPORTS, count_by_status
 from intake.models import INBOX, OUTBOX, Base
 from intake.settings import IntakeSettings
@@ -44,6 +44,13 @@ def build() -> ServiceDefinition:
         inbox_table=INBOX,
         migrations=Path(__file__).parent / "migrations",
         handlers=HANDLERS,
-        routers=[api.router, open311.router, open311.partners, sms.router, web.router],
+        routers=[
+            api.router,
+            files.router,
+            open311.router,
+            open311.partners,
+            sms.router,
+            web.router,
+        ],
         background=[count_reports],
     )

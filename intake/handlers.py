@@ -14,11 +14,14 @@ from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, select
 
 from intake import domain
-from intake.models import HistoryEntry, Report, Reporter
+from intake.models import HistoryEntry, Report, ReportAttachment, Reporter
+from services import uploads
 from services.bus import Handler, HandlerContext, Outbox, ignore
 from services.contracts import (
+    AttachmentRef,
     DeadlineOpened,
     DeadlineUpdated,
+    GeoPoint,
     NotificationSent,
     ReportClosed,
     ReporterContactRecorded,
@@ -67,6 +70,12 @@ class NewReport:
     email: str | None
     idempotency_key: str | None
     district_code: str | None = None
+    report_type: str = "complaint"
+    latitude: float | None = None
+    longitude: float | None = None
+    files: tuple[uploads.Stored, ...] = ()
+    account_id: str | None = None
+    account_reporter_ref: str | None = None
 
 
 def submit_report(
@@ -84,13 +93,17 @@ def submit_report(
         if existing is not None:
             return existing, None, False
     now = datetime.now(UTC)
-    reporter = _known_reporter(session, cmd) or Reporter(
-        ref=uuid.uuid4().hex,
-        name=cmd.name,
-        phone=cmd.phone,
-        email=cmd.email,
-        language=cmd.language,
-        created_at=now,
+    reporter = (
+        (session.get(Reporter, cmd.account_reporter_ref) if cmd.account_reporter_ref else None)
+        or _known_reporter(session, cmd)
+        or Reporter(
+            ref=uuid.uuid4().hex,
+            name=cmd.name,
+            phone=cmd.phone,
+            email=cmd.email,
+            language=cmd.language,
+            created_at=now,
+        )
     )
     # The latest report's contact details and language are the ones to use.
     reporter.name = cmd.name or reporter.name
@@ -108,6 +121,10 @@ def submit_report(
         category=cmd.category,
         regency_code=cmd.regency_code,
         district_code=cmd.district_code,
+        report_type=cmd.report_type,
+        latitude=cmd.latitude,
+        longitude=cmd.longitude,
+        account_id=cmd.account_id,
         reporter_ref=reporter.ref,
         anonymous=cmd.anonymous,
         confidential=cmd.confidential,
@@ -122,6 +139,12 @@ def submit_report(
     session.add(reporter)
     session.add(report)
     session.flush()
+    refs = attach(session, report, cmd.files, now)
+    location = (
+        GeoPoint(lat=cmd.latitude, long=cmd.longitude)
+        if cmd.latitude is not None and cmd.longitude is not None
+        else None
+    )
     event = outbox.emit(
         session,
         ReportSubmitted(
@@ -138,6 +161,9 @@ def submit_report(
             channel=report.channel,  # type: ignore[arg-type]
             language=report.language,  # type: ignore[arg-type]
             submitted_at=now,
+            report_type=report.report_type,  # type: ignore[arg-type]
+            location=location,
+            attachments=refs,
         ),
         subject=report.id,
     )
@@ -159,6 +185,39 @@ def submit_report(
     after_commit(session, SUBMITTED.labels(report.channel).inc)
     log.info("report submitted via %s", report.channel, extra={"report_id": report.id})
     return report, secret, True
+
+
+def attach(
+    session: Session, report: Report, files: tuple[uploads.Stored, ...], at: datetime
+) -> list[AttachmentRef]:
+    """Record the reporter's stored files; their references for the event. Shown as
+    ``lampiran-N.ext``: the citizen's own file name may carry their name."""
+    taken = session.exec(
+        select(sa.func.count())
+        .select_from(ReportAttachment)
+        .where(ReportAttachment.report_id == report.id)
+    ).one()
+    refs = []
+    for n, f in enumerate(files, start=taken + 1):
+        attachment_id = f.storage_name.split(".")[0]
+        filename = f"lampiran-{n}.{uploads.KINDS[f.media_type]}"
+        session.add(
+            ReportAttachment(
+                id=attachment_id,
+                report_id=report.id,
+                filename=filename,
+                media_type=f.media_type,
+                size=f.size,
+                storage_name=f.storage_name,
+                uploaded_at=at,
+            )
+        )
+        refs.append(
+            AttachmentRef(
+                attachment_id=attachment_id, filename=filename, media_type=f.media_type, size=f.size
+            )
+        )
+    return refs
 
 
 def _known_reporter(session: Session, cmd: NewReport) -> Reporter | None:
@@ -249,6 +308,9 @@ def on_routed(ctx: HandlerContext, event: ReportRouted) -> None:
         event.agency_name,
         "routed",
         agency_name=event.agency_name,
+        agency_ids=" ".join(a for a in (event.agency_id, event.unit_id, event.subunit_id) if a)[
+            :400
+        ],
     )
 
 
@@ -258,12 +320,19 @@ def reported_by(session: Session, report: Report, phone: str) -> bool:
     return reporter is not None and reporter.phone == phone
 
 
-def add_information(session: Session, outbox: Outbox, report: Report, text: str) -> None:
+def add_information(
+    session: Session,
+    outbox: Outbox,
+    report: Report,
+    text: str,
+    files: tuple[uploads.Stored, ...] = (),
+) -> None:
     """The reporter adds to the report: verification checks it again, routing shows it."""
     now = datetime.now(UTC)
+    refs = attach(session, report, files, now)
     event = outbox.emit(
         session,
-        ReportInformationAdded(report_id=report.id, text=text, added_at=now),
+        ReportInformationAdded(report_id=report.id, text=text, added_at=now, attachments=refs),
         report.id,
     )
     _remember(session, report, event.id, "information_added", text, now)
@@ -315,7 +384,13 @@ def on_pending_region(ctx: HandlerContext, event: ReportPendingRegion) -> None:
 
 def on_forwarded(ctx: HandlerContext, event: ReportForwarded) -> None:
     """Passed on inside the agency, or to another agency: the citizen sees where."""
-    changes = {} if event.within_agency else {"agency_name": event.to_agency_name}
+    changes: dict[str, Any] = {"agency_ids": event.to_agency_id}
+    if event.within_agency:
+        held = ctx.session.get(Report, event.report_id)
+        ids = (held.agency_ids.split() if held else []) + [event.to_agency_id]
+        changes = {"agency_ids": " ".join(dict.fromkeys(ids))[:400]}
+    else:
+        changes["agency_name"] = event.to_agency_name
     _advance(ctx, event.report_id, "forwarded", event.forwarded_at, event.to_agency_name, **changes)
 
 

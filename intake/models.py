@@ -31,7 +31,16 @@ class Report(Base, table=True):
     category: str = Field(max_length=64)
     regency_code: str = Field(max_length=5, index=True)
     district_code: str | None = Field(default=None, max_length=8)
+    report_type: str = Field(
+        default="complaint",
+        max_length=24,
+        sa_column_kwargs={"server_default": "complaint"},
+        description="complaint (pengaduan), aspiration (aspirasi), information_request.",
+    )
+    latitude: float | None = None
+    longitude: float | None = None
     reporter_ref: str = Field(max_length=64, index=True)
+    account_id: str | None = Field(default=None, max_length=36, index=True)
     anonymous: bool = False
     confidential: bool = False
     channel: str = Field(max_length=16)
@@ -39,6 +48,9 @@ class Report(Base, table=True):
     status: str = Field(max_length=32, default="submitted")
     status_rank: int = 0
     agency_name: str | None = Field(default=None, max_length=200)
+    # The agencies (and their units) that hold the report, space-separated: the officers
+    # who may open the reporter's attachments.
+    agency_ids: str = Field(default="", max_length=400, sa_column_kwargs={"server_default": ""})
     due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     idempotency_key: str | None = Field(default=None, max_length=128, unique=True)
     submitted_at: datetime = Field(sa_type=UTCDateTime)
@@ -94,3 +106,44 @@ class SmsDraft(Base, table=True):
     phone: str = Field(primary_key=True, max_length=20)
     text: str = Field(sa_type=sa.Text)
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ReportAttachment(Base, table=True):
+    """A file the reporter attached: stored under a server-made name, shown under a
+    neutral one (a citizen's file name can carry their own name)."""
+
+    __tablename__ = "report_attachments"
+
+    id: str = Field(primary_key=True, max_length=36)
+    report_id: str = Field(max_length=36, index=True, foreign_key="reports.id")
+    filename: str = Field(max_length=200)
+    media_type: str = Field(max_length=100)
+    size: int
+    storage_name: str = Field(max_length=80)
+    uploaded_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Account(Base, table=True):
+    """A citizen's optional account: reports made signed in are listed and opened without
+    their codes. The password is kept as a salted scrypt hash."""
+
+    __tablename__ = "accounts"
+
+    id: str = Field(primary_key=True, max_length=36)
+    username: str = Field(max_length=32, unique=True, index=True)
+    password_hash: str = Field(max_length=200)
+    reporter_ref: str = Field(max_length=64, foreign_key="reporters.ref")
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    failed_logins: int = 0
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AccountSession(Base, table=True):
+    """A signed-in browser: the cookie holds a random token, the table its SHA-256."""
+
+    __tablename__ = "account_sessions"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    account_id: str = Field(max_length=36, index=True, foreign_key="accounts.id")
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)

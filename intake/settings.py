@@ -1,5 +1,7 @@
 """Intake's settings (environment prefix ``INTAKE_``)."""
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -42,4 +44,24 @@ class IntakeSettings(ServiceSettings):
         le=5,
         description="Gateways in front that set X-Forwarded-For (1 behind deploy/compose's "
         "nginx): the client's address is then the one they saw.",
+    )
+    max_upload_bytes: int | None = Field(
+        52_000_000,
+        ge=1024,
+        description="Largest report form with its files (413 above); JSON bodies keep "
+        "INTAKE_MAX_BODY_BYTES.",
+    )
+    attachments_dir: Path | None = Field(
+        None,
+        description="Folder of the reporters' files (a shared volume or a mounted bucket "
+        "when several instances run). Unset: ADUAN_VAR_DIR/intake-attachments.",
+    )
+    attachment_max_bytes: int = Field(
+        10_000_000, ge=1024, description="Largest single attachment, after cleaning."
+    )
+    attachments_per_report: int = Field(
+        5, ge=0, le=10, description="Files a reporter may attach to a report in all."
+    )
+    account_session_days: int = Field(
+        30, ge=1, le=365, description="How long a citizen stays signed in."
     )

@@ -16,15 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from intake import api, domain, handlers
-from intake.models import HistoryEntry, Report
-from services import areas
+from intake import accounts, api, domain, files, handlers
+from intake.models import Account, HistoryEntry, Report, ReportAttachment
+from services import areas, uploads
 from services.categories import CATEGORIES, NEEDS
 from services.runtime import ServiceRuntime, runtime_of
 
@@ -153,6 +153,52 @@ WORDS: dict[str, tuple[str, str]] = {
     "on_time": ("Ditanggapi tepat waktu", "Answered on time"),
     "total": ("Jumlah", "Total"),
     "empty": ("Belum ada laporan.", "No reports yet."),
+    "report_type": ("Jenis laporan", "Type of report"),
+    "report_type_help": (
+        "Pengaduan: masalah layanan publik. Aspirasi: usul atau saran. Permintaan "
+        "informasi: meminta informasi publik dari instansi.",
+        "Complaint: a problem with a public service. Aspiration: a proposal or suggestion. "
+        "Information request: asking an agency for public information.",
+    ),
+    "map_point": ("Titik lokasi (opsional)", "Map point (optional)"),
+    "map_help": (
+        "Lintang dan bujur tempat kejadian, misalnya -6.9147 dan 107.6098. Tombol di "
+        "bawah mengisinya dari lokasi perangkat Anda.",
+        "Latitude and longitude of the place, e.g. -6.9147 and 107.6098. The button "
+        "below fills them from your device's location.",
+    ),
+    "latitude": ("Lintang", "Latitude"),
+    "longitude": ("Bujur", "Longitude"),
+    "use_location": ("Gunakan lokasi saya", "Use my location"),
+    "attachments": ("Lampiran (opsional)", "Attachments (optional)"),
+    "attachments_help": (
+        "Foto (JPEG, PNG, WebP), video (MP4, WebM) atau PDF; paling banyak {n} berkas, "
+        "masing-masing {mb} MB. Data lokasi di foto dihapus.",
+        "Photos (JPEG, PNG, WebP), video (MP4, WebM) or PDF; at most {n} files of {mb} MB "
+        "each. Location data in photos is removed.",
+    ),
+    "your_files": ("Lampiran Anda", "Your attachments"),
+    "account": ("Akun", "Account"),
+    "my_reports": ("Laporan saya", "My reports"),
+    "sign_in": ("Masuk", "Sign in"),
+    "sign_out": ("Keluar", "Sign out"),
+    "sign_up": ("Daftar akun", "Create an account"),
+    "username": ("Nama pengguna", "Username"),
+    "password": ("Kata sandi", "Password"),
+    "password2": ("Ulangi kata sandi", "Repeat the password"),
+    "password_help": (
+        "Minimal 10 karakter. Disimpan sebagai hash scrypt, tidak pernah dalam bentuk asli.",
+        "At least 10 characters. Kept as a scrypt hash, never as written.",
+    ),
+    "account_help": (
+        "Akun bersifat opsional. Dengan akun, laporan Anda terdaftar di satu halaman dan "
+        "dapat dibuka tanpa kode rahasia; nama pengguna ditampilkan kecuali laporan Anonim.",
+        "An account is optional. With one, your reports are listed on one page and open "
+        "without their secret codes; the username is shown unless a report is Anonymous.",
+    ),
+    "signed_in_as": ("Masuk sebagai", "Signed in as"),
+    "no_account": ("Belum punya akun?", "No account yet?"),
+    "mismatch": ("Kedua kata sandi tidak sama.", "The passwords differ."),
 }
 
 
@@ -178,6 +224,7 @@ def page(request: Request, template: str, http_status: int = 200, **values: Any)
         history_labels=history,
         categories={k: v[i] for k, v in CATEGORIES.items()},
         path=request.url.path,
+        signed_in=bool(request.cookies.get(accounts.COOKIE)),
         **values,
     )
     response = HTMLResponse(html, status_code=http_status)
@@ -213,7 +260,9 @@ def _form_page(
     errors: list[str],
     warn: bool = False,
     http_status: int = 200,
+    account: Account | None = None,
 ) -> Response:
+    settings = files.settings_of(runtime_of(request))
     lang = language(request)
     i = 0 if lang == "id" else 1
     needs = {
@@ -231,12 +280,30 @@ def _form_page(
         provinces=list(areas.provinces().values()),
         regencies=areas.children(values["province"]) if values.get("province") else [],
         districts=areas.children(values["regency_code"]) if values.get("regency_code") else [],
+        report_types={k: v[i] for k, v in domain.REPORT_TYPES.items()},
+        files_help=WORDS["attachments_help"][i].format(
+            n=settings.attachments_per_report, mb=settings.attachment_max_bytes // 1_000_000
+        ),
+        account=account,
     )
 
 
+async def signed_in(request: Request) -> Account | None:
+    """The citizen's account, when signed in."""
+    if not request.cookies.get(accounts.COOKIE):
+        return None
+    rt = runtime_of(request)
+
+    def work() -> Account | None:
+        with rt.database.session() as session:
+            return accounts.current(session, request)
+
+    return await rt.database.read(work)
+
+
 @router.get("/lapor")
-def report_form(request: Request) -> Response:
-    return _form_page(request, {}, [])
+async def report_form(request: Request) -> Response:
+    return _form_page(request, {}, [], account=await signed_in(request))
 
 
 @router.post("/lapor")
@@ -244,10 +311,12 @@ async def report_submit(request: Request) -> Response:
     rt = runtime_of(request)
     form = await request.form()
     values = {k: str(v).strip() for k, v in form.items() if isinstance(v, str)}
+    uploaded = [f for f in form.getlist("lampiran") if isinstance(f, UploadFile)]
     values["province"] = values.get("regency_code", "")[:2] or values.get("province", "")
+    account = await signed_in(request)
     anonymous = values.get("anonymous") == "1"
     if anonymous and values.get("anyway") != "1" and SELF_NAMED.search(values.get("body", "")):
-        return _form_page(request, values, [], warn=True, http_status=422)
+        return _form_page(request, values, [], warn=True, http_status=422, account=account)
     body = values.get("body", "")
     if values.get("event_date"):
         body = f"{body}\n\nTanggal kejadian: {values['event_date']}"
@@ -256,9 +325,12 @@ async def report_submit(request: Request) -> Response:
             {
                 "title": values.get("title", ""),
                 "body": body,
+                "report_type": values.get("report_type") or "complaint",
                 "category": values.get("category", ""),
                 "regency_code": values.get("regency_code", ""),
                 "district_code": values.get("district_code") or None,
+                "latitude": values.get("latitude") or None,
+                "longitude": values.get("longitude") or None,
                 "anonymous": anonymous,
                 "confidential": values.get("confidential") == "1",
                 "language": language(request),
@@ -271,9 +343,21 @@ async def report_submit(request: Request) -> Response:
         )
     except ValidationError as exc:
         fields = sorted({str(e["loc"][-1]) for e in exc.errors()})
-        return _form_page(request, values, fields, http_status=422)
+        return _form_page(request, values, fields, http_status=422, account=account)
     api.limit(rt, request, payload.reporter.phone)
-    report, secret = await submit_web(rt, payload)
+    try:
+        stored = files.save(rt, await files.read_uploads(rt, uploaded))
+    except uploads.UploadRefused as exc:
+        problem = exc.en_text if language(request) == "en" else exc.id_text
+        return _form_page(request, values, [problem], http_status=422, account=account)
+    extra: dict[str, Any] = {"files": tuple(stored)}
+    if account is not None:
+        extra.update(account_id=account.id, account_reporter_ref=account.reporter_ref)
+    try:
+        report, secret = await submit_web(rt, payload, extra)
+    except BaseException:
+        files.store(rt).discard(stored)
+        raise
     base = str(request.base_url).rstrip("/")
     return page(
         request,
@@ -281,12 +365,15 @@ async def report_submit(request: Request) -> Response:
         201,
         report=report,
         secret=secret,
+        attached=len(stored),
         link=f"{base}/lacak/{report.tracking_number}?kode={secret}",
     )
 
 
-async def submit_web(rt: ServiceRuntime, body: api.ReportIn) -> tuple[Report, str]:
-    cmd = api.command(body, "web", None)
+async def submit_web(
+    rt: ServiceRuntime, body: api.ReportIn, extra: dict[str, Any]
+) -> tuple[Report, str]:
+    cmd = api.command(body, "web", None, **extra)
 
     def work() -> tuple[Report, str]:
         with rt.database.session() as session:
@@ -311,56 +398,118 @@ def _load(session: Session, tn: str) -> tuple[Report | None, list[HistoryEntry]]
     return report, handlers.history_of(session, report.id) if report else []
 
 
-def _proven(report: Report, code: str) -> bool:
-    return domain.proves(code, report.tracking_secret_hash)
+def _proven(report: Report, code: str, account: Account | None = None) -> bool:
+    """The reporter's proof: the secret code, or being signed in as the account that made
+    the report."""
+    return domain.proves(code, report.tracking_secret_hash) or accounts.owns(account, report)
 
 
 @router.get("/lacak/{tn}")
 async def tracking_page(request: Request, tn: str, kode: str = "", done: str = "") -> Response:
     rt = runtime_of(request)
 
-    def work() -> tuple[Report | None, list[HistoryEntry]]:
+    def work() -> tuple[Report | None, list[HistoryEntry], Account | None, list[Any]]:
         with rt.database.session() as session:
-            return _load(session, tn)
+            report, history = _load(session, tn)
+            account = accounts.current(session, request)
+            attached = files.of_report(session, report.id) if report else []
+            return report, history, account, attached
 
-    report, history = await rt.database.read(work)
-    if report is None or (report.confidential and not _proven(report, kode)):
+    report, history, account, attached = await rt.database.read(work)
+    if report is None or (report.confidential and not _proven(report, kode, account)):
         return page(request, "lacak.html", 404, missing=True)
+    proven = _proven(report, kode, account)
     return page(
         request,
         "laporan_saya.html",
         report=report,
         history=history,
-        kode=kode if _proven(report, kode) else "",
+        proven=proven,
+        kode=kode if domain.proves(kode, report.tracking_secret_hash) else "",
+        attached=attached if proven else [],
         done=done,
         region=_region(report),
+        report_type=domain.label(domain.REPORT_TYPES, report.report_type, language(request)),
     )
+
+
+@router.get("/lacak/{tn}/lampiran/{attachment_id}")
+async def own_file(request: Request, tn: str, attachment_id: str, kode: str = "") -> Response:
+    """One of the reporter's files, with the code or the account."""
+    rt = runtime_of(request)
+
+    def work() -> ReportAttachment:
+        with rt.database.session() as session:
+            report, _ = _load(session, tn)
+            found = session.get(ReportAttachment, attachment_id)
+            if (
+                report is None
+                or found is None
+                or found.report_id != report.id
+                or not _proven(report, kode, accounts.current(session, request))
+            ):
+                raise HTTPException(404, files.NOT_FOUND)
+            return found
+
+    return files.download(rt, await rt.database.read(work))
 
 
 async def _answer(request: Request, tn: str, kind: str) -> Response:
     rt = runtime_of(request)
     form = await request.form()
     values = {k: str(v).strip() for k, v in form.items() if isinstance(v, str)}
+    uploaded = [f for f in form.getlist("lampiran") if isinstance(f, UploadFile)]
     kode = values.get("kode", "")
     api.limit(rt, request)
 
+    def own() -> tuple[Report, int]:
+        with rt.database.session() as session:
+            report, _ = _load(session, tn)
+            if report is None or not _proven(report, kode, accounts.current(session, request)):
+                raise HTTPException(404, "Laporan tidak ditemukan / report not found")
+            return report, files.count(session, report.id)
+
+    _, already = await rt.database.read(own)
+    stored: list[uploads.Stored] = []
+    if kind == "info" and uploaded:
+        try:
+            stored = files.save(rt, await files.read_uploads(rt, uploaded, already))
+        except uploads.UploadRefused as exc:
+            raise files.refused(exc, language(request)) from exc
+
     def work() -> None:
         with rt.database.session() as session:
-            report = api._own_report(session, tn, kode)
+            report, _ = _load(session, tn)
+            assert report is not None
             text = values.get("text", "")
             if kind == "info":
-                if len(text) < 3 or report.status in ("rejected", "closed", "escalated"):
+                if (len(text) < 3 and not stored) or report.status in (
+                    "rejected",
+                    "closed",
+                    "escalated",
+                ):
                     raise HTTPException(422, "text")
-                handlers.add_information(session, rt.outbox, report, text[:5000])
+                handlers.add_information(
+                    session,
+                    rt.outbox,
+                    report,
+                    text[:5000] or "Lampiran ditambahkan / files added",
+                    tuple(stored),
+                )
             else:
                 verdict = {"yes": True, "no": False}.get(values.get("satisfied", ""))
                 if report.status != "routed" or (verdict is None and len(text) < 3):
                     raise HTTPException(422, "reply")
                 handlers.reply(session, rt.outbox, report, text[:5000], verdict)
 
-    await rt.database.write(work)
+    try:
+        await rt.database.write(work)
+    except BaseException:
+        files.store(rt).discard(stored)
+        raise
     rt.wake_relay()
-    return RedirectResponse(f"/lacak/{tn}?kode={kode}&done=1", status_code=303)
+    suffix = f"kode={kode}&" if kode else ""
+    return RedirectResponse(f"/lacak/{tn}?{suffix}done=1", status_code=303)
 
 
 @router.post("/lacak/{tn}/balas")
@@ -446,17 +595,31 @@ async def browse(
 async def public_report(request: Request, tn: str) -> Response:
     rt = runtime_of(request)
 
-    def work() -> tuple[Report | None, list[HistoryEntry]]:
+    def work() -> tuple[Report | None, list[HistoryEntry], str | None]:
         with rt.database.session() as session:
-            return _load(session, tn)
+            report, history = _load(session, tn)
+            named = (
+                accounts.usernames(session, {report.account_id}).get(report.account_id)
+                if report is not None and report.account_id and not report.anonymous
+                else None
+            )
+            return report, history, named
 
-    report, history = await rt.database.read(work)
+    report, history, username = await rt.database.read(work)
     if report is None or report.confidential or report.status not in PUBLIC:
         return page(request, "lacak.html", 404, missing=True)
     shown = [
         h for h in history if h.kind in (*ANSWERS, "submitted", "verified", "routed", "closed")
     ]
-    return page(request, "laporan.html", report=report, history=shown, region=_region(report))
+    return page(
+        request,
+        "laporan.html",
+        report=report,
+        history=shown,
+        region=_region(report),
+        username=username,
+        report_type=domain.label(domain.REPORT_TYPES, report.report_type, language(request)),
+    )
 
 
 @router.get("/statistik")
@@ -526,3 +689,145 @@ async def statistics(request: Request) -> Response:
         on_time=share,
         total=sum(data["status"].values()),
     )
+
+
+# --- citizens' accounts (optional) ------------------------------------------------------
+
+
+def _with_session(request: Request, token: str, target: str) -> Response:
+    rt = runtime_of(request)
+    settings = files.settings_of(rt)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        accounts.COOKIE,
+        token,
+        max_age=settings.account_session_days * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=settings.public_base_url.startswith("https://"),
+    )
+    return response
+
+
+@router.get("/akun")
+async def my_reports(request: Request) -> Response:
+    rt = runtime_of(request)
+
+    def work() -> tuple[Account | None, list[Report]]:
+        with rt.database.session() as session:
+            account = accounts.current(session, request)
+            return account, accounts.reports_of(session, account) if account else []
+
+    account, rows = await rt.database.read(work)
+    if account is None:
+        return RedirectResponse("/akun/masuk", status_code=303)
+    return page(request, "akun.html", account=account, rows=rows, region_of=_region)
+
+
+@router.get("/akun/masuk")
+def sign_in_form(request: Request) -> Response:
+    return page(request, "akun_masuk.html", values={}, problem=None)
+
+
+@router.post("/akun/masuk")
+async def sign_in(request: Request) -> Response:
+    rt = runtime_of(request)
+    api.limit(rt, request)
+    form = await request.form()
+    values = {k: str(v)[:300] for k, v in form.items() if isinstance(v, str)}
+    days = files.settings_of(rt).account_session_days
+
+    def work() -> str:
+        with rt.database.session() as session:
+            token = accounts.sign_in(
+                session, values.get("username", ""), values.get("password", ""), days
+            )
+            session.commit()
+            return token
+
+    try:
+        token = await rt.database.write(work)
+    except accounts.Problem as problem:
+        values.pop("password", None)
+        return page(
+            request,
+            "akun_masuk.html",
+            401,
+            values=values,
+            problem=problem.text(language(request)),
+        )
+    return _with_session(request, token, "/akun")
+
+
+@router.get("/akun/daftar")
+def sign_up_form(request: Request) -> Response:
+    return page(request, "akun_daftar.html", values={}, problem=None)
+
+
+@router.post("/akun/daftar")
+async def sign_up(request: Request) -> Response:
+    rt = runtime_of(request)
+    api.limit(rt, request)
+    form = await request.form()
+    values = {k: str(v).strip()[:300] for k, v in form.items() if isinstance(v, str)}
+    lang = language(request)
+    password = str(form.get("password") or "")[:300]
+
+    def fail(text: str) -> Response:
+        shown = {k: v for k, v in values.items() if not k.startswith("password")}
+        return page(request, "akun_daftar.html", 422, values=shown, problem=text)
+
+    if password != str(form.get("password2") or "")[:300]:
+        return fail(WORDS["mismatch"][0 if lang == "id" else 1])
+    try:
+        contact = api.ReporterIn.model_validate(
+            {
+                "name": values.get("name") or None,
+                "phone": values.get("phone") or None,
+                "email": values.get("email") or None,
+            }
+        )
+    except ValidationError as exc:
+        return fail(", ".join(sorted({str(e["loc"][-1]) for e in exc.errors()})))
+    days = files.settings_of(rt).account_session_days
+
+    def work() -> str:
+        with rt.database.session() as session:
+            account = accounts.register(
+                session,
+                values.get("username", ""),
+                password,
+                contact.name,
+                contact.phone,
+                str(contact.email) if contact.email else None,
+                lang,
+            )
+            session.commit()
+            token = accounts.sign_in(session, account.username, password, days)
+            session.commit()
+            return token
+
+    try:
+        token = await rt.database.write(work)
+    except accounts.Problem as problem:
+        return fail(problem.text(lang))
+    except sa.exc.IntegrityError:
+        return fail(
+            accounts.Problem("Nama pengguna sudah dipakai.", "That username is taken.").text(lang)
+        )
+    return _with_session(request, token, "/akun")
+
+
+@router.post("/akun/keluar")
+async def sign_out(request: Request) -> Response:
+    rt = runtime_of(request)
+
+    def work() -> None:
+        with rt.database.session() as session:
+            accounts.sign_out(session, request)
+            session.commit()
+
+    await rt.database.write(work)
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(accounts.COOKIE)
+    return response

@@ -12,12 +12,11 @@ import json
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Query, UploadFile
-from fastapi.responses import FileResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, select
 
@@ -342,8 +341,7 @@ async def do_followup(
         for name, data in files:
             stored.append(store.save(data, name, settings.attachment_max_bytes))
     except uploads.UploadRefused as exc:
-        for done_file in stored:
-            store.path(done_file.storage_name).unlink(missing_ok=True)
+        store.discard(stored)
         raise HTTPException(422, str(exc)) from exc
     refs = [
         AttachmentRef(
@@ -383,8 +381,7 @@ async def do_followup(
     try:
         return await _write(rt, work)
     except BaseException:
-        for f in stored:
-            store.path(f.storage_name).unlink(missing_ok=True)
+        store.discard(stored)
         raise
 
 
@@ -430,9 +427,7 @@ async def followup(
 
 
 @router.get("/reports/{report_id}/attachments/{attachment_id}")
-async def attachment(
-    report_id: str, attachment_id: str, rt: Runtime, staff: Officer
-) -> FileResponse:
+async def attachment(report_id: str, attachment_id: str, rt: Runtime, staff: Officer) -> Response:
     """A follow-up's file, for staff who may see the report."""
 
     def work(s: Session) -> Attachment:
@@ -445,17 +440,9 @@ async def attachment(
     return file_response(rt, await _read(rt, work))
 
 
-def file_response(rt: ServiceRuntime, found: Attachment) -> FileResponse:
+def file_response(rt: ServiceRuntime, found: Attachment) -> Response:
     """A stored attachment, downloaded (never rendered by the browser)."""
-    path: Path = attachment_store(rt).path(found.storage_name)
-    if not path.exists():
-        raise HTTPException(404, "lampiran tidak ditemukan / attachment not found")
-    return FileResponse(
-        path,
-        media_type=found.media_type,
-        filename=found.filename,
-        headers={"X-Content-Type-Options": "nosniff"},
-    )
+    return attachment_store(rt).response(found.storage_name, found.media_type, found.filename)
 
 
 # --- administrators: dispositions, pending regions ------------------------------------

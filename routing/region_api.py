@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException
-from fastapi.responses import FileResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -146,9 +146,7 @@ async def report(report_id: str, rt: Runtime, client: Client) -> dict[str, Any]:
 
 
 @router.get("/reports/{report_id}/attachments/{attachment_id}")
-async def attachment(
-    report_id: str, attachment_id: str, rt: Runtime, client: Client
-) -> FileResponse:
+async def attachment(report_id: str, attachment_id: str, rt: Runtime, client: Client) -> Response:
     """A follow-up's file, for a region that may read the report in full."""
 
     def work(s: Session) -> Attachment:

@@ -29,6 +29,30 @@ class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class AttachmentRef(BaseModel):
+    """A file attached to a report or a follow-up; the bytes stay with the service that
+    stored it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    attachment_id: str = Field(max_length=64)
+    filename: str = Field(max_length=200)
+    media_type: str = Field(max_length=100)
+    size: int = Field(ge=0)
+
+
+ReportType = Literal["complaint", "aspiration", "information_request"]
+
+
+class GeoPoint(BaseModel):
+    """A point in WGS 84 degrees."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lat: float = Field(ge=-90, le=90)
+    long: float = Field(ge=-180, le=180)
+
+
 class ReportSubmitted(Payload):
     """A citizen submitted a report; it has a tracking number and awaits verification."""
 
@@ -49,6 +73,20 @@ class ReportSubmitted(Payload):
     channel: Literal["web", "sms", "api", "open311"]
     language: Language = "id"
     submitted_at: datetime
+    report_type: ReportType = Field(
+        "complaint",
+        description="complaint (pengaduan), aspiration (aspirasi) or information_request "
+        "(permintaan informasi).",
+    )
+    location: GeoPoint | None = Field(
+        None, description="The point the citizen marked on the map, when they did."
+    )
+    attachments: list[AttachmentRef] = Field(
+        default_factory=list,
+        max_length=10,
+        description="The reporter's files; the bytes stay with intake, which serves them to "
+        "staff (GET /v1/staff/reports/{report_id}/attachments/{attachment_id}).",
+    )
 
 
 class ReporterContactRecorded(Payload):
@@ -136,17 +174,6 @@ class ReportPendingRegion(Payload):
 Actor = Annotated[str, StringConstraints(max_length=64)]
 
 
-class AttachmentRef(BaseModel):
-    """A file attached to a follow-up; the bytes stay with the service that stored it."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    attachment_id: str = Field(max_length=64)
-    filename: str = Field(max_length=200)
-    media_type: str = Field(max_length=100)
-    size: int = Field(ge=0)
-
-
 class ReportInformationRequested(Payload):
     """The report lacks something it needs; the citizen is asked for it.
 
@@ -168,6 +195,9 @@ class ReportInformationAdded(Payload):
     report_id: ReportId
     text: str = Field(max_length=20_000)
     added_at: datetime
+    attachments: list[AttachmentRef] = Field(
+        default_factory=list, max_length=10, description="Files added with the text."
+    )
 
 
 class ReportForwarded(Payload):

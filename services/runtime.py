@@ -284,7 +284,11 @@ class ServiceRuntime:
             return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
         measured = HttpMetrics(app, self.name)
-        return BodyLimit(measured, self.settings.max_body_bytes)  # type: ignore[return-value]
+        return BodyLimit(  # type: ignore[return-value]
+            measured,
+            self.settings.max_body_bytes,
+            self.settings.max_upload_bytes or self.settings.max_body_bytes,
+        )
 
 
 class _Wrapper:
@@ -329,20 +333,25 @@ class HttpMetrics(_Wrapper):
 
 
 class BodyLimit(_Wrapper):
-    """Refuses request bodies over a size with 413, before the app reads them."""
+    """Refuses request bodies over a size with 413, before the app reads them; a
+    multipart form (files) may have its own, larger limit."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, upload_limit: int | None = None) -> None:
         super().__init__(app)
         self.limit = limit
+        self.upload_limit = upload_limit or limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for key, value in scope.get("headers", []):
-            if key == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await self._too_large(send)
-                return
+        headers = dict(scope.get("headers", []))
+        multipart = headers.get(b"content-type", b"").startswith(b"multipart/form-data")
+        limit = self.upload_limit if multipart else self.limit
+        length = headers.get(b"content-length", b"")
+        if length.isdigit() and int(length) > limit:
+            await self._too_large(send, limit)
+            return
         seen = 0
 
         async def limited() -> Message:
@@ -350,19 +359,19 @@ class BodyLimit(_Wrapper):
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
+                if seen > limit:
                     raise _TooLarge
             return message
 
         try:
             await self.app(scope, limited, send)
         except _TooLarge:
-            await self._too_large(send)
+            await self._too_large(send, limit)
 
-    async def _too_large(self, send: Send) -> None:
+    async def _too_large(self, send: Send, limit: int) -> None:
         body = (
             b'{"detail":[{"code":"payload_too_large","msg":"Permintaan terlalu besar. '
-            b'Request body too large.","limit_bytes":' + str(self.limit).encode() + b"}]}"
+            b'Request body too large.","limit_bytes":' + str(limit).encode() + b"}]}"
         )
         await send(
             {

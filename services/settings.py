@@ -131,6 +131,11 @@ class ServiceSettings(BaseSettings):
     max_body_bytes: int = Field(
         1_000_000, ge=1024, description="Largest HTTP request body accepted (413 above)."
     )
+    max_upload_bytes: int | None = Field(
+        None,
+        ge=1024,
+        description="Largest multipart (file upload) body accepted; unset: max_body_bytes.",
+    )
 
     def resolved_database_url(self, service: str, kit: KitSettings) -> str:
         """The database URL, defaulting to a SQLite file under the var folder."""

@@ -18,6 +18,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from fastapi import HTTPException
+from fastapi.responses import FileResponse, Response
 from PIL import Image, UnidentifiedImageError
 
 KINDS = {
@@ -134,6 +136,26 @@ class Store:
         tmp.write_bytes(cleaned)
         tmp.replace(self.root / storage_name)
         return Stored(storage_name, media_type, len(cleaned), display_name(name, media_type))
+
+    def response(self, storage_name: str, media_type: str, filename: str) -> Response:
+        """A stored file as a download (never rendered by the browser); 404 if gone."""
+        try:
+            path = self.path(storage_name)
+        except FileNotFoundError:
+            path = None
+        if path is None or not path.exists():
+            raise HTTPException(404, "lampiran tidak ditemukan / attachment not found")
+        return FileResponse(
+            path,
+            media_type=media_type,
+            filename=filename,
+            headers={"X-Content-Type-Options": "nosniff"},
+        )
+
+    def discard(self, stored: list[Stored]) -> None:
+        """Remove files stored for a request that did not commit."""
+        for f in stored:
+            self.path(f.storage_name).unlink(missing_ok=True)
 
     def path(self, storage_name: str) -> Path:
         """Where a stored file is (names are checked: nothing outside the folder)."""

@@ -1,0 +1,210 @@
+"""The reporter's files: photos, video and PDF attached to a report.
+
+Checked by content and cleaned by the kit (`services.uploads`: magic bytes, EXIF gone,
+server-made names), limited in size and number, and never public: the reporter (with the
+report's secret code, or signed in) and staff who may see the report download them.
+Agencies learn of them from ``report.submitted`` and ``report.information_added``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import Response
+from sqlmodel import Session, func, select
+
+from intake import api, handlers
+from intake.models import Report, ReportAttachment
+from intake.settings import IntakeSettings
+from services import auth, uploads
+from services.console import COOKIE
+from services.contracts import AttachmentRef
+from services.runtime import ServiceRuntime, runtime_of
+from services.settings import KitSettings
+
+router = APIRouter(prefix="/v1", tags=["attachments"])
+Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
+NOT_FOUND = "lampiran tidak ditemukan / attachment not found"
+
+
+def settings_of(rt: ServiceRuntime) -> IntakeSettings:
+    settings = rt.settings
+    assert isinstance(settings, IntakeSettings)
+    return settings
+
+
+def store(rt: ServiceRuntime) -> uploads.Store:
+    settings = settings_of(rt)
+    return uploads.Store(settings.attachments_dir or rt.kit.aduan_var_dir / "intake-attachments")
+
+
+async def read_uploads(
+    rt: ServiceRuntime, files: list[UploadFile], already: int = 0
+) -> list[tuple[str | None, bytes]]:
+    """The non-empty files of a form, read up to one byte over the limit (422 past the
+    count; the size is judged when stored)."""
+    settings = settings_of(rt)
+    chosen = [f for f in files if f.filename or f.size]
+    if len(chosen) + already > settings.attachments_per_report:
+        n = settings.attachments_per_report
+        raise uploads.UploadRefused(
+            f"Paling banyak {n} lampiran per laporan.", f"At most {n} files per report."
+        )
+    return [(f.filename, await f.read(settings.attachment_max_bytes + 1)) for f in chosen]
+
+
+def save(rt: ServiceRuntime, files: list[tuple[str | None, bytes]]) -> list[uploads.Stored]:
+    """Check, clean and store each file; on any refusal none is kept."""
+    target = store(rt)
+    limit = settings_of(rt).attachment_max_bytes
+    stored: list[uploads.Stored] = []
+    try:
+        for name, data in files:
+            stored.append(target.save(data, name, limit))
+    except uploads.UploadRefused:
+        target.discard(stored)
+        raise
+    return stored
+
+
+def count(session: Session, report_id: str) -> int:
+    """How many files a report has."""
+    return session.exec(
+        select(func.count())
+        .select_from(ReportAttachment)
+        .where(ReportAttachment.report_id == report_id)
+    ).one()
+
+
+def of_report(session: Session, report_id: str) -> list[ReportAttachment]:
+    return list(
+        session.exec(
+            select(ReportAttachment)
+            .where(ReportAttachment.report_id == report_id)
+            .order_by(ReportAttachment.uploaded_at, ReportAttachment.filename)  # type: ignore[arg-type]
+        ).all()
+    )
+
+
+def download(rt: ServiceRuntime, found: ReportAttachment) -> Response:
+    return store(rt).response(found.storage_name, found.media_type, found.filename)
+
+
+def refused(exc: uploads.UploadRefused, lang: str) -> HTTPException:
+    return HTTPException(422, exc.en_text if lang == "en" else exc.id_text)
+
+
+@router.post("/reports/{tracking_number}/attachments", status_code=201)
+async def add_files(
+    tracking_number: str,
+    request: Request,
+    rt: Runtime,
+    secret: Annotated[str, Form(min_length=8, max_length=100)],
+    files: Annotated[list[UploadFile], File(description="Photos, PDF or video")],
+    text: Annotated[str, Form(max_length=5000)] = "",
+) -> list[AttachmentRef]:
+    """Attach files to one's report (with the secret given at submission). Agencies see
+    them with the information added; 422 with the reason for a refused file."""
+    api.limit(rt, request)
+
+    def check() -> int:
+        with rt.database.session() as session:
+            report = api.own_report(session, tracking_number, secret)
+            if report.status in ("rejected", "closed", "escalated"):
+                raise HTTPException(409, "Laporan sudah selesai / the report is finished")
+            return count(session, report.id)
+
+    already = await rt.database.read(check)
+    try:
+        stored = save(rt, await read_uploads(rt, files, already))
+    except uploads.UploadRefused as exc:
+        raise refused(exc, api.language(request)) from exc
+    if not stored:
+        raise HTTPException(422, "Pilih berkas / choose a file")
+
+    def work() -> list[AttachmentRef]:
+        with rt.database.session() as session:
+            report = api.own_report(session, tracking_number, secret)
+            if count(session, report.id) + len(stored) > settings_of(rt).attachments_per_report:
+                raise HTTPException(422, "Terlalu banyak lampiran / too many files")
+            names = ", ".join(f"lampiran-{already + n + 1}" for n in range(len(stored)))
+            handlers.add_information(
+                session, rt.outbox, report, text or f"Lampiran ditambahkan: {names}", tuple(stored)
+            )
+            return [
+                AttachmentRef(
+                    attachment_id=a.id, filename=a.filename, media_type=a.media_type, size=a.size
+                )
+                for a in of_report(session, report.id)[-len(stored) :]
+            ]
+
+    try:
+        refs = await rt.database.write(work)
+    except BaseException:
+        store(rt).discard(stored)
+        raise
+    rt.wake_relay()
+    return refs
+
+
+@router.get("/reports/{tracking_number}/attachments/{attachment_id}")
+async def reporter_file(
+    tracking_number: str, attachment_id: str, rt: Runtime, secret: str = ""
+) -> Response:
+    """One of the reporter's own files, with the report's secret."""
+
+    def work() -> ReportAttachment:
+        with rt.database.session() as session:
+            report = api.own_report(session, tracking_number, secret)
+            found = session.get(ReportAttachment, attachment_id)
+            if found is None or found.report_id != report.id:
+                raise HTTPException(404, NOT_FOUND)
+            return found
+
+    return download(rt, await rt.database.read(work))
+
+
+def staff_of(request: Request) -> auth.Staff:
+    """The member of staff calling: a bearer token, or a console's sign-in cookie."""
+    secret = KitSettings().auth_secret_value()
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip() if scheme.lower() == "bearer" else request.cookies.get(COOKIE, "")
+    if not secret or not token:
+        raise HTTPException(401, "Perlu login staf. Staff sign-in required.")
+    try:
+        return auth.verify(secret, token)
+    except auth.InvalidToken as exc:
+        raise HTTPException(401, "Token tidak valid. Invalid token.") from exc
+
+
+def may_see(staff: auth.Staff, report: Report) -> bool:
+    """Verifiers and administrators see every report; an officer, the reports routed to
+    their agency, unit or kecamatan."""
+    if staff.role is not auth.Role.agency_officer:
+        return True
+    return bool(staff.agency_id) and staff.agency_id in report.agency_ids.split()
+
+
+@router.get("/staff/reports/{report_id}/attachments/{attachment_id}")
+async def staff_file(
+    report_id: str, attachment_id: str, rt: Runtime, staff: Annotated[auth.Staff, Depends(staff_of)]
+) -> Response:
+    """A reporter's file, for staff who may see the report (a bearer token, or the
+    consoles' sign-in); 404 for a report outside an officer's agency."""
+
+    def work() -> ReportAttachment:
+        with rt.database.session() as session:
+            report = session.get(Report, report_id)
+            found = session.get(ReportAttachment, attachment_id)
+            if (
+                report is None
+                or found is None
+                or found.report_id != report.id
+                or not may_see(staff, report)
+            ):
+                raise HTTPException(404, NOT_FOUND)
+            return found
+
+    return download(rt, await rt.database.read(work))
