@@ -8,11 +8,13 @@ Agencies learn of them from ``report.submitted`` and ``report.information_added`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import Response
 from sqlmodel import Session, func, select
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from intake import api, handlers
 from intake.models import Report, ReportAttachment
@@ -40,7 +42,7 @@ def store(rt: ServiceRuntime) -> uploads.Store:
 
 
 async def read_uploads(
-    rt: ServiceRuntime, files: list[UploadFile], already: int = 0
+    rt: ServiceRuntime, files: Sequence[StarletteUpload], already: int = 0
 ) -> list[tuple[str | None, bytes]]:
     """The non-empty files of a form, read up to one byte over the limit (422 past the
     count; the size is judged when stored)."""

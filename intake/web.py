@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, HTTPException, Request, UploadFile
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 from sqlmodel import Session
+from starlette.datastructures import UploadFile
 
 from intake import accounts, api, domain, files, handlers
 from intake.models import Account, HistoryEntry, Report, ReportAttachment

@@ -1,20 +1,25 @@
 """The citizens' web pages in a real headless Chromium (Debian's, driven by Playwright):
-report through the guided form (the category's needs, province, regency and district
-pickers), keep the number and code, follow the report, read the agency's answer, reply;
+report through the guided form (type, the category's needs, province, regency and
+district pickers, a map point, a photo attached), keep the number and code, follow the
+report, download the photo without its EXIF, add a PDF, read the agency's answer, reply;
 the Anonim warning; the public list and statistics show the report and nothing of who
-reported."""
+reported; an account: sign up, report signed in, find and open the report without a
+code, the username on the public page."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from services.launcher import Platform
 from tests.e2e.helpers import fully_routed, staff_headers, wait_for
 from tests.e2e.test_verification_console import CHROMIUM, FLAGS
+from tests.unit.test_areas_uploads import _jpeg_with_location
 
 pytestmark = pytest.mark.e2e
 
@@ -27,6 +32,10 @@ def test_a_citizen_reports_follows_and_replies_on_the_web(
     assert CHROMIUM.exists(), "chromium missing: make installs Debian's chromium"
     platform: Platform = make_platform("sqlite")
     base = platform.url("intake")
+    photo = tmp_path / "IMG_20261120_Budi.jpg"
+    photo.write_bytes(_jpeg_with_location())
+    letter = tmp_path / "surat.pdf"
+    letter.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
         try:
@@ -48,6 +57,11 @@ def test_a_citizen_reports_follows_and_replies_on_the_web(
             page.select_option("#regency_code", "32.73")
             page.wait_for_selector("#district_code option[value='32.73.01']", state="attached")
             page.select_option("#district_code", "32.73.01")
+            page.check("#type-complaint")
+            page.fill("#latitude", "-6.9022")
+            page.fill("#longitude", "107.6345")
+            page.set_input_files("#lampiran", str(photo))
+            assert "5" in page.inner_text("#files-help")  # the limits, said up front
             page.check("#anonymous")
             page.fill("#phone", "081366660001")
             page.click("#report button[type=submit]")
@@ -59,8 +73,10 @@ def test_a_citizen_reports_follows_and_replies_on_the_web(
                 "Jalan Cikutra di depan Pasar Cicadas berlubang besar sejak dua minggu lalu "
                 "dan dua pengendara motor jatuh.",
             )
+            page.set_input_files("#lampiran", str(photo))  # files are not kept by a re-shown form
             page.click("#report button[type=submit]")
             page.wait_for_selector("#confirmation")
+            assert "1" in page.inner_text("#attached")
             tn = page.inner_text("#tracking-number").lstrip("#")
             secret = page.inner_text("#secret")
             assert len(tn) == 7 and len(secret) >= 16
@@ -87,6 +103,20 @@ def test_a_citizen_reports_follows_and_replies_on_the_web(
 
             wait_for(answered, what="the agency's answer on the page")
             assert "Pemerintah Kota Bandung" in page.inner_text("#agency")
+            assert "Pengaduan" in page.inner_text("#type")
+            # The photo, as the citizen downloads it: no EXIF, no camera, no place.
+            with page.expect_download() as got:
+                page.click("#files a")
+            saved = Path(got.value.path()).read_bytes()
+            with Image.open(io.BytesIO(saved)) as img:
+                assert not img.getexif()
+            assert got.value.suggested_filename == "lampiran-1.jpg"
+            # A PDF added from the page joins the report.
+            page.fill("#add textarea", "Surat keterangan RT terlampir.")
+            page.set_input_files("#add-files", str(letter))
+            page.click("#add button[type=submit]")
+            page.wait_for_selector("[role=status]")
+            assert "lampiran-2.pdf" in page.inner_text("#files")
             page.check("#s-no")
             page.fill("#reply-text", "Sudah seminggu, lubang masih ada.")
             page.click("#reply button[type=submit]")
@@ -117,6 +147,44 @@ def test_a_citizen_reports_follows_and_replies_on_the_web(
             assert int(bare.inner_text("#total")) >= 1
             assert "Pemerintah Kota Bandung" in bare.inner_text("#by-agency")
             assert bare.inner_text("#on-time") == "100%"
+
+            # An account: sign up, report signed in, open it from "my reports" without a
+            # code; the username (not the name) is on the public page.
+            member = browser.new_context().new_page()
+            member.goto(f"{base}/akun")
+            member.click("#sign-up-link")
+            member.fill("#username", "siti.warga")
+            member.fill("#password", "teh-manis-dingin-77")
+            member.fill("#password2", "teh-manis-dingin-77")
+            member.fill("#name", "Siti Rahayu")
+            member.fill("#email", "siti.rahayu@example.id")
+            member.click("#sign-up button[type=submit]")
+            assert member.inner_text("#username") == "siti.warga"
+            member.goto(f"{base}/lapor")
+            assert "siti.warga" in member.inner_text("#signed-in")
+            member.check("#type-aspiration")
+            member.select_option("#category", "lingkungan")
+            member.fill("#title", "Taman kota perlu tempat sampah terpilah")
+            member.fill(
+                "#body",
+                "Di Taman Cikapayang Dago, Kota Bandung, tempat sampah belum dipilah; usul "
+                "disediakan tempat sampah organik dan anorganik mulai bulan depan.",
+            )
+            member.select_option("#province", "32")
+            member.wait_for_selector("#regency_code option[value='32.73']", state="attached")
+            member.select_option("#regency_code", "32.73")
+            member.click("#report button[type=submit]")
+            member.wait_for_selector("#confirmation")
+            mine = member.inner_text("#tracking-number").lstrip("#")
+            member.click("#account-link")
+            member.click(f"tr[data-tn='{mine}'] a")
+            assert "Aspirasi" in member.inner_text("#type")
+            assert member.locator("#add").count() == 1  # the owner's form, no code in the URL
+            wait_for(lambda: fully_routed(platform, mine), what="the member's report routed")
+            bare.goto(f"{base}/laporan/{mine}")
+            assert bare.inner_text("#reporter") == "siti.warga"
+            assert "Rahayu" not in bare.content() and "example.id" not in bare.content()
+            member.screenshot(path=str(tmp_path / "account.png"), full_page=True)
         finally:
             browser.close()
 
