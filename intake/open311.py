@@ -267,6 +267,13 @@ def request_row(report: Report) -> dict[str, Any]:
         "expected_datetime": report.due_at,
         "address": regency.name if regency else report.regency_code,
         "address_id": report.district_code or report.regency_code,
+        # The point the citizen marked, once the report is public; never an Anonim one's
+        # (a point can be the reporter's own door).
+        **(
+            {"lat": report.latitude, "long": report.longitude}
+            if public and not report.anonymous and report.latitude is not None
+            else {}
+        ),
     }
 
 
@@ -413,6 +420,15 @@ async def post_request(name: str, request: Request, rt: Runtime) -> Response:
         response = error(fmt, 429, "too many requests; retry later")
         response.headers.update(exc.headers or {})
         return response
+    try:
+        lat = float(values["lat"]) if values.get("lat") else None
+        long = float(values["long"]) if values.get("long") else None
+    except ValueError:
+        return error(fmt, 400, "lat and long must be decimal degrees")
+    if (lat is None) != (long is None) or (
+        lat is not None and long is not None and not (-90 <= lat <= 90 and -180 <= long <= 180)
+    ):
+        return error(fmt, 400, "lat and long must be given together, in WGS 84 degrees")
     address = values.get("address_string", "").strip()
     body = description + (f"\n\nLokasi: {address}" if address else "")
     cmd = handlers.NewReport(
@@ -429,6 +445,8 @@ async def post_request(name: str, request: Request, rt: Runtime) -> Response:
         email=email,
         idempotency_key=None,
         district_code=district,
+        latitude=lat,
+        longitude=long,
     )
 
     def work() -> Report:

@@ -75,6 +75,8 @@ def test_a_partner_app_reports_and_follows_through_open311(make_platform: Any) -
         "attribute[regency_code]": "32.73",
         "attribute[district_code]": "32.73.01",
         "address_string": "Jalan Cikutra 12",
+        "lat": "-6.9022",
+        "long": "107.6345",
         **person,
     }
 
@@ -90,6 +92,8 @@ def test_a_partner_app_reports_and_follows_through_open311(make_platform: Any) -
         ({**form, "attribute[district_code]": "35.78.01"}, 400),
         ({**form, "description": ""}, 400),
         ({**form, "phone": "12"}, 400),
+        ({**form, "lat": "utara"}, 400),
+        ({**form, "long": ""}, 400),
     ):
         r = post(bad)
         assert r.status_code == status, (bad, r.text)
@@ -151,4 +155,5 @@ def test_a_partner_app_reports_and_follows_through_open311(make_platform: Any) -
     e164 = "+62" + person["phone"][1:]
     for needle in (canary, person["phone"], e164, person["phone"][-8:], "Siti"):
         assert needle not in blob, needle
-    assert json.loads(httpx.get(f"{base}/requests/{tn}.json").text)[0].get("lat") is None
+    shown = json.loads(httpx.get(f"{base}/requests/{tn}.json").text)[0]
+    assert (shown["lat"], shown["long"]) == (-6.9022, 107.6345)
