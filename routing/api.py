@@ -118,9 +118,19 @@ def load_visible(session: Session, report_id: str, staff: Staff) -> Routing:
     return routing
 
 
-def report_detail(session: Session, routing: Routing) -> dict[str, Any]:
-    """Everything an agency reads about one report."""
+def report_detail(
+    session: Session, routing: Routing, intake_url: str | None = None
+) -> dict[str, Any]:
+    """Everything an agency reads about one report; the reporter's files link to intake,
+    which serves them to staff who may see the report."""
     copy = session.get(ReportCopy, routing.report_id)
+    files = json.loads(copy.files) if copy else []
+    if intake_url:
+        for f in files:
+            f["url"] = (
+                f"{intake_url}/v1/staff/reports/{routing.report_id}/attachments/"
+                f"{f['attachment_id']}"
+            )
     log = session.exec(
         select(Entry).where(Entry.report_id == routing.report_id).order_by(Entry.at, Entry.id)  # type: ignore[arg-type]
     ).all()
@@ -131,6 +141,13 @@ def report_detail(session: Session, routing: Routing) -> dict[str, Any]:
         "added": copy.added if copy else "",
         "submitted_at": copy.submitted_at if copy else None,
         "channel": copy.channel if copy else None,
+        "report_type": copy.report_type if copy else None,
+        "location": (
+            {"lat": copy.latitude, "long": copy.longitude}
+            if copy and copy.latitude is not None
+            else None
+        ),
+        "reporter_files": files,
         "district": handlers.region_name(routing.district_code),
         # Identity reaches an agency only when an administrator releases it; routing never
         # holds it, so the agency sees only whether the reporter chose to hide it.
@@ -219,7 +236,10 @@ async def get_inbox(
 @router.get("/reports/{report_id}")
 async def get_report(report_id: str, rt: Runtime, staff: Officer) -> dict[str, Any]:
     """One report: the story, where it is, and every step of its handling."""
-    return await _read(rt, lambda s: report_detail(s, load_visible(s, report_id, staff)))
+    intake_url = rt.settings.intake_url  # type: ignore[attr-defined]
+    return await _read(
+        rt, lambda s: report_detail(s, load_visible(s, report_id, staff), intake_url)
+    )
 
 
 @router.get("/routings/{report_id}")

@@ -51,6 +51,12 @@ WORDS: dict[str, tuple[str, str]] = {
     "answered": ("sudah ditanggapi", "answered"),
     "unknown": ("-", "-"),
     "story": ("Isi laporan", "The report"),
+    "report_type": ("Jenis", "Type"),
+    "complaint": ("Pengaduan", "Complaint"),
+    "aspiration": ("Aspirasi", "Aspiration"),
+    "information_request": ("Permintaan informasi", "Information request"),
+    "reporter_files": ("Lampiran pelapor", "The reporter's files"),
+    "map_point": ("Titik peta", "Map point"),
     "added": ("Informasi tambahan dari pelapor", "Added by the reporter"),
     "reporter": ("Pelapor", "Reporter"),
     "in_charge": ("Penanggung jawab", "In charge"),
@@ -214,7 +220,7 @@ async def report_page(request: Request, report_id: str, error: str = "") -> Resp
 
     def work(s: Session) -> dict[str, Any]:
         routing = api.load_visible(s, report_id, staff)
-        detail = api.report_detail(s, routing)
+        detail = api.report_detail(s, routing, rt.settings.intake_url)  # type: ignore[attr-defined]
         parent = routing.agency_id
         detail["targets"] = [
             {"id": a.id, "name": a.name, "kind": a.kind}

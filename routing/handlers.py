@@ -220,6 +220,10 @@ def on_submitted(ctx: HandlerContext, event: ReportSubmitted) -> None:
             confidential=event.confidential,
             channel=event.channel,
             submitted_at=event.submitted_at,
+            report_type=event.report_type,
+            latitude=event.location.lat if event.location else None,
+            longitude=event.location.long if event.location else None,
+            files=json.dumps([a.model_dump() for a in event.attachments]),
         )
     )
     routing = ctx.session.get(Routing, event.report_id)
@@ -233,6 +237,11 @@ def on_information_added(ctx: HandlerContext, event: ReportInformationAdded) -> 
     if copy is not None:
         stamp = event.added_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
         copy.added = f"{copy.added}\n[{stamp}] {event.text}".strip()
+        if event.attachments:
+            known = json.loads(copy.files)
+            seen = {a["attachment_id"] for a in known}
+            known += [a.model_dump() for a in event.attachments if a.attachment_id not in seen]
+            copy.files = json.dumps(known)
 
 
 def on_verified(ctx: HandlerContext, event: ReportVerified) -> None:

@@ -84,6 +84,14 @@ class ReportCopy(Base, table=True):
     confidential: bool
     channel: str = Field(max_length=16)
     submitted_at: datetime = Field(sa_type=UTCDateTime)
+    report_type: str = Field(
+        default="complaint", max_length=24, sa_column_kwargs={"server_default": "complaint"}
+    )
+    latitude: float | None = None
+    longitude: float | None = None
+    # The reporter's files as JSON references (id, neutral name, type, size); the bytes
+    # stay with intake, which serves them to staff who may see the report.
+    files: str = Field(default="[]", sa_type=sa.Text, sa_column_kwargs={"server_default": "[]"})
 
 
 class Routing(Base, table=True):

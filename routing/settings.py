@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
 from services.settings import ServiceSettings
@@ -23,6 +23,12 @@ class RoutingSettings(ServiceSettings):
         None,
         description="Folder of follow-up attachments (a shared volume or a mounted bucket "
         "when several instances run). Unset: ADUAN_VAR_DIR/routing-attachments.",
+    )
+    intake_url: str = Field(
+        "http://127.0.0.1:8080",
+        validation_alias=AliasChoices("ROUTING_INTAKE_URL", "INTAKE_PUBLIC_BASE_URL"),
+        description="Intake's address as staff reach it: the reporter's files are "
+        "downloaded from there (defaults to INTAKE_PUBLIC_BASE_URL when that is set).",
     )
     attachment_max_bytes: int = Field(
         10_000_000, ge=1024, description="Largest single attachment, after cleaning."

@@ -146,6 +146,8 @@ class Platform:
                 ),
             }
         )
+        if inst.service == "routing":  # the reporter's files are linked from intake
+            env.setdefault("ROUTING_INTAKE_URL", self.url("intake"))
         return env
 
     # -------------------------------------------------------------------- lifecycle

@@ -116,6 +116,19 @@ def test_reporter_files_types_and_map_points(make_platform: Any, backend: str) -
     other = staff_headers(platform, "agency_officer", "pemda-35.78")
     assert httpx.get(staff_url, headers=other).status_code == 404
     assert httpx.get(staff_url, headers=staff_headers(platform, "verifier")).status_code == 200
+    # The consoles' sign-in cookie opens it too (the agency console links here).
+    token = holder["Authorization"].split()[1]
+    assert httpx.get(staff_url, cookies={"aduan_staff": token}).status_code == 200
+
+    # The agency's view in routing: the type, the point, the files linked to intake.
+    def agency_view() -> dict[str, Any] | None:
+        d = httpx.get(f"{platform.url('routing')}/v1/reports/{rid}", headers=holder).json()
+        return d if len(d["reporter_files"]) == 2 else None
+
+    view = wait_for(agency_view, what="the files in routing")
+    assert view["report_type"] == "information_request"
+    assert view["location"] == {"lat": -6.9147, "long": 107.6098}
+    assert view["reporter_files"][0]["url"] == staff_url
 
     # The events: the type and point with the report, the files with the information.
     submitted = _events(platform, "report.submitted", rid)[0]

@@ -58,6 +58,14 @@ def test_an_officer_handles_a_report_and_an_administrator_connects_a_region(
     info.add_text("Comment", "lokasi-rahasia")
     img.save(photo, "PNG", pnginfo=info)
     assert b"lokasi-rahasia" in photo.read_bytes()
+    # The reporter attached a letter; the agency opens it from intake, signed in once.
+    letter = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    attached = httpx.post(
+        f"{platform.url('intake')}/v1/reports/{report['tracking_number']}/attachments",
+        data={"secret": report["tracking_secret"]},
+        files=[("files", ("surat.pdf", letter, "application/pdf"))],
+    )
+    assert attached.status_code == 201, attached.text
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
@@ -72,6 +80,15 @@ def test_an_officer_handles_a_report_and_an_administrator_connects_a_region(
             assert "Jalan Cikutra" in page.inner_text("#story")
             assert "Kecamatan Sukasari" in page.inner_text("#summary")
             assert "081322220001" not in page.content()
+
+            def files_shown() -> bool | None:
+                page.reload()
+                return page.locator("#reporter-files a").count() == 1 or None
+
+            wait_for(files_shown, what="the reporter's file on the console")
+            with page.expect_download() as got:
+                page.click("#reporter-files a")
+            assert Path(got.value.path()).read_bytes() == letter
 
             # A follow-up with a photo: posted, logged, the photo without its text chunk.
             page.fill("#followup textarea[name=text]", "Tim UPT sudah meninjau lokasi hari ini.")
