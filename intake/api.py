@@ -159,7 +159,10 @@ async def submit(
                     raise
         raise AssertionError("unreachable")
 
-    report, secret, created = await rt.database.write(work)
+    try:
+        report, secret, created = await rt.database.write(work)
+    except handlers.Blocked as exc:
+        raise HTTPException(403, exc.text(language(request))) from exc
     if created:
         rt.wake_relay()
     lang = language(request)

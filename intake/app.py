@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from intake import api, domain, files, open311, sms, web
+from intake import api, blocking, domain, files, open311, sms, web
 from intake.handlers import HANDLERS, REPORTS, count_by_status
 from intake.models import INBOX, OUTBOX, Base
 from intake.settings import IntakeSettings
@@ -47,6 +47,7 @@ def build() -> ServiceDefinition:
         routers=[
             api.router,
             files.router,
+            blocking.router,
             open311.router,
             open311.partners,
             sms.router,

@@ -14,7 +14,7 @@ from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, select
 
 from intake import domain
-from intake.models import HistoryEntry, Report, ReportAttachment, Reporter
+from intake.models import BlockedSender, HistoryEntry, Report, ReportAttachment, Reporter
 from services import uploads
 from services.bus import Handler, HandlerContext, Outbox, ignore
 from services.contracts import (
@@ -78,6 +78,27 @@ class NewReport:
     account_reporter_ref: str | None = None
 
 
+class Blocked(Exception):
+    """The sender is on the administrators' blocked list."""
+
+    ID = "Pengirim ini diblokir administrator karena penyalahgunaan; laporan tidak diterima."
+    EN = "This sender was blocked by an administrator for abuse; the report is not accepted."
+
+    def text(self, lang: str) -> str:
+        return self.EN if lang == "en" else self.ID
+
+
+def blocked(session: Session, phone: str | None, email: str | None) -> bool:
+    """Whether this phone or email is on the blocked list."""
+    values = [v for v in (phone, (email or "").lower() or None) if v]
+    if not values:
+        return False
+    found = session.exec(
+        select(BlockedSender.id).where(BlockedSender.value.in_(values))  # type: ignore[attr-defined]
+    ).first()
+    return found is not None
+
+
 def submit_report(
     session: Session, outbox: Outbox, cmd: NewReport
 ) -> tuple[Report, str | None, bool]:
@@ -93,8 +114,16 @@ def submit_report(
         if existing is not None:
             return existing, None, False
     now = datetime.now(UTC)
+    account_reporter = (
+        session.get(Reporter, cmd.account_reporter_ref) if cmd.account_reporter_ref else None
+    )
+    if blocked(session, cmd.phone, cmd.email) or (
+        account_reporter is not None
+        and blocked(session, account_reporter.phone, account_reporter.email)
+    ):
+        raise Blocked()
     reporter = (
-        (session.get(Reporter, cmd.account_reporter_ref) if cmd.account_reporter_ref else None)
+        account_reporter
         or _known_reporter(session, cmd)
         or Reporter(
             ref=uuid.uuid4().hex,

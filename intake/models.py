@@ -147,3 +147,17 @@ class AccountSession(Base, table=True):
     account_id: str = Field(max_length=36, index=True, foreign_key="accounts.id")
     created_at: datetime = Field(sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class BlockedSender(Base, table=True):
+    """A phone number or email administrators blocked for abuse: its new reports are
+    refused on every channel (verification's own list blocks by reporter reference)."""
+
+    __tablename__ = "blocked_senders"
+
+    id: str = Field(primary_key=True, max_length=32)
+    kind: str = Field(max_length=8, description="phone or email")
+    value: str = Field(max_length=254, unique=True, description="E.164, or a lower-case email")
+    reason: str = Field(max_length=500)
+    blocked_by: str = Field(max_length=64)
+    blocked_at: datetime = Field(sa_type=UTCDateTime)

@@ -454,7 +454,10 @@ async def post_request(name: str, request: Request, rt: Runtime) -> Response:
             report, _, _ = handlers.submit_report(s, rt.outbox, cmd)
             return report
 
-    report = await rt.database.write(work)
+    try:
+        report = await rt.database.write(work)
+    except handlers.Blocked:
+        return error(fmt, 403, "sender blocked by an administrator for abuse")
     rt.wake_relay()
     row = {
         "service_request_id": report.tracking_number,

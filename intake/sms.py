@@ -206,6 +206,8 @@ def _answer(session: Session, rt: ServiceRuntime, phone: str, command: Command, 
             return f"Tulis: TAMBAH {report.tracking_number} <informasi tambahan>."
         handlers.add_information(session, rt.outbox, report, command.text)
         return f"Informasi untuk #{report.tracking_number} kami terima. Terima kasih."
+    if handlers.blocked(session, phone, None):
+        return handlers.Blocked.ID
     draft = session.get(SmsDraft, phone)
     now = datetime.now(UTC)
     text = command.text

@@ -356,6 +356,10 @@ async def report_submit(request: Request) -> Response:
         extra.update(account_id=account.id, account_reporter_ref=account.reporter_ref)
     try:
         report, secret = await submit_web(rt, payload, extra)
+    except handlers.Blocked as exc:
+        files.store(rt).discard(stored)
+        problem = exc.text(language(request))
+        return _form_page(request, values, [problem], http_status=403, account=account)
     except BaseException:
         files.store(rt).discard(stored)
         raise

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from services.launcher import Platform
-from tests.e2e.helpers import fully_routed, scalar, staff_headers, submit, track, wait_for
+from tests.e2e.helpers import REPORT, fully_routed, scalar, staff_headers, submit, track, wait_for
 from tests.kafka_helpers import read_topic
 from tests.unit.test_areas_uploads import _jpeg_with_location
 
@@ -203,3 +203,52 @@ def test_citizens_accounts(make_platform: Any) -> None:
     out = citizen.post("/akun/keluar")
     assert out.status_code == 303
     assert httpx.get(f"{url}/akun", cookies=made.cookies).status_code == 303
+
+
+def test_blocked_senders(make_platform: Any) -> None:
+    platform: Platform = make_platform("sqlite")
+    url = platform.url("intake")
+    admin = staff_headers(platform)
+    blocks = f"{url}/v1/blocked-senders"
+    body = {"phone": "0813-5555-0009", "reason": "Ratusan laporan palsu dalam sehari"}
+    assert httpx.post(blocks, json=body).status_code == 401
+    assert (
+        httpx.post(blocks, json=body, headers=staff_headers(platform, "verifier")).status_code
+        == 403
+    )
+    assert httpx.post(blocks, json={"reason": "tanpa pengirim"}, headers=admin).status_code == 422
+    made = httpx.post(blocks, json=body, headers=admin)
+    assert made.status_code == 201 and made.json()["sender"] == "0813-5555-XXXX"
+    assert httpx.post(blocks, json=body, headers=admin).status_code == 409
+    mail = httpx.post(blocks, json={"email": "Spam@Example.id", "reason": "spam"}, headers=admin)
+    assert mail.status_code == 201 and mail.json()["sender"] == "s***@example.id"
+    listed = httpx.get(blocks, headers=admin).json()
+    assert len(listed) == 2 and "081355550009" not in json.dumps(listed)
+
+    # Refused on every channel, with the reason.
+    r = httpx.post(f"{url}/v1/reports", json={**REPORT, "reporter": {"phone": "+6281355550009"}})
+    assert r.status_code == 403 and "diblokir" in r.json()["detail"]
+    r = httpx.post(
+        f"{url}/v1/reports",
+        json={**REPORT, "reporter": {"email": "spam@example.id"}},
+        headers={"accept-language": "en"},
+    )
+    assert r.status_code == 403 and "blocked" in r.json()["detail"]
+    web = httpx.post(
+        f"{url}/lapor",
+        data={
+            "title": "Jalan rusak",
+            "body": REPORT["body"],
+            "category": "infrastruktur",
+            "regency_code": "32.73",
+            "email": "SPAM@example.id",
+        },
+    )
+    assert web.status_code == 403 and "diblokir" in web.text
+    before = scalar(platform, "intake", "SELECT count(*) FROM reports")
+    assert before == 0
+
+    # Lifted, the sender reports again.
+    assert httpx.delete(f"{blocks}/{made.json()['id']}", headers=admin).status_code == 204
+    assert httpx.delete(f"{blocks}/{made.json()['id']}", headers=admin).status_code == 404
+    submit(platform, reporter={"phone": "081355550009"})

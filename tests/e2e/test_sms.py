@@ -12,7 +12,7 @@ import pytest
 
 from services.launcher import Platform
 from tests.channels import KannelGateway
-from tests.e2e.helpers import fully_routed, scalar, track, wait_for
+from tests.e2e.helpers import fully_routed, scalar, staff_headers, track, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -60,6 +60,16 @@ def test_an_sms_becomes_a_report_and_the_reply_carries_its_number(
         other = "081311112222"
         kannel.send(other, f"STATUS {tn}")
         assert "tidak ditemukan" in wait_for(lambda: reply(1, other), 30, "another phone")
+
+        # A phone the administrators blocked: told so, and no report.
+        blocked = httpx.post(
+            f"{intake}/v1/blocked-senders",
+            json={"phone": other, "reason": "SMS iklan berulang"},
+            headers=staff_headers(platform),
+        )
+        assert blocked.status_code == 201
+        kannel.send(other, "Promo pulsa murah hubungi kami, Kota Bandung")
+        assert "diblokir" in wait_for(lambda: reply(2, other), 30, "the blocked reply")
     finally:
         kannel.stop()
 
