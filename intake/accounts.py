@@ -4,9 +4,11 @@ A signed-in citizen's reports are listed on their page and open without the secr
 the username is shown with the report unless it is Anonim. Contact data (name, phone,
 email) stays in the reporter row the account points at, like any reporter's.
 
-Sign-in keeps a random token in an HttpOnly, SameSite=Lax cookie; the table keeps only
-its SHA-256, so a copy of the database opens no session. Five wrong passwords lock the
-account for fifteen minutes (and the per-address rate limit applies to every attempt).
+Hashing and checking a password (scrypt, tenths of a second) run on a worker thread,
+never on the database's. Sign-in keeps a random token in an HttpOnly, SameSite=Lax
+cookie; the table keeps only its SHA-256, so a copy of the database opens no session.
+Five wrong passwords lock the account for fifteen minutes (and the per-address rate
+limit applies to every attempt).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import hashlib
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from fastapi import Request
 from sqlmodel import Session, select
@@ -47,16 +50,8 @@ def _aware(at: datetime) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-def register(
-    session: Session,
-    username: str,
-    password: str,
-    name: str | None,
-    phone: str | None,
-    email: str | None,
-    language: str,
-) -> Account:
-    """A new account and its reporter row; :class:`Problem` if refused."""
+def check_new(username: str, password: str) -> str:
+    """The normalised username of a new account; :class:`Problem` if refused."""
     username = username.strip().lower()
     if not domain.USERNAME.fullmatch(username):
         raise Problem(
@@ -66,8 +61,22 @@ def register(
     problem = domain.password_problem(username, password)
     if problem:
         raise Problem(*problem)
+    return username
+
+
+def register(
+    session: Session,
+    username: str,
+    password_hash: str,
+    name: str | None,
+    phone: str | None,
+    email: str | None,
+    language: str,
+) -> Account:
+    """A new account (its password hashed already, off the database thread) and its
+    reporter row; :class:`Problem` if the username is taken."""
     if session.exec(select(Account).where(Account.username == username)).first():
-        raise Problem("Nama pengguna sudah dipakai.", "That username is taken.")
+        raise TAKEN
     now = datetime.now(UTC)
     reporter = Reporter(
         ref=uuid.uuid4().hex,
@@ -80,42 +89,62 @@ def register(
     account = Account(
         id=str(uuid.uuid4()),
         username=username,
-        password_hash=domain.hash_password(password),
+        password_hash=password_hash,
         reporter_ref=reporter.ref,
         created_at=now,
     )
     session.add(reporter)
     session.flush()
     session.add(account)
+    session.flush()
     return account
 
 
-def sign_in(session: Session, username: str, password: str, days: int) -> str:
-    """A new session token for the right password; :class:`Problem` otherwise."""
-    wrong = Problem("Nama pengguna atau kata sandi salah.", "Wrong username or password.")
-    account = session.exec(
+TAKEN = Problem("Nama pengguna sudah dipakai.", "That username is taken.")
+WRONG = Problem("Nama pengguna atau kata sandi salah.", "Wrong username or password.")
+LOCKED = Problem(
+    "Terlalu banyak percobaan: coba lagi dalam 15 menit.",
+    "Too many attempts: try again in 15 minutes.",
+)
+
+
+def find(session: Session, username: str) -> Account | None:
+    return session.exec(
         select(Account).where(Account.username == username.strip().lower()[:32])
     ).first()
-    now = datetime.now(UTC)
+
+
+def locked(account: Account) -> bool:
+    return account.locked_until is not None and _aware(account.locked_until) > datetime.now(UTC)
+
+
+@cache
+def dummy_hash() -> str:
+    """A hash to check an unknown username's password against: the same time as for a
+    real account, so the answer's delay does not tell which usernames exist."""
+    return domain.hash_password(secrets.token_urlsafe(12))
+
+
+def record_failure(session: Session, account_id: str) -> None:
+    """One more wrong password; the fifth locks the account for a while."""
+    account = session.get(Account, account_id)
     if account is None:
-        domain.check_password(password, _DUMMY)  # the same time as for a real account
-        raise wrong
-    if account.locked_until is not None and _aware(account.locked_until) > now:
-        raise Problem(
-            "Terlalu banyak percobaan: coba lagi dalam 15 menit.",
-            "Too many attempts: try again in 15 minutes.",
-        )
-    if not domain.check_password(password, account.password_hash):
-        account.failed_logins += 1
-        if account.failed_logins >= MAX_FAILURES:
-            account.failed_logins = 0
-            account.locked_until = now + LOCK
-        session.add(account)
-        session.commit()
-        raise wrong
+        return
+    account.failed_logins += 1
+    if account.failed_logins >= MAX_FAILURES:
+        account.failed_logins = 0
+        account.locked_until = datetime.now(UTC) + LOCK
+    session.add(account)
+
+
+def open_session(session: Session, account_id: str, days: int) -> str:
+    """A new session for an account whose password was checked; its cookie token."""
+    account = session.get(Account, account_id)
+    assert account is not None
     account.failed_logins = 0
     account.locked_until = None
     session.add(account)
+    now = datetime.now(UTC)
     token = secrets.token_urlsafe(32)
     session.add(
         AccountSession(
@@ -126,9 +155,6 @@ def sign_in(session: Session, username: str, password: str, days: int) -> str:
         )
     )
     return token
-
-
-_DUMMY = domain.hash_password(secrets.token_urlsafe(12))
 
 
 def current(session: Session, request: Request) -> Account | None:

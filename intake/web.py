@@ -10,6 +10,7 @@ public and its own page needs the code given at submission.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -740,28 +741,37 @@ async def sign_in(request: Request) -> Response:
     api.limit(rt, request)
     form = await request.form()
     values = {k: str(v)[:300] for k, v in form.items() if isinstance(v, str)}
+    password = values.pop("password", "")
     days = files.settings_of(rt).account_session_days
+
+    def find() -> Account | None:
+        with rt.database.session() as session:
+            return accounts.find(session, values.get("username", ""))
+
+    account = await rt.database.read(find)
+    problem = accounts.LOCKED if account is not None and accounts.locked(account) else None
+    if problem is None:
+        stored = account.password_hash if account is not None else accounts.dummy_hash()
+        if not await asyncio.to_thread(domain.check_password, password, stored):
+            problem = accounts.WRONG
+            if account is not None:
+                found = account.id
+
+                def fail() -> None:
+                    with rt.database.session() as session:
+                        accounts.record_failure(session, found)
+
+                await rt.database.write(fail)
+    if problem is not None or account is None:
+        text = (problem or accounts.WRONG).text(language(request))
+        return page(request, "akun_masuk.html", 401, values=values, problem=text)
+    account_id = account.id
 
     def work() -> str:
         with rt.database.session() as session:
-            token = accounts.sign_in(
-                session, values.get("username", ""), values.get("password", ""), days
-            )
-            session.commit()
-            return token
+            return accounts.open_session(session, account_id, days)
 
-    try:
-        token = await rt.database.write(work)
-    except accounts.Problem as problem:
-        values.pop("password", None)
-        return page(
-            request,
-            "akun_masuk.html",
-            401,
-            values=values,
-            problem=problem.text(language(request)),
-        )
-    return _with_session(request, token, "/akun")
+    return _with_session(request, await rt.database.write(work), "/akun")
 
 
 @router.get("/akun/daftar")
@@ -794,32 +804,32 @@ async def sign_up(request: Request) -> Response:
         )
     except ValidationError as exc:
         return fail(", ".join(sorted({str(e["loc"][-1]) for e in exc.errors()})))
+    try:
+        username = accounts.check_new(values.get("username", ""), password)
+    except accounts.Problem as problem:
+        return fail(problem.text(lang))
+    hashed = await asyncio.to_thread(domain.hash_password, password)
     days = files.settings_of(rt).account_session_days
 
     def work() -> str:
         with rt.database.session() as session:
             account = accounts.register(
                 session,
-                values.get("username", ""),
-                password,
+                username,
+                hashed,
                 contact.name,
                 contact.phone,
                 str(contact.email) if contact.email else None,
                 lang,
             )
-            session.commit()
-            token = accounts.sign_in(session, account.username, password, days)
-            session.commit()
-            return token
+            return accounts.open_session(session, account.id, days)
 
     try:
         token = await rt.database.write(work)
     except accounts.Problem as problem:
         return fail(problem.text(lang))
     except sa.exc.IntegrityError:
-        return fail(
-            accounts.Problem("Nama pengguna sudah dipakai.", "That username is taken.").text(lang)
-        )
+        return fail(accounts.TAKEN.text(lang))
     return _with_session(request, token, "/akun")
 
 

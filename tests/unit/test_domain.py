@@ -79,3 +79,24 @@ class TestNotifications:
 def test_logs_redact_contact_data() -> None:
     text = redact("reply to siti.aminah@example.id or 081234567890 / +6281234567890")
     assert "siti" not in text and "1234567890" not in text
+
+
+def test_passwords_are_salted_scrypt_hashes() -> None:
+    first = intake.hash_password("kopi-susu-hangat-42")
+    second = intake.hash_password("kopi-susu-hangat-42")
+    assert first != second  # salted
+    assert first.startswith("scrypt$32768$8$1$") and "kopi" not in first
+    assert intake.check_password("kopi-susu-hangat-42", first)
+    assert not intake.check_password("kopi-susu-hangat-43", first)
+    assert not intake.check_password("kopi-susu-hangat-42", "md5$abc")
+    assert not intake.check_password("x", "scrypt$not$a$hash")
+
+
+def test_weak_passwords_and_bad_usernames_are_refused() -> None:
+    assert intake.password_problem("budi", "pendek") is not None
+    assert intake.password_problem("budi", "budi-1234567") is not None
+    assert intake.password_problem("budi", "aaaaaaaaaaaa") is not None
+    assert intake.password_problem("budi", "teh-manis-dingin-77") is None
+    assert intake.USERNAME.fullmatch("warga.bandung")
+    assert not intake.USERNAME.fullmatch("Warga Bandung")
+    assert not intake.USERNAME.fullmatch("ab")
