@@ -25,7 +25,7 @@ from sqlmodel import Session
 from starlette.datastructures import UploadFile
 
 from intake import accounts, api, domain, files, handlers
-from intake.models import Account, HistoryEntry, Report, ReportAttachment
+from intake.models import Account, HistoryEntry, Report, ReportAttachment, Reporter
 from services import areas, uploads
 from services.categories import CATEGORIES, NEEDS
 from services.runtime import ServiceRuntime, runtime_of
@@ -49,8 +49,24 @@ ELEMENTS = {
 }
 # The reporter naming themselves in an Anonim story (verification checks it again).
 SELF_NAMED = re.compile(
-    r"\bnama saya\b|\bsaya bernama\b|(\+62|\b0)8\d{8,11}\b|[\w.+-]+@[\w-]+\.[\w.]+", re.I
+    r"\bnama saya\b|\bsaya bernama\b|(\+62[\s-]?|\b0)8(?:[\s-]?\d){8,11}\b|[\w.+-]+@[\w-]+\.[\w.]+",
+    re.I,
 )
+
+
+def names_self(body: str, name: str | None, phone: str | None) -> bool:
+    """Whether a story seems to name its own reporter: "nama saya ...", a phone number or
+    an email, the reporter's own name (or a word of it of four letters or more), or the
+    last digits of the phone they gave."""
+    if SELF_NAMED.search(body):
+        return True
+    words = set(re.findall(r"\w+", body.lower()))
+    parts = [w for w in re.findall(r"\w+", (name or "").lower()) if len(w) >= 4]
+    digits = re.sub(r"\D", "", phone or "")
+    return bool(parts and any(p in words for p in parts)) or (
+        len(digits) >= 8 and digits[-8:] in re.sub(r"\D", "", body)
+    )
+
 
 WORDS: dict[str, tuple[str, str]] = {
     "title": ("Aduan: layanan pengaduan publik", "Aduan: public service complaints"),
@@ -317,7 +333,17 @@ async def report_submit(request: Request) -> Response:
     values["province"] = values.get("regency_code", "")[:2] or values.get("province", "")
     account = await signed_in(request)
     anonymous = values.get("anonymous") == "1"
-    if anonymous and values.get("anyway") != "1" and SELF_NAMED.search(values.get("body", "")):
+    own = (values.get("name", ""), values.get("phone", ""))
+    if anonymous and account is not None and not any(own):
+        reporter_ref = account.reporter_ref
+
+        def who() -> tuple[str, str]:
+            with rt.database.session() as session:
+                r = session.get(Reporter, reporter_ref)
+                return (r.name or "", r.phone or "") if r else ("", "")
+
+        own = await rt.database.read(who)
+    if anonymous and values.get("anyway") != "1" and names_self(values.get("body", ""), *own):
         return _form_page(request, values, [], warn=True, http_status=422, account=account)
     body = values.get("body", "")
     if values.get("event_date"):

@@ -100,3 +100,15 @@ def test_weak_passwords_and_bad_usernames_are_refused() -> None:
     assert intake.USERNAME.fullmatch("warga.bandung")
     assert not intake.USERNAME.fullmatch("Warga Bandung")
     assert not intake.USERNAME.fullmatch("ab")
+
+
+def test_an_anonim_story_naming_its_reporter_is_noticed() -> None:
+    from intake.web import names_self
+
+    story = "Jalan di depan rumah Pak Haryanto berlubang sejak Senin."
+    assert names_self(story, "Haryanto Wibowo", None)
+    assert not names_self(story, "Siti Aminah", None)
+    assert names_self("Hubungi saya di 0812 3456 7890 bila perlu.", None, None)
+    assert names_self("Nomor saya berakhir 34567890.", "", "+6281234567890")
+    assert names_self("Nama saya tidak penting.", None, None)
+    assert not names_self("Lampu jalan mati tiga minggu.", "Budi", "081234567890")
