@@ -146,8 +146,8 @@ class Platform:
                 ),
             }
         )
-        if inst.service == "routing":  # the reporter's files are linked from intake
-            env.setdefault("ROUTING_INTAKE_URL", self.url("intake"))
+        if inst.service in ("routing", "verification"):  # they link the reporter's files
+            env.setdefault(f"{prefix}_INTAKE_URL", self.url("intake"))
         return env
 
     # -------------------------------------------------------------------- lifecycle

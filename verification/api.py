@@ -60,6 +60,10 @@ class CaseOut(BaseModel):
     due_at: datetime | None
     time_left_seconds: float | None
     deferred_until: datetime | None
+    report_type: str = "complaint"
+    reporter_files: list[dict[str, Any]] = Field(
+        default_factory=list, description="The reporter's files, each with its intake url."
+    )
 
 
 class AuditOut(BaseModel):
@@ -78,10 +82,19 @@ class CaseDetail(CaseOut):
     audit: list[AuditOut]
 
 
-def case_view(case: Case, due_at: datetime | None) -> dict[str, Any]:
+def intake_url(rt: ServiceRuntime) -> str:
+    """Where staff download the reporter's files."""
+    return str(getattr(rt.settings, "intake_url", ""))
+
+
+def case_view(case: Case, due_at: datetime | None, base: str = "") -> dict[str, Any]:
     now = datetime.now(UTC)
+    files = json.loads(case.files)
+    for f in files:
+        f["url"] = f"{base}/v1/staff/reports/{case.report_id}/attachments/{f['attachment_id']}"
     return {
         **{k: getattr(case, k) for k in CaseOut.model_fields if hasattr(case, k)},
+        "reporter_files": files,
         "findings": json.loads(case.findings),
         "missing": json.loads(case.missing),
         "due_at": due_at,
@@ -101,7 +114,10 @@ async def list_queue(
 
     def work() -> list[dict[str, Any]]:
         with rt.database.session() as session:
-            return [case_view(c, due) for c, due in handlers.queue(session, state, limit, offset)]
+            return [
+                case_view(c, due, intake_url(rt))
+                for c, due in handlers.queue(session, state, limit, offset)
+            ]
 
     return await rt.database.read(work)
 
@@ -122,7 +138,7 @@ async def get_case(report_id: str, rt: Runtime, staff: Verifier) -> dict[str, An
         with rt.database.session() as session:
             case, due = load_case(session, report_id)
             log = handlers.audit_log(session, report_id)
-            return {**case_view(case, due), "audit": [a.model_dump() for a in log]}
+            return {**case_view(case, due, intake_url(rt)), "audit": [a.model_dump() for a in log]}
 
     return await rt.database.read(work)
 
@@ -181,7 +197,7 @@ async def _decide(
                 )
             decide(session, case)
             session.flush()
-            return case_view(case, due)
+            return case_view(case, due, intake_url(rt))
 
     found = await rt.database.write(work)
     rt.wake_relay()

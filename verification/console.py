@@ -42,6 +42,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "duplicate_of": ("Kemungkinan duplikat dari", "Possible duplicate of"),
     "missing": ("Yang kurang", "Missing"),
     "story": ("Isi laporan", "The report"),
+    "reporter_files": ("Lampiran pelapor", "The reporter's files"),
     "history": ("Jejak audit", "Audit log"),
     "verify": ("Verifikasi", "Verify"),
     "reject": ("Tolak", "Reject"),
@@ -117,7 +118,10 @@ async def queue_page(request: Request, state: str = "queued", done: str = "") ->
 
     def work() -> list[dict[str, Any]]:
         with rt.database.session() as session:
-            return [api.case_view(c, due) for c, due in handlers.queue(session, state, 200, 0)]
+            return [
+                api.case_view(c, due, api.intake_url(rt))
+                for c, due in handlers.queue(session, state, 200, 0)
+            ]
 
     cases = await rt.database.read(work)
     for c in cases:
@@ -144,7 +148,8 @@ async def case_page(request: Request, report_id: str, error: str = "") -> Respon
                         "tn": earlier.tracking_number,
                         "title": earlier.title,
                     }
-            return {**api.case_view(case, due), "audit": log, "duplicate": duplicate}
+            view = api.case_view(case, due, api.intake_url(rt))
+            return {**view, "audit": log, "duplicate": duplicate}
 
     found = await rt.database.read(work)
     found["left"], found["left_class"] = _left(found["time_left_seconds"], language(request))

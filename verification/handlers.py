@@ -249,6 +249,8 @@ def make_handlers(settings: VerificationSettings) -> dict[str, Handler]:
             confidential=event.confidential,
             channel=event.channel,
             submitted_at=event.submitted_at,
+            report_type=event.report_type,
+            files=json.dumps([a.model_dump() for a in event.attachments]),
             state="new",
             updated_at=datetime.now(UTC),
         )
@@ -264,6 +266,10 @@ def make_handlers(settings: VerificationSettings) -> dict[str, Handler]:
             raise LookupError("information for a report verification never received")
         case.text = f"{case.text}\n\n{event.text}"[:40_000]
         case.answers += 1
+        if event.attachments:
+            case.files = json.dumps(
+                json.loads(case.files) + [a.model_dump() for a in event.attachments]
+            )
         audit(ctx.session, case.report_id, "reporter", "citizen", "information_added", "")
         if case.state != "awaiting_info":
             ctx.session.add(case)

@@ -53,6 +53,11 @@ class Case(Base, table=True):
     confidential: bool
     channel: str = Field(max_length=16)
     submitted_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    report_type: str = Field(
+        default="complaint", max_length=24, sa_column_kwargs={"server_default": "complaint"}
+    )
+    # The reporter's files as JSON references; intake serves the bytes to verifiers.
+    files: str = Field(default="[]", sa_type=sa.Text, sa_column_kwargs={"server_default": "[]"})
     # awaiting_info (asked the citizen), queued (a verifier must decide), decided.
     state: str = Field(max_length=16, index=True)
     outcome: str | None = Field(default=None, max_length=32)

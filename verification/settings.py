@@ -1,6 +1,6 @@
 """Verification's settings (environment prefix ``VERIFICATION_``)."""
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
 from services.settings import ServiceSettings
@@ -13,6 +13,12 @@ class VerificationSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="VERIFICATION_", extra="ignore")
 
     http_port: int = Field(8081, ge=0, le=65535, description="Port of the verifier's API.")
+    intake_url: str = Field(
+        "http://127.0.0.1:8080",
+        validation_alias=AliasChoices("VERIFICATION_INTAKE_URL", "INTAKE_PUBLIC_BASE_URL"),
+        description="Intake's address as staff reach it: the reporter's files are "
+        "downloaded from there (defaults to INTAKE_PUBLIC_BASE_URL when that is set).",
+    )
     min_words: int = Field(
         2, ge=1, description="Fewest meaningful words (not fillers like 'ok', 'tes') of story."
     )

@@ -129,6 +129,14 @@ def test_reporter_files_types_and_map_points(make_platform: Any, backend: str) -
     assert view["report_type"] == "information_request"
     assert view["location"] == {"lat": -6.9147, "long": 107.6098}
     assert view["reporter_files"][0]["url"] == staff_url
+    # And the verifiers' case, which links them the same way.
+    verifier = staff_headers(platform, "verifier")
+
+    def case_files() -> list[dict[str, Any]] | None:
+        case = httpx.get(f"{platform.url('verification')}/v1/cases/{rid}", headers=verifier)
+        return case.json()["reporter_files"] or None
+
+    assert wait_for(case_files, what="the case files")[0]["url"] == staff_url
 
     # The events: the type and point with the report, the files with the information.
     submitted = _events(platform, "report.submitted", rid)[0]
