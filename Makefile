@@ -67,6 +67,7 @@ bench: $(STAMP) ## Measure throughput and latency through the running platform
 	$(BIN)/python -m bench.notifications_delivery
 	$(BIN)/python -m bench.verification_checks
 	$(BIN)/python -m bench.routing_rules
+	$(BIN)/python -m bench.intake_uploads
 
 clean: ## Remove the virtual environment and local data
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
