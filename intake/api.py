@@ -302,9 +302,7 @@ async def track(
             if report is None:
                 return None, [], []
             files = [
-                AttachmentRef(
-                    attachment_id=a.id, filename=a.filename, media_type=a.media_type, size=a.size
-                )
+                a.ref()
                 for a in session.exec(
                     select(ReportAttachment).where(ReportAttachment.report_id == report.id)
                 ).all()

@@ -8,6 +8,7 @@ Agencies learn of them from ``report.submitted`` and ``report.information_added`
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Annotated
 
@@ -56,18 +57,23 @@ async def read_uploads(
     return [(f.filename, await f.read(settings.attachment_max_bytes + 1)) for f in chosen]
 
 
-def save(rt: ServiceRuntime, files: list[tuple[str | None, bytes]]) -> list[uploads.Stored]:
-    """Check, clean and store each file; on any refusal none is kept."""
+async def save(rt: ServiceRuntime, files: list[tuple[str | None, bytes]]) -> list[uploads.Stored]:
+    """Check, clean and store each file on a worker thread (re-encoding a phone photo
+    takes half a second: never on the event loop); on any refusal none is kept."""
     target = store(rt)
     limit = settings_of(rt).attachment_max_bytes
-    stored: list[uploads.Stored] = []
-    try:
-        for name, data in files:
-            stored.append(target.save(data, name, limit))
-    except uploads.UploadRefused:
-        target.discard(stored)
-        raise
-    return stored
+
+    def work() -> list[uploads.Stored]:
+        stored: list[uploads.Stored] = []
+        try:
+            for name, data in files:
+                stored.append(target.save(data, name, limit))
+        except uploads.UploadRefused:
+            target.discard(stored)
+            raise
+        return stored
+
+    return await asyncio.to_thread(work)
 
 
 def count(session: Session, report_id: str) -> int:
@@ -119,7 +125,7 @@ async def add_files(
 
     already = await rt.database.read(check)
     try:
-        stored = save(rt, await read_uploads(rt, files, already))
+        stored = await save(rt, await read_uploads(rt, files, already))
     except uploads.UploadRefused as exc:
         raise refused(exc, api.language(request)) from exc
     if not stored:
@@ -130,16 +136,7 @@ async def add_files(
             report = api.own_report(session, tracking_number, secret)
             if count(session, report.id) + len(stored) > settings_of(rt).attachments_per_report:
                 raise HTTPException(422, "Terlalu banyak lampiran / too many files")
-            names = ", ".join(f"lampiran-{already + n + 1}" for n in range(len(stored)))
-            handlers.add_information(
-                session, rt.outbox, report, text or f"Lampiran ditambahkan: {names}", tuple(stored)
-            )
-            return [
-                AttachmentRef(
-                    attachment_id=a.id, filename=a.filename, media_type=a.media_type, size=a.size
-                )
-                for a in of_report(session, report.id)[-len(stored) :]
-            ]
+            return handlers.add_information(session, rt.outbox, report, text, tuple(stored))
 
     try:
         refs = await rt.database.write(work)

@@ -226,27 +226,20 @@ def attach(
         .select_from(ReportAttachment)
         .where(ReportAttachment.report_id == report.id)
     ).one()
-    refs = []
-    for n, f in enumerate(files, start=taken + 1):
-        attachment_id = f.storage_name.split(".")[0]
-        filename = f"lampiran-{n}.{uploads.KINDS[f.media_type]}"
-        session.add(
-            ReportAttachment(
-                id=attachment_id,
-                report_id=report.id,
-                filename=filename,
-                media_type=f.media_type,
-                size=f.size,
-                storage_name=f.storage_name,
-                uploaded_at=at,
-            )
+    rows = [
+        ReportAttachment(
+            id=f.storage_name.split(".")[0],
+            report_id=report.id,
+            filename=f"lampiran-{n}.{uploads.KINDS[f.media_type]}",
+            media_type=f.media_type,
+            size=f.size,
+            storage_name=f.storage_name,
+            uploaded_at=at,
         )
-        refs.append(
-            AttachmentRef(
-                attachment_id=attachment_id, filename=filename, media_type=f.media_type, size=f.size
-            )
-        )
-    return refs
+        for n, f in enumerate(files, start=taken + 1)
+    ]
+    session.add_all(rows)
+    return [row.ref() for row in rows]
 
 
 def _known_reporter(session: Session, cmd: NewReport) -> Reporter | None:
@@ -355,16 +348,19 @@ def add_information(
     report: Report,
     text: str,
     files: tuple[uploads.Stored, ...] = (),
-) -> None:
-    """The reporter adds to the report: verification checks it again, routing shows it."""
+) -> list[AttachmentRef]:
+    """The reporter adds to the report: verification checks it again, routing shows it.
+    Files alone are announced by their names. Returns the files' references."""
     now = datetime.now(UTC)
     refs = attach(session, report, files, now)
+    text = text or "Lampiran ditambahkan: " + ", ".join(r.filename for r in refs)
     event = outbox.emit(
         session,
         ReportInformationAdded(report_id=report.id, text=text, added_at=now, attachments=refs),
         report.id,
     )
     _remember(session, report, event.id, "information_added", text, now)
+    return refs
 
 
 def reply(

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from services.contracts import AttachmentRef
 from services.db import UTCDateTime, add_kit_tables
 
 
@@ -121,6 +122,15 @@ class ReportAttachment(Base, table=True):
     size: int
     storage_name: str = Field(max_length=80)
     uploaded_at: datetime = Field(sa_type=UTCDateTime)
+
+    def ref(self) -> AttachmentRef:
+        """The reference events and answers carry (never the storage name)."""
+        return AttachmentRef(
+            attachment_id=self.id,
+            filename=self.filename,
+            media_type=self.media_type,
+            size=self.size,
+        )
 
 
 class Account(Base, table=True):

@@ -374,7 +374,7 @@ async def report_submit(request: Request) -> Response:
         return _form_page(request, values, fields, http_status=422, account=account)
     api.limit(rt, request, payload.reporter.phone)
     try:
-        stored = files.save(rt, await files.read_uploads(rt, uploaded))
+        stored = await files.save(rt, await files.read_uploads(rt, uploaded))
     except uploads.UploadRefused as exc:
         problem = exc.en_text if language(request) == "en" else exc.id_text
         return _form_page(request, values, [problem], http_status=422, account=account)
@@ -505,7 +505,7 @@ async def _answer(request: Request, tn: str, kind: str) -> Response:
     stored: list[uploads.Stored] = []
     if kind == "info" and uploaded:
         try:
-            stored = files.save(rt, await files.read_uploads(rt, uploaded, already))
+            stored = await files.save(rt, await files.read_uploads(rt, uploaded, already))
         except uploads.UploadRefused as exc:
             raise files.refused(exc, language(request)) from exc
 
@@ -525,7 +525,7 @@ async def _answer(request: Request, tn: str, kind: str) -> Response:
                     session,
                     rt.outbox,
                     report,
-                    text[:5000] or "Lampiran ditambahkan / files added",
+                    text[:5000],
                     tuple(stored),
                 )
             else:
