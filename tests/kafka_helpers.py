@@ -22,9 +22,14 @@ class Record:
 
 
 def read_topic(
-    bootstrap: str, topic: str, expect: int | None = None, idle: float = 3.0, timeout: float = 30
+    bootstrap: str,
+    topic: str | list[str],
+    expect: int | None = None,
+    idle: float = 3.0,
+    timeout: float = 30,
 ) -> list[Record]:
-    """Every message on a topic, from the start, with a fresh consumer group.
+    """Every message on a topic (or on several at once: one group join, one idle wait),
+    from the start, with a fresh consumer group.
 
     Stops after ``expect`` messages, or when nothing arrives for ``idle`` seconds
     (Tansu's ListOffsets(LATEST) is wrong, so the log end cannot be asked for).
@@ -40,7 +45,7 @@ def read_topic(
             "fetch.wait.max.ms": 20,
         }
     )
-    consumer.subscribe([topic])
+    consumer.subscribe([topic] if isinstance(topic, str) else topic)
     out: list[Record] = []
     deadline = time.monotonic() + timeout
     last = time.monotonic()
