@@ -148,7 +148,7 @@ REPORT_TYPES: dict[str, tuple[str, str]] = {
 }
 
 # scrypt (RFC 7914). OWASP's parameters (N=2^17, r=8, p=1) need 128 MiB and over a second
-# per hash on a small server; N=2^15 needs 32 MiB and 0.2-0.5 s here (make bench), run on
+# per hash on a small server; N=2^15 needs 32 MiB and about 0.13 s here (make bench), run on
 # a worker thread. Each hash keeps its parameters: old ones still verify after N is raised.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,31}")
