@@ -3,7 +3,8 @@
 - The type is read from the first bytes (magic numbers), never from the name or the
   Content-Type the browser sent: JPEG, PNG, WebP, PDF, MP4 and WebM are accepted.
 - Photos are decoded and re-encoded, which drops EXIF (a phone photo's EXIF carries
-  where it was taken: personal data) and anything hidden after the image.
+  where it was taken: personal data) and anything hidden after the image. An MP4's
+  metadata boxes (a phone video's location, make and model) are blanked in place.
 - Each file is stored as ``<uuid>.<ext>`` in one folder; the citizen's or officer's file
   name is kept only as a display name, cleaned of paths and control characters.
 
@@ -84,7 +85,49 @@ def clean(data: bytes, max_bytes: int) -> tuple[bytes, str]:
         )
     if media_type in IMAGES:
         data = _reencode(data, IMAGES[media_type])
+    elif media_type == "video/mp4":
+        data = strip_mp4(data)
     return data, media_type
+
+
+# MP4 boxes that hold others (walked to find metadata), and the metadata boxes: user data
+# (a phone's "©xyz" location, make, model) and "meta" (iTunes-style tags, XMP).
+_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"edts", b"dinf", b"stbl"}
+_METADATA = {b"udta", b"meta", b"uuid"}
+
+
+def strip_mp4(data: bytes) -> bytes:
+    """An MP4 with its metadata boxes blanked: each becomes a ``free`` box of the same
+    size, filled with zeros, so no offset into the media data moves and every player
+    skips it. A box structure that does not add up is refused as a broken video."""
+    out = bytearray(data)
+
+    def walk(start: int, end: int, depth: int) -> None:
+        pos = start
+        while pos + 8 <= end:
+            size = int.from_bytes(out[pos : pos + 4], "big")
+            kind = bytes(out[pos + 4 : pos + 8])
+            header = 8
+            if size == 1:
+                if pos + 16 > end:
+                    raise ValueError("truncated box header")
+                size, header = int.from_bytes(out[pos + 8 : pos + 16], "big"), 16
+            elif size == 0:
+                size = end - pos
+            if size < header or pos + size > end:
+                raise ValueError("box runs past its parent")
+            if kind in _METADATA:
+                out[pos + 4 : pos + 8] = b"free"
+                out[pos + header : pos + size] = bytes(size - header)
+            elif kind in _CONTAINERS and depth < 8:
+                walk(pos + header, pos + size, depth + 1)
+            pos += size
+
+    try:
+        walk(0, len(out), 0)
+    except ValueError as exc:
+        raise UploadRefused("Video rusak atau tidak terbaca.", "The video is broken.") from exc
+    return bytes(out)
 
 
 def _reencode(data: bytes, fmt: str) -> bytes:

@@ -73,3 +73,29 @@ def test_files_are_judged_by_their_content(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == [tmp_path / pdf.storage_name]
     with pytest.raises(FileNotFoundError):
         store.path("../routing.sqlite3")
+
+
+def _box(kind: bytes, payload: bytes) -> bytes:
+    return (8 + len(payload)).to_bytes(4, "big") + kind + payload
+
+
+def test_a_phone_videos_location_is_blanked_and_its_media_kept() -> None:
+    location = _box(b"\xa9xyz", b"\x00\x12\x15\xc7+06.9147+107.6098/")
+    video = (
+        _box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2mp41")
+        + _box(
+            b"moov",
+            _box(b"mvhd", bytes(100))
+            + _box(b"udta", location)
+            + _box(b"trak", _box(b"meta", b"\x00" * 4 + b"Pixel 8 Pro")),
+        )
+        + _box(b"mdat", b"frames" * 50)
+    )
+    cleaned, media_type = uploads.clean(video, 1_000_000)
+    assert media_type == "video/mp4" and len(cleaned) == len(video)
+    assert b"107.6098" not in cleaned and b"Pixel" not in cleaned and b"udta" not in cleaned
+    assert cleaned.count(b"free") == 2 and cleaned.endswith(b"frames" * 50)
+    at = video.index(b"moov") - 4  # the moov box claims more than the file holds
+    broken = video[:at] + (10_000).to_bytes(4, "big") + video[at + 4 :]
+    with pytest.raises(uploads.UploadRefused, match="Video rusak"):
+        uploads.clean(broken, 1_000_000)
