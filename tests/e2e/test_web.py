@@ -24,6 +24,13 @@ from tests.unit.test_areas_uploads import _jpeg_with_location
 pytestmark = pytest.mark.e2e
 
 
+def _pick_bandung(page: Any) -> None:
+    """Province Jawa Barat, then Kota Bandung, as the pickers fill from the areas."""
+    page.select_option("#province", "32")
+    page.wait_for_selector("#regency_code option[value='32.73']", state="attached")
+    page.select_option("#regency_code", "32.73")
+
+
 def test_a_citizen_reports_follows_and_replies_on_the_web(
     make_platform: Any, tmp_path: Path
 ) -> None:
@@ -52,9 +59,7 @@ def test_a_citizen_reports_follows_and_replies_on_the_web(
                 "dua minggu lalu dan dua pengendara motor jatuh.",
             )
             page.fill("#event_date", "2026-11-20")
-            page.select_option("#province", "32")
-            page.wait_for_selector("#regency_code option[value='32.73']", state="attached")
-            page.select_option("#regency_code", "32.73")
+            _pick_bandung(page)
             page.wait_for_selector("#district_code option[value='32.73.01']", state="attached")
             page.select_option("#district_code", "32.73.01")
             page.check("#type-complaint")
@@ -170,9 +175,7 @@ def test_a_citizen_reports_follows_and_replies_on_the_web(
                 "Di Taman Cikapayang Dago, Kota Bandung, tempat sampah belum dipilah; usul "
                 "disediakan tempat sampah organik dan anorganik mulai bulan depan.",
             )
-            member.select_option("#province", "32")
-            member.wait_for_selector("#regency_code option[value='32.73']", state="attached")
-            member.select_option("#regency_code", "32.73")
+            _pick_bandung(member)
             member.click("#report button[type=submit]")
             member.wait_for_selector("#confirmation")
             mine = member.inner_text("#tracking-number").lstrip("#")
