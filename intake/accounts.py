@@ -187,13 +187,3 @@ def reports_of(session: Session, account: Account) -> list[Report]:
             .order_by(Report.submitted_at.desc())  # type: ignore[attr-defined]
         ).all()
     )
-
-
-def usernames(session: Session, account_ids: set[str]) -> dict[str, str]:
-    """Usernames by account id (shown with non-anonymous reports)."""
-    if not account_ids:
-        return {}
-    rows = session.exec(
-        select(Account.id, Account.username).where(Account.id.in_(account_ids))  # type: ignore[attr-defined]
-    ).all()
-    return dict(rows)

@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from intake import domain, handlers
-from intake.models import Report, ReportAttachment
+from intake.models import Report
 from services import areas
 from services.contracts import AttachmentRef, ReportType
 from services.http import language
@@ -301,12 +301,7 @@ async def track(
             report = handlers.find_report(session, tracking_number)
             if report is None:
                 return None, [], []
-            files = [
-                a.ref()
-                for a in session.exec(
-                    select(ReportAttachment).where(ReportAttachment.report_id == report.id)
-                ).all()
-            ]
+            files = [a.ref() for a in handlers.attachments_of(session, report.id)]
             return report, handlers.history_of(session, report.id), files
 
     report, history, files = await rt.database.read(work)

@@ -14,7 +14,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import Response
-from sqlmodel import Session, func, select
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from intake import api, handlers
@@ -24,7 +23,6 @@ from services import auth, uploads
 from services.console import COOKIE
 from services.contracts import AttachmentRef
 from services.runtime import ServiceRuntime, runtime_of
-from services.settings import KitSettings
 
 router = APIRouter(prefix="/v1", tags=["attachments"])
 Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
@@ -60,6 +58,8 @@ async def read_uploads(
 async def save(rt: ServiceRuntime, files: list[tuple[str | None, bytes]]) -> list[uploads.Stored]:
     """Check, clean and store each file on a worker thread (re-encoding a phone photo
     takes half a second: never on the event loop); on any refusal none is kept."""
+    if not files:
+        return []
     target = store(rt)
     limit = settings_of(rt).attachment_max_bytes
 
@@ -74,25 +74,6 @@ async def save(rt: ServiceRuntime, files: list[tuple[str | None, bytes]]) -> lis
         return stored
 
     return await asyncio.to_thread(work)
-
-
-def count(session: Session, report_id: str) -> int:
-    """How many files a report has."""
-    return session.exec(
-        select(func.count())
-        .select_from(ReportAttachment)
-        .where(ReportAttachment.report_id == report_id)
-    ).one()
-
-
-def of_report(session: Session, report_id: str) -> list[ReportAttachment]:
-    return list(
-        session.exec(
-            select(ReportAttachment)
-            .where(ReportAttachment.report_id == report_id)
-            .order_by(ReportAttachment.uploaded_at, ReportAttachment.filename)  # type: ignore[arg-type]
-        ).all()
-    )
 
 
 def download(rt: ServiceRuntime, found: ReportAttachment) -> Response:
@@ -121,7 +102,7 @@ async def add_files(
             report = api.own_report(session, tracking_number, secret)
             if report.status in ("rejected", "closed", "escalated"):
                 raise HTTPException(409, "Laporan sudah selesai / the report is finished")
-            return count(session, report.id)
+            return handlers.attachment_count(session, report.id)
 
     already = await rt.database.read(check)
     try:
@@ -134,7 +115,10 @@ async def add_files(
     def work() -> list[AttachmentRef]:
         with rt.database.session() as session:
             report = api.own_report(session, tracking_number, secret)
-            if count(session, report.id) + len(stored) > settings_of(rt).attachments_per_report:
+            if (
+                handlers.attachment_count(session, report.id) + len(stored)
+                > settings_of(rt).attachments_per_report
+            ):
                 raise HTTPException(422, "Terlalu banyak lampiran / too many files")
             return handlers.add_information(session, rt.outbox, report, text, tuple(stored))
 
@@ -164,18 +148,8 @@ async def reporter_file(
     return download(rt, await rt.database.read(work))
 
 
-def staff_of(request: Request) -> auth.Staff:
-    """The member of staff calling: a bearer token, or a console's sign-in cookie."""
-    secret = KitSettings().auth_secret_value()
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    token = token.strip() if scheme.lower() == "bearer" else request.cookies.get(COOKIE, "")
-    if not secret or not token:
-        raise HTTPException(401, "Perlu login staf. Staff sign-in required.")
-    try:
-        return auth.verify(secret, token)
-    except auth.InvalidToken as exc:
-        raise HTTPException(401, "Token tidak valid. Invalid token.") from exc
+# A bearer token, or the consoles' sign-in cookie: the consoles link here.
+StaffMember = Annotated[auth.Staff, Depends(auth.require_staff(cookie=COOKIE))]
 
 
 def may_see(staff: auth.Staff, report: Report) -> bool:
@@ -188,7 +162,7 @@ def may_see(staff: auth.Staff, report: Report) -> bool:
 
 @router.get("/staff/reports/{report_id}/attachments/{attachment_id}")
 async def staff_file(
-    report_id: str, attachment_id: str, rt: Runtime, staff: Annotated[auth.Staff, Depends(staff_of)]
+    report_id: str, attachment_id: str, rt: Runtime, staff: StaffMember
 ) -> Response:
     """A reporter's file, for staff who may see the report (a bearer token, or the
     consoles' sign-in); 404 for a report outside an officer's agency."""

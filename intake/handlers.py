@@ -216,19 +216,37 @@ def submit_report(
     return report, secret, True
 
 
+def attachment_count(session: Session, report_id: str) -> int:
+    """How many files a report has."""
+    return session.exec(
+        select(sa.func.count())
+        .select_from(ReportAttachment)
+        .where(ReportAttachment.report_id == report_id)
+    ).one()
+
+
+def attachments_of(session: Session, report_id: str) -> list[ReportAttachment]:
+    """A report's files, in the order they came."""
+    return list(
+        session.exec(
+            select(ReportAttachment)
+            .where(ReportAttachment.report_id == report_id)
+            .order_by(ReportAttachment.uploaded_at, ReportAttachment.filename)  # type: ignore[arg-type]
+        ).all()
+    )
+
+
 def attach(
     session: Session, report: Report, files: tuple[uploads.Stored, ...], at: datetime
 ) -> list[AttachmentRef]:
     """Record the reporter's stored files; their references for the event. Shown as
     ``lampiran-N.ext``: the citizen's own file name may carry their name."""
-    taken = session.exec(
-        select(sa.func.count())
-        .select_from(ReportAttachment)
-        .where(ReportAttachment.report_id == report.id)
-    ).one()
+    if not files:
+        return []
+    taken = attachment_count(session, report.id)
     rows = [
         ReportAttachment(
-            id=f.storage_name.split(".")[0],
+            id=f.attachment_id,
             report_id=report.id,
             filename=f"lampiran-{n}.{uploads.KINDS[f.media_type]}",
             media_type=f.media_type,

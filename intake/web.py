@@ -444,7 +444,7 @@ async def tracking_page(request: Request, tn: str, kode: str = "", done: str = "
         with rt.database.session() as session:
             report, history = _load(session, tn)
             account = accounts.current(session, request)
-            attached = files.of_report(session, report.id) if report else []
+            attached = handlers.attachments_of(session, report.id) if report else []
             return report, history, account, attached
 
     report, history, account, attached = await rt.database.read(work)
@@ -499,7 +499,7 @@ async def _answer(request: Request, tn: str, kind: str) -> Response:
             report, _ = _load(session, tn)
             if report is None or not _proven(report, kode, accounts.current(session, request)):
                 raise HTTPException(404, "Laporan tidak ditemukan / report not found")
-            return report, files.count(session, report.id)
+            return report, handlers.attachment_count(session, report.id)
 
     _, already = await rt.database.read(own)
     stored: list[uploads.Stored] = []
@@ -630,11 +630,12 @@ async def public_report(request: Request, tn: str) -> Response:
     def work() -> tuple[Report | None, list[HistoryEntry], str | None]:
         with rt.database.session() as session:
             report, history = _load(session, tn)
-            named = (
-                accounts.usernames(session, {report.account_id}).get(report.account_id)
+            account = (
+                session.get(Account, report.account_id)
                 if report is not None and report.account_id and not report.anonymous
                 else None
             )
+            named = account.username if account else None
             return report, history, named
 
     report, history, username = await rt.database.read(work)

@@ -118,19 +118,11 @@ def load_visible(session: Session, report_id: str, staff: Staff) -> Routing:
     return routing
 
 
-def report_detail(
-    session: Session, routing: Routing, intake_url: str | None = None
-) -> dict[str, Any]:
+def report_detail(session: Session, routing: Routing, intake_url: str = "") -> dict[str, Any]:
     """Everything an agency reads about one report; the reporter's files link to intake,
     which serves them to staff who may see the report."""
     copy = session.get(ReportCopy, routing.report_id)
-    files = json.loads(copy.files) if copy else []
-    if intake_url:
-        for f in files:
-            f["url"] = (
-                f"{intake_url}/v1/staff/reports/{routing.report_id}/attachments/"
-                f"{f['attachment_id']}"
-            )
+    files = uploads.reporter_files(copy.files, intake_url, routing.report_id) if copy else []
     log = session.exec(
         select(Entry).where(Entry.report_id == routing.report_id).order_by(Entry.at, Entry.id)  # type: ignore[arg-type]
     ).all()
@@ -365,7 +357,7 @@ async def do_followup(
         raise HTTPException(422, str(exc)) from exc
     refs = [
         AttachmentRef(
-            attachment_id=f.storage_name.split(".")[0],
+            attachment_id=f.attachment_id,
             filename=f.filename,
             media_type=f.media_type,
             size=f.size,

@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 
 from routing import directory, domain, feed
 from routing.models import Agency, DirectorySeed, Entry, ReportCopy, Routing, Rule
-from services import areas
+from services import areas, uploads
 from services.bus import HandlerContext, Outbox, ignore
 from services.contracts import (
     AttachmentRef,
@@ -223,7 +223,7 @@ def on_submitted(ctx: HandlerContext, event: ReportSubmitted) -> None:
             report_type=event.report_type,
             latitude=event.location.lat if event.location else None,
             longitude=event.location.long if event.location else None,
-            files=json.dumps([a.model_dump() for a in event.attachments]),
+            files=uploads.with_refs("[]", event.attachments),
         )
     )
     routing = ctx.session.get(Routing, event.report_id)
@@ -237,11 +237,8 @@ def on_information_added(ctx: HandlerContext, event: ReportInformationAdded) -> 
     if copy is not None:
         stamp = event.added_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
         copy.added = f"{copy.added}\n[{stamp}] {event.text}".strip()
-        if event.attachments:
-            known = json.loads(copy.files)
-            seen = {a["attachment_id"] for a in known}
-            known += [a.model_dump() for a in event.attachments if a.attachment_id not in seen]
-            copy.files = json.dumps(known)
+        if event.attachments:  # the inbox drops a redelivered event: no repeats here
+            copy.files = uploads.with_refs(copy.files, event.attachments)
 
 
 def on_verified(ctx: HandlerContext, event: ReportVerified) -> None:

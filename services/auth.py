@@ -109,8 +109,11 @@ def _unauthorised(detail: str) -> HTTPException:
     return HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def require_staff(*roles: Role) -> Callable[[Request], Staff]:
-    """FastAPI dependency: a valid staff token with one of ``roles`` (401, else 403)."""
+def require_staff(*roles: Role, cookie: str | None = None) -> Callable[[Request], Staff]:
+    """FastAPI dependency: a valid staff token with one of ``roles`` (401, else 403).
+
+    The token is the bearer token; with ``cookie``, a console's sign-in cookie of that
+    name also counts (for links a console opens in the browser on another service)."""
 
     def dependency(request: Request) -> Staff:
         secret = KitSettings().auth_secret_value()
@@ -122,7 +125,11 @@ def require_staff(*roles: Role) -> Callable[[Request], Staff]:
             )
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
+        if scheme.lower() != "bearer" and cookie:
+            token = request.cookies.get(cookie, "")
+        elif scheme.lower() != "bearer":
+            token = ""
+        if not token:
             raise _unauthorised("Perlu login staf. Staff sign-in required.")
         try:
             staff = verify(secret, token.strip())

@@ -14,14 +14,19 @@ Every refusal is an :class:`UploadRefused` with a reason in Indonesian and Engli
 from __future__ import annotations
 
 import io
+import json
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fastapi import HTTPException
 from fastapi.responses import FileResponse, Response
 from PIL import Image, UnidentifiedImageError
+
+from services.contracts import AttachmentRef
 
 KINDS = {
     "image/jpeg": "jpg",
@@ -163,6 +168,11 @@ class Stored:
     size: int
     filename: str
 
+    @property
+    def attachment_id(self) -> str:
+        """The id events and links use: the storage name without its extension."""
+        return self.storage_name.split(".")[0]
+
 
 class Store:
     """A folder of uploads under server-made names."""
@@ -205,3 +215,20 @@ class Store:
         if not re.fullmatch(r"[0-9a-f-]{36}\.[a-z0-9]{2,4}", storage_name):
             raise FileNotFoundError(storage_name)
         return self.root / storage_name
+
+
+# --- the reporter's files, as the services after intake keep them ----------------------
+
+
+def with_refs(kept: str, refs: Iterable[AttachmentRef]) -> str:
+    """A JSON list of file references (kept on a case or a report copy) with more added."""
+    return json.dumps(json.loads(kept) + [r.model_dump() for r in refs])
+
+
+def reporter_files(kept: str, intake_url: str, report_id: str) -> list[dict[str, Any]]:
+    """The reporter's files of a report, each with the intake address staff download it
+    from (intake keeps the bytes and checks who may see them)."""
+    files: list[dict[str, Any]] = json.loads(kept)
+    for f in files:
+        f["url"] = f"{intake_url}/v1/staff/reports/{report_id}/attachments/{f['attachment_id']}"
+    return files

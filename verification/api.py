@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
+from services import uploads
 from services.auth import Role, Staff, require_staff
 from services.categories import CATEGORIES
 from services.runtime import ServiceRuntime, runtime_of
@@ -89,12 +90,9 @@ def intake_url(rt: ServiceRuntime) -> str:
 
 def case_view(case: Case, due_at: datetime | None, base: str = "") -> dict[str, Any]:
     now = datetime.now(UTC)
-    files = json.loads(case.files)
-    for f in files:
-        f["url"] = f"{base}/v1/staff/reports/{case.report_id}/attachments/{f['attachment_id']}"
     return {
         **{k: getattr(case, k) for k in CaseOut.model_fields if hasattr(case, k)},
-        "reporter_files": files,
+        "reporter_files": uploads.reporter_files(case.files, base, case.report_id),
         "findings": json.loads(case.findings),
         "missing": json.loads(case.missing),
         "due_at": due_at,

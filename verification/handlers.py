@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from prometheus_client import Counter, Histogram
 from sqlmodel import Session, select
 
+from services import uploads
 from services.bus import Handler, HandlerContext, Outbox, ignore
 from services.contracts import (
     DeadlineOpened,
@@ -250,7 +251,7 @@ def make_handlers(settings: VerificationSettings) -> dict[str, Handler]:
             channel=event.channel,
             submitted_at=event.submitted_at,
             report_type=event.report_type,
-            files=json.dumps([a.model_dump() for a in event.attachments]),
+            files=uploads.with_refs("[]", event.attachments),
             state="new",
             updated_at=datetime.now(UTC),
         )
@@ -267,9 +268,7 @@ def make_handlers(settings: VerificationSettings) -> dict[str, Handler]:
         case.text = f"{case.text}\n\n{event.text}"[:40_000]
         case.answers += 1
         if event.attachments:
-            case.files = json.dumps(
-                json.loads(case.files) + [a.model_dump() for a in event.attachments]
-            )
+            case.files = uploads.with_refs(case.files, event.attachments)
         audit(ctx.session, case.report_id, "reporter", "citizen", "information_added", "")
         if case.state != "awaiting_info":
             ctx.session.add(case)
