@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
@@ -13,7 +14,7 @@ from sqlmodel import Session
 
 from intake import domain, handlers
 from intake.models import Report
-from services import areas
+from services import areas, lifecycle, localtime
 from services.contracts import AttachmentRef, ReportType
 from services.http import language
 from services.ratelimit import client_ip
@@ -105,6 +106,7 @@ class HistoryOut(BaseModel):
     """One step of the report's life."""
 
     at: datetime
+    at_local: str = Field(description="The time in the report's zone, written for the reader.")
     kind: str
     label: str
     detail: str
@@ -114,8 +116,11 @@ class ReportOut(BaseModel):
     """A report as its reporter follows it. No contact data, ever."""
 
     tracking_number: str
-    status: str
+    status: str = Field(description="The report's state (services.lifecycle).")
     status_label: str
+    status_next: str = Field(description="What happens next, for the reader.")
+    open311_status: Literal["open", "closed"]
+    timezone: str = Field(description="The report's zone: WIB, WITA or WIT.")
     title: str
     report_type: ReportType
     category: str
@@ -124,6 +129,9 @@ class ReportOut(BaseModel):
     confidential: bool
     agency: str | None
     response_due_at: datetime | None
+    response_due_local: str | None = Field(
+        None, description="The agency's deadline in the report's zone, written for the reader."
+    )
     submitted_at: datetime
     history: list[HistoryOut]
     attachments: list[AttachmentRef] | None = Field(
@@ -249,8 +257,8 @@ async def add_information(
     def work() -> dict[str, str]:
         with rt.database.session() as session:
             report = own_report(session, tracking_number, body.secret)
-            if report.status in ("rejected", "closed", "escalated"):
-                raise HTTPException(409, "Laporan sudah selesai / the report is finished")
+            if not lifecycle.state(report.status).reporter_can_add:
+                raise HTTPException(409, _finished(language(request)))
             handlers.add_information(session, rt.outbox, report, body.text)
             return {"status": "accepted"}
 
@@ -272,10 +280,8 @@ async def reply(
     def work() -> dict[str, str]:
         with rt.database.session() as session:
             report = own_report(session, tracking_number, body.secret)
-            if report.status not in ("routed",):
-                raise HTTPException(
-                    409, "Belum ada tanggapan instansi untuk dibalas / nothing to reply to yet"
-                )
+            if report.status not in lifecycle.REPLYABLE:
+                raise HTTPException(409, _nothing_to_reply(language(request)))
             handlers.reply(session, rt.outbox, report, body.text, body.satisfied)
             return {"status": "accepted"}
 
@@ -286,6 +292,16 @@ async def reply(
 
 def _status_labels() -> dict[str, tuple[str, str]]:
     return {k: (v[1], v[2]) for k, v in domain.STATUSES.items()}
+
+
+def _finished(lang: str) -> str:
+    return "The report is finished." if lang == "en" else "Laporan sudah selesai."
+
+
+def _nothing_to_reply(lang: str) -> str:
+    if lang == "en":
+        return "There is no answer from the agency to reply to yet."
+    return "Belum ada tanggapan instansi untuk dibalas."
 
 
 @router.get("/reports/{tracking_number}", response_model=ReportOut)
@@ -312,10 +328,15 @@ async def track(
         # alone must not reveal that a confidential report exists.
         raise HTTPException(404, "Laporan tidak ditemukan / report not found")
     lang = language(request)
+    state = lifecycle.state(report.status)
+    zone = localtime.zone_of(report.regency_code)
     return ReportOut(
         tracking_number=report.tracking_number,
         status=report.status,
-        status_label=domain.label(_status_labels(), report.status, lang),
+        status_label=state.label(lang),
+        status_next=state.next_step(lang),
+        open311_status=state.open311,
+        timezone=localtime.zone_label(report.regency_code),
         title=report.title,
         report_type=report.report_type,  # type: ignore[arg-type]
         category=report.category,
@@ -323,14 +344,16 @@ async def track(
         anonymous=report.anonymous,
         confidential=report.confidential,
         agency=report.agency_name,
-        response_due_at=report.due_at,
-        submitted_at=report.submitted_at,
+        response_due_at=report.due_at.astimezone(ZoneInfo(zone)) if report.due_at else None,
+        response_due_local=localtime.format_local(report.due_at, report.regency_code, lang) or None,
+        submitted_at=report.submitted_at.astimezone(ZoneInfo(zone)),
         history=[
             HistoryOut(
-                at=h.occurred_at,
+                at=h.occurred_at.astimezone(ZoneInfo(zone)),
+                at_local=localtime.format_local(h.occurred_at, report.regency_code, lang),
                 kind=h.kind,
                 label=domain.label(domain.HISTORY_LABELS, h.kind, lang),
-                detail=h.detail,
+                detail=domain.history_detail(h.kind, h.detail, report.regency_code, lang),
             )
             for h in history
         ],

@@ -6,29 +6,59 @@ import hashlib
 import hmac
 import re
 import secrets
+from datetime import datetime
 
 # Categories the platform knows (the Open311 "services" later), re-exported for intake.
+from services import lifecycle, localtime
 from services.categories import CATEGORIES as CATEGORIES
+from services.categories import elements_text
 
-# Status -> (rank, Indonesian label, English label). A later event never lowers the rank,
-# so events that arrive out of order (different topics) still give the right status.
+# Status -> (order, Indonesian label, English label): the report's states as the kit's
+# lifecycle defines them (services.lifecycle); intake folds its history into one of them.
 STATUSES: dict[str, tuple[int, str, str]] = {
-    "submitted": (0, "Belum terverifikasi", "Awaiting verification"),
-    "verified": (10, "Terverifikasi", "Verified"),
-    "rejected": (10, "Tidak dapat diproses", "Not accepted"),
-    "pending": (
-        15,
-        "Menunggu pemerintah daerah tersambung",
-        "Waiting for the regional government to join",
-    ),
-    "routed": (20, "Didisposisikan ke instansi", "Routed to the agency"),
-    "escalated": (30, "Dieskalasi ke Ombudsman", "Escalated to the Ombudsman"),
-    "closed": (40, "Selesai", "Closed"),
+    code: (i, state.id, state.en) for i, (code, state) in enumerate(lifecycle.STATES.items())
 }
+
+# Intake's history kinds that are lifecycle steps under another name.
+_STEP_OF_HISTORY = {"pending": "pending_region", "reply": "reporter_replied"}
+
+
+def step_of(kind: str) -> str | None:
+    """The lifecycle step a history entry records, or None (notices, deadlines)."""
+    step = _STEP_OF_HISTORY.get(kind, kind)
+    return step if step in lifecycle.STEPS else None
+
+
+def deadline_detail(due_at: datetime, working_days: int) -> str:
+    """How a deadline entry keeps its due time and length."""
+    return f"{due_at.isoformat()}|{working_days}"
+
+
+def parse_deadline(detail: str) -> tuple[datetime, int] | None:
+    """The due time and working days of a deadline entry (older entries: no length)."""
+    text = detail.split(":", 1)[1] if detail.startswith("first_response:") else detail
+    due, _, days = text.partition("|")
+    try:
+        return datetime.fromisoformat(due), int(days or 0)
+    except ValueError:
+        return None
+
 
 HISTORY_LABELS: dict[str, tuple[str, str]] = {
     "submitted": ("Laporan diterima", "Report received"),
     "verified": ("Laporan terverifikasi", "Report verified"),
+    "information_requested": (
+        "Verifikator meminta Anda melengkapi laporan",
+        "The verifiers ask you to complete the report",
+    ),
+    "returned": (
+        "Instansi menyatakan bukan wewenangnya; verifikator meninjau ulang",
+        "The agency says it is not theirs; the verifiers review it again",
+    ),
+    "reopened": (
+        "Dibuka kembali: Anda menyatakan belum selesai",
+        "Re-opened: you said it is not solved",
+    ),
     "rejected": ("Laporan tidak dapat diproses", "Report not accepted"),
     "pending": (
         "Pemerintah daerah yang berwenang belum tersambung; laporan menunggu dan dihitung",
@@ -65,8 +95,9 @@ HISTORY_ORDER: dict[str, int] = {
     for i, kind in enumerate(
         [
             "submitted",
-            "verified",
+            "information_requested",
             "information_added",
+            "verified",
             "rejected",
             "pending",
             "routed",
@@ -77,6 +108,8 @@ HISTORY_ORDER: dict[str, int] = {
             "question",
             "resolved",
             "reply",
+            "reopened",
+            "returned",
             "overdue",
             "escalated",
             "closed",
@@ -84,6 +117,35 @@ HISTORY_ORDER: dict[str, int] = {
         ]
     )
 }
+
+
+CLOSING_REASONS: dict[str, tuple[str, str]] = {
+    "accepted": ("Anda menyatakan masalahnya sudah selesai.", "You said the problem is solved."),
+    "no_reply": (
+        "Tidak ada tanggapan dari Anda dalam 10 hari kerja.",
+        "No reply came from you within 10 working days.",
+    ),
+}
+
+
+def history_detail(kind: str, detail: str, regency_code: str, lang: str) -> str:
+    """A history entry's detail as its reader reads it: a deadline in the report's own
+    zone, what is missing named in the reader's language, never a code."""
+    if kind == "deadline":
+        parsed = parse_deadline(detail)
+        if parsed is None:
+            return ""
+        due, days = parsed
+        when = localtime.format_local(due, regency_code, lang)
+        if not days:
+            return when
+        unit = "working days" if lang == "en" else "hari kerja"
+        return f"{when} ({days} {unit})"
+    if kind == "information_requested":
+        return elements_text(detail.split(), lang)
+    if kind == "closed" and detail in CLOSING_REASONS:
+        return label(CLOSING_REASONS, detail, lang)
+    return detail
 
 
 def new_tracking_number() -> str:
@@ -128,11 +190,6 @@ def mask_phone(e164: str) -> str:
     local = "0" + e164[3:] if e164.startswith("+62") else e164
     head, rest = local[:4], local[4:-4]
     return f"{head}-{rest}-XXXX" if rest else f"{head}-XXXX"
-
-
-def rank(status: str) -> int:
-    """Order of a status in a report's life."""
-    return STATUSES[status][0]
 
 
 def label(table: dict[str, tuple[str, str]], key: str, lang: str) -> str:

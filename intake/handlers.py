@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from sqlmodel import Session, select
 
 from intake import domain
 from intake.models import BlockedSender, HistoryEntry, Report, ReportAttachment, Reporter
-from services import uploads
+from services import auth, lifecycle, uploads
 from services.bus import Handler, HandlerContext, Outbox, ignore
 from services.contracts import (
     AttachmentRef,
@@ -29,10 +30,13 @@ from services.contracts import (
     ReportFollowupPosted,
     ReportForwarded,
     ReportInformationAdded,
+    ReportInformationRequested,
     ReportPendingRegion,
     ReportRejected,
+    ReportReopened,
     ReportReporterReplied,
     ReportResolved,
+    ReportReturned,
     ReportRouted,
     ReportSubmitted,
     ReportVerified,
@@ -160,7 +164,7 @@ def submit_report(
         channel=cmd.channel,
         language=cmd.language,
         status="submitted",
-        status_rank=domain.rank("submitted"),
+        status_rank=1,
         idempotency_key=cmd.idempotency_key,
         submitted_at=now,
         updated_at=now,
@@ -286,12 +290,12 @@ def _advance(
     kind: str,
     occurred_at: datetime,
     detail: str = "",
-    status: str | None = None,
+    _attachments: list[AttachmentRef] | None = None,
     **changes: Any,
 ) -> None:
-    """Record a history entry and move the status forward (never backward).
+    """Record a history entry and fold the report's state again (services.lifecycle).
 
-    Two Core statements, no ORM load: intake applies five of these per report.
+    Core statements, no ORM load: intake applies five of these per report.
     """
     reports = Report.__table__  # type: ignore[attr-defined]
     now = datetime.now(UTC)
@@ -301,18 +305,6 @@ def _advance(
     if not found:
         # An event about a report this intake does not hold: a contract breach.
         raise LookupError("unknown report")
-    if status is not None:
-        new_rank = domain.rank(status)
-        moved = ctx.session.execute(
-            reports.update()
-            .where(reports.c.id == report_id, reports.c.status_rank < new_rank)
-            .values(status=status, status_rank=new_rank)
-            .returning(reports.c.submitted_at)
-        ).first()
-        if moved is not None:
-            submitted_at = moved[0] if moved[0].tzinfo else moved[0].replace(tzinfo=UTC)
-            took = max((occurred_at - submitted_at).total_seconds(), 0.0)
-            after_commit(ctx.session, lambda: STAGE_SECONDS.labels(status).observe(took))
     ctx.session.execute(
         HistoryEntry.__table__.insert().values(  # type: ignore[attr-defined]
             report_id=report_id,
@@ -320,22 +312,58 @@ def _advance(
             kind=kind,
             detail=detail[:5000],
             occurred_at=occurred_at,
+            attachments=json.dumps([a.model_dump() for a in _attachments or []]),
         )
     )
+    if domain.step_of(kind) is not None:
+        refold(ctx.session, report_id, ctx.event.id)
+
+
+def refold(session: Session, report_id: str, event_id: str) -> str | None:
+    """The report's state from all its lifecycle facts, in any order they came: stored on
+    the report. A step the lifecycle refuses is logged and changes nothing."""
+    h = HistoryEntry.__table__.c  # type: ignore[attr-defined]
+    rows = session.execute(
+        sa.select(h.event_id, h.kind, h.occurred_at).where(h.report_id == report_id)
+    ).all()
+    facts = [
+        lifecycle.Fact(eid, step, at)
+        for eid, kind, at in rows
+        if (step := domain.step_of(kind)) is not None
+    ]
+    folded = lifecycle.fold(facts)
+    for fact, reason in folded.refused:
+        if fact.event_id == event_id:
+            log.info("lifecycle step refused: %s", reason, extra={"report_id": report_id})
+    if folded.state is None:
+        return None
+    reports = Report.__table__  # type: ignore[attr-defined]
+    moved = session.execute(
+        reports.update()
+        .where(reports.c.id == report_id, reports.c.status != folded.state)
+        .values(status=folded.state, status_rank=len(folded.applied))
+        .returning(reports.c.submitted_at)
+    ).first()
+    if moved is not None and folded.since is not None:
+        stage, since = folded.state, folded.since
+        submitted_at = moved[0] if moved[0].tzinfo else moved[0].replace(tzinfo=UTC)
+        took = max((since - submitted_at).total_seconds(), 0.0)
+        after_commit(session, lambda: STAGE_SECONDS.labels(stage).observe(took))
+    return folded.state
 
 
 def on_verified(ctx: HandlerContext, event: ReportVerified) -> None:
     """The report passed verification; a verifier may have made it Anonim or Rahasia to
     protect the reporter (never the other way round here: only the citizen loosens)."""
-    protect = {flag: True for flag in ("anonymous", "confidential") if getattr(event, flag) is True}
-    _advance(
-        ctx, event.report_id, "verified", event.verified_at, event.reason, "verified", **protect
-    )
+    protect: dict[str, Any] = {
+        flag: True for flag in ("anonymous", "confidential") if getattr(event, flag) is True
+    }
+    _advance(ctx, event.report_id, "verified", event.verified_at, event.reason, **protect)
 
 
 def on_rejected(ctx: HandlerContext, event: ReportRejected) -> None:
     """The report was not accepted; the reason is shown to the citizen."""
-    _advance(ctx, event.report_id, "rejected", event.rejected_at, event.reason, "rejected")
+    _advance(ctx, event.report_id, "rejected", event.rejected_at, event.reason)
 
 
 def on_routed(ctx: HandlerContext, event: ReportRouted) -> None:
@@ -346,7 +374,6 @@ def on_routed(ctx: HandlerContext, event: ReportRouted) -> None:
         "routed",
         event.routed_at,
         event.agency_name,
-        "routed",
         agency_name=event.agency_name,
         agency_ids=" ".join(a for a in (event.agency_id, event.unit_id, event.subunit_id) if a)[
             :400
@@ -410,6 +437,11 @@ def _remember(
     )
     report.updated_at = at
     session.add(report)
+    if domain.step_of(kind) is not None:
+        session.flush()
+        state = refold(session, report.id, event_id)
+        if state is not None:
+            report.status = state
 
 
 def on_pending_region(ctx: HandlerContext, event: ReportPendingRegion) -> None:
@@ -420,7 +452,6 @@ def on_pending_region(ctx: HandlerContext, event: ReportPendingRegion) -> None:
         "pending",
         event.pending_at,
         event.pemda_name,
-        "pending",
         agency_name=event.pemda_name,
     )
 
@@ -438,12 +469,42 @@ def on_forwarded(ctx: HandlerContext, event: ReportForwarded) -> None:
 
 
 def on_followup_posted(ctx: HandlerContext, event: ReportFollowupPosted) -> None:
-    """The agency's answer (or its question) is shown on the tracking page."""
-    _advance(ctx, event.report_id, event.kind, event.posted_at, event.text)
+    """The agency's answer (or its question) is shown on the tracking page, with the
+    references of its files (routing serves them to the proven reporter)."""
+    _advance(
+        ctx,
+        event.report_id,
+        event.kind,
+        event.posted_at,
+        event.text,
+        _attachments=event.attachments,
+    )
 
 
 def on_resolved(ctx: HandlerContext, event: ReportResolved) -> None:
     _advance(ctx, event.report_id, "resolved", event.resolved_at, event.summary)
+
+
+def on_information_requested(ctx: HandlerContext, event: ReportInformationRequested) -> None:
+    """Verification asks the reporter for what is missing: the page says what, in the
+    reader's language (the elements are kept as codes)."""
+    _advance(
+        ctx,
+        event.report_id,
+        "information_requested",
+        event.requested_at,
+        " ".join(event.missing),
+    )
+
+
+def on_returned(ctx: HandlerContext, event: ReportReturned) -> None:
+    """The agency says it is not theirs: the verifiers look for the right one."""
+    _advance(ctx, event.report_id, "returned", event.returned_at, event.reason)
+
+
+def on_reopened(ctx: HandlerContext, event: ReportReopened) -> None:
+    """The reporter said "not solved": the agency must act again."""
+    _advance(ctx, event.report_id, "reopened", event.reopened_at)
 
 
 def on_deadline_opened(ctx: HandlerContext, event: DeadlineOpened) -> None:
@@ -459,7 +520,7 @@ def on_deadline_opened(ctx: HandlerContext, event: DeadlineOpened) -> None:
         event.report_id,
         "deadline",
         event.starts_at,
-        f"{event.clock}:{event.due_at.isoformat()}",
+        domain.deadline_detail(event.due_at, event.working_days),
         due_at=event.due_at,
     )
 
@@ -483,14 +544,12 @@ def on_breached(ctx: HandlerContext, event: SlaBreached) -> None:
 
 def on_closed(ctx: HandlerContext, event: ReportClosed) -> None:
     """The report is closed (accepted, or no reply in time)."""
-    _advance(ctx, event.report_id, "closed", event.closed_at, event.reason, "closed")
+    _advance(ctx, event.report_id, "closed", event.closed_at, event.reason)
 
 
 def on_escalated(ctx: HandlerContext, event: ReportEscalated) -> None:
     """Unresolved for too long: the citizen is offered the Ombudsman."""
-    _advance(
-        ctx, event.report_id, "escalated", event.escalated_at, event.ombudsman_url, "escalated"
-    )
+    _advance(ctx, event.report_id, "escalated", event.escalated_at, event.ombudsman_url)
 
 
 def on_notification_sent(ctx: HandlerContext, event: NotificationSent) -> None:
@@ -499,6 +558,29 @@ def on_notification_sent(ctx: HandlerContext, event: NotificationSent) -> None:
     if event.channel != "in_app" or event.audience != "reporter":
         return
     _advance(ctx, event.report_id, "notification", event.sent_at, (event.text or "")[:500])
+
+
+def agency_files(
+    history: list[HistoryEntry], secret: str | None, routing_url: str, report_id: str
+) -> dict[int, list[dict[str, Any]]]:
+    """The agency's files per history entry, each with a download link to routing that
+    carries a short-lived grant (for a reporter who proved the report)."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    for h in history:
+        refs = json.loads(h.attachments or "[]")
+        if not refs or h.id is None:
+            continue
+        out[h.id] = [
+            {
+                **ref,
+                "url": f"{routing_url}/v1/reporter-files/{report_id}/{ref['attachment_id']}"
+                f"?grant={auth.issue_file_grant(secret, report_id, ref['attachment_id'])}"
+                if secret
+                else None,
+            }
+            for ref in refs
+        ]
+    return out
 
 
 def count_by_status(session: Session) -> dict[str, int]:
@@ -528,7 +610,9 @@ HANDLERS: dict[str, Handler] = {
     "id.aduan.report.routed.v1": on_routed,
     "id.aduan.report.pending_region.v1": on_pending_region,
     "id.aduan.report.forwarded.v1": on_forwarded,
-    "id.aduan.report.returned.v1": ignore,
+    "id.aduan.report.returned.v1": on_returned,
+    "id.aduan.report.reopened.v1": on_reopened,
+    "id.aduan.report.information_requested.v1": on_information_requested,
     "id.aduan.report.followup_posted.v1": on_followup_posted,
     "id.aduan.report.resolved.v1": on_resolved,
     "id.aduan.sla.deadline_opened.v1": on_deadline_opened,

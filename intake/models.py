@@ -84,6 +84,13 @@ class HistoryEntry(Base, table=True):
     kind: str = Field(max_length=32)
     detail: str = Field(default="", sa_type=sa.Text, description="Up to 5000 characters.")
     occurred_at: datetime = Field(sa_type=UTCDateTime)
+    attachments: str = Field(
+        default="[]",
+        sa_type=sa.Text,
+        sa_column_kwargs={"server_default": "[]"},
+        description="The agency's files on a follow-up (references, JSON); routing keeps "
+        "the bytes.",
+    )
 
 
 class PartnerKey(Base, table=True):

@@ -34,7 +34,7 @@ from sqlmodel import Session, select
 
 from intake import api, domain, handlers
 from intake.models import PartnerKey, Report
-from services import areas
+from services import areas, lifecycle
 from services.auth import Role, Staff, require_staff
 from services.categories import CATEGORIES, NEEDS
 from services.runtime import ServiceRuntime, runtime_of
@@ -44,8 +44,9 @@ partners = APIRouter(prefix="/v1/partners", tags=["open311"])
 Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
 Administrator = Annotated[Staff, Depends(require_staff(Role.administrator))]
 
-CLOSED = frozenset({"rejected", "closed", "escalated"})
-PUBLIC_TEXT = frozenset({"verified", "pending", "routed", "closed", "escalated"})
+# Open311's open/closed, and the states whose text is public, from the kit's lifecycle.
+CLOSED = lifecycle.CLOSED
+PUBLIC_TEXT = lifecycle.PUBLIC
 FORMATS = ("json", "xml")
 ELEMENTS = {
     "what": "apa",
@@ -253,10 +254,11 @@ def request_row(report: Report) -> dict[str, Any]:
     """A report as Open311 shows it: nothing of who reported."""
     regency = areas.get(report.regency_code)
     public = report.status in PUBLIC_TEXT
-    notes = domain.label(api._status_labels(), report.status, "id")
+    state = lifecycle.state(report.status)
+    notes = f"{state.label('id')}. {state.next_step('id')}"
     return {
         "service_request_id": report.tracking_number,
-        "status": "closed" if report.status in CLOSED else "open",
+        "status": state.open311,
         "status_notes": notes,
         "service_name": CATEGORIES.get(report.category, ("", ""))[0],
         "service_code": report.category,

@@ -17,6 +17,11 @@ class IntakeSettings(ServiceSettings):
     public_base_url: str = Field(
         "http://127.0.0.1:8080", description="Base of the tracking links given to citizens."
     )
+    routing_url: str = Field(
+        "http://127.0.0.1:8082",
+        description="Routing's address as citizens reach it: the agency's files on the "
+        "tracking page are downloaded from there, with a grant intake signs.",
+    )
     idempotency_window_hours: int = Field(
         24, ge=1, description="How long an Idempotency-Key maps to the report it created."
     )

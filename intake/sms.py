@@ -40,7 +40,7 @@ from sqlmodel import Session
 from intake import domain, handlers
 from intake.models import SmsDraft
 from intake.settings import IntakeSettings
-from services import areas
+from services import areas, lifecycle
 from services.runtime import ServiceRuntime, runtime_of
 
 router = APIRouter(prefix="/v1/sms", tags=["sms"])
@@ -199,7 +199,7 @@ def _answer(session: Session, rt: ServiceRuntime, phone: str, command: Command, 
         if report is None or not handlers.reported_by(session, report, phone):
             return f"Laporan #{command.tracking_number} tidak ditemukan untuk nomor ini."
         if command.kind == "status":
-            label = domain.STATUSES[report.status][1]
+            label = lifecycle.label(report.status, report.language)
             agency = f" ({report.agency_name})" if report.agency_name else ""
             return f"#{report.tracking_number}: {label}{agency}."
         if len(command.text) < 3:

@@ -26,7 +26,7 @@ from starlette.datastructures import UploadFile
 
 from intake import accounts, api, domain, files, handlers
 from intake.models import Account, HistoryEntry, Report, ReportAttachment, Reporter
-from services import areas, uploads
+from services import areas, lifecycle, localtime, uploads
 from services.categories import CATEGORIES, NEEDS
 from services.runtime import ServiceRuntime, runtime_of
 
@@ -36,9 +36,23 @@ _env = Environment(
     autoescape=select_autoescape(["html"]),
 )
 LANG_COOKIE = "aduan_lang"
-PUBLIC = ("verified", "pending", "routed", "closed", "escalated")
+# The states in which the public may read a report (never a Rahasia one).
+PUBLIC = tuple(code for code in lifecycle.STATES if code in lifecycle.PUBLIC)
 RESPONSES = ("followup", "question", "acknowledgement", "resolved")
 ANSWERS = (*RESPONSES, "forwarded")
+# What the public page shows of a report's history: its steps, never the reporter's own
+# words or the notices sent to them.
+PUBLIC_HISTORY = (
+    *ANSWERS,
+    "submitted",
+    "verified",
+    "pending",
+    "routed",
+    "returned",
+    "reopened",
+    "escalated",
+    "closed",
+)
 ELEMENTS = {
     "what": ("apa", "what"),
     "who": ("siapa", "who"),
@@ -146,6 +160,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "status": ("Status", "Status"),
     "agency": ("Instansi", "Agency"),
     "due": ("Batas tanggapan instansi", "Agency's response due"),
+    "next_step": ("Selanjutnya", "What happens next"),
     "history": ("Riwayat", "History"),
     "reply": ("Balas tanggapan instansi", "Reply to the agency"),
     "solved": ("Masalah saya sudah selesai", "My problem is solved"),
@@ -234,7 +249,22 @@ def page(request: Request, template: str, http_status: int = 200, **values: Any)
 
     statuses = {k: v[1 + i] for k, v in domain.STATUSES.items()}
     history = {k: v[i] for k, v in domain.HISTORY_LABELS.items()}
+
+    def when(at: datetime | None, region: str | None, short: bool = False) -> str:
+        return localtime.format_local(at, region, lang, short)
+
+    def detail(h: HistoryEntry, region: str) -> str:
+        return domain.history_detail(h.kind, h.detail, region, lang)
+
+    def next_step(code: str) -> str:
+        return lifecycle.state(code).next_step(lang)
+
     html = _env.get_template(template).render(
+        when=when,
+        detail=detail,
+        next_step=next_step,
+        replyable=lifecycle.REPLYABLE,
+        can_add=lambda code: lifecycle.state(code).reporter_can_add,
         t=t,
         lang=lang,
         other_lang="en" if lang == "id" else "id",
@@ -451,11 +481,23 @@ async def tracking_page(request: Request, tn: str, kode: str = "", done: str = "
     if report is None or (report.confidential and not _proven(report, kode, account)):
         return page(request, "lacak.html", 404, missing=True)
     proven = _proven(report, kode, account)
+    settings = rt.definition.settings
+    agency_files = (
+        handlers.agency_files(
+            history,
+            rt.kit.auth_secret_value(),
+            settings.routing_url,  # type: ignore[attr-defined]
+            report.id,
+        )
+        if proven
+        else {}
+    )
     return page(
         request,
         "laporan_saya.html",
         report=report,
         history=history,
+        agency_files=agency_files,
         proven=proven,
         kode=kode if domain.proves(kode, report.tracking_secret_hash) else "",
         attached=attached if proven else [],
@@ -515,11 +557,9 @@ async def _answer(request: Request, tn: str, kind: str) -> Response:
             assert report is not None
             text = values.get("text", "")
             if kind == "info":
-                if (len(text) < 3 and not stored) or report.status in (
-                    "rejected",
-                    "closed",
-                    "escalated",
-                ):
+                if (len(text) < 3 and not stored) or not lifecycle.state(
+                    report.status
+                ).reporter_can_add:
                     raise HTTPException(422, "text")
                 handlers.add_information(
                     session,
@@ -530,7 +570,7 @@ async def _answer(request: Request, tn: str, kind: str) -> Response:
                 )
             else:
                 verdict = {"yes": True, "no": False}.get(values.get("satisfied", ""))
-                if report.status != "routed" or (verdict is None and len(text) < 3):
+                if report.status not in lifecycle.REPLYABLE or (verdict is None and len(text) < 3):
                     raise HTTPException(422, "reply")
                 handlers.reply(session, rt.outbox, report, text[:5000], verdict)
 
@@ -641,9 +681,7 @@ async def public_report(request: Request, tn: str) -> Response:
     report, history, username = await rt.database.read(work)
     if report is None or report.confidential or report.status not in PUBLIC:
         return page(request, "lacak.html", 404, missing=True)
-    shown = [
-        h for h in history if h.kind in (*ANSWERS, "submitted", "verified", "routed", "closed")
-    ]
+    shown = [h for h in history if h.kind in PUBLIC_HISTORY]
     return page(
         request,
         "laporan.html",

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
+from services.categories import elements_text
+
 # -- Templates ------------------------------------------------------------------------
 # Template -> (Indonesian, English). Variables never include anyone's contact data: the
 # values come from report events (tracking number, agency name, reasons), never from the
@@ -24,10 +26,10 @@ REPORTER_TEMPLATES: dict[str, tuple[str, str]] = {
         "It will be verified within 3 working days.",
     ),
     "information_requested": (
-        "Aduan #$tracking_number perlu dilengkapi: $message Balas SMS ini atau buka "
-        "halaman pelacakan.",
-        "Report #$tracking_number needs more information: $message Reply to this SMS "
-        "or open the tracking page.",
+        "Aduan #$tracking_number perlu dilengkapi: $message. Kirim SMS TAMBAH "
+        "$tracking_number <keterangan> atau buka halaman pelacakan.",
+        "Report #$tracking_number needs more information: $message. Send SMS TAMBAH "
+        "$tracking_number <details> or open the tracking page.",
     ),
     "verified": (
         "Aduan #$tracking_number telah diverifikasi dan segera diteruskan ke instansi "
@@ -61,6 +63,12 @@ REPORTER_TEMPLATES: dict[str, tuple[str, str]] = {
         "terselesaikan? Balas dalam 10 hari kerja.",
         "$agency_name says report #$tracking_number is done. Did it solve your problem? "
         "Reply within 10 working days.",
+    ),
+    "reopened": (
+        "Aduan #$tracking_number dibuka kembali dan dikembalikan ke $agency_name, yang "
+        "wajib menanggapi lagi dalam 5 hari kerja.",
+        "Report #$tracking_number was re-opened and is back with $agency_name, which must "
+        "respond again within 5 working days.",
     ),
     "reply_reminder": (
         "Pengingat: mohon balas tanggapan atas aduan #$tracking_number. Tanpa balasan, "
@@ -115,6 +123,7 @@ SUBJECTS: dict[str, tuple[str, str]] = {
     "followup_posted": ("Tanggapan instansi", "The agency responded"),
     "resolved": ("Aduan dinyatakan selesai", "Report marked done"),
     "reply_reminder": ("Pengingat balasan", "Reply reminder"),
+    "reopened": ("Aduan dibuka kembali", "Report re-opened"),
     "closed_accepted": ("Aduan ditutup", "Report closed"),
     "closed_no_reply": ("Aduan ditutup", "Report closed"),
     "escalated": ("Aduan dapat dibawa ke Ombudsman", "Report may go to the Ombudsman"),
@@ -135,6 +144,7 @@ TEMPLATE_ORDER: dict[str, int] = {
     "followup_posted": 30,
     "resolved": 40,
     "reply_reminder": 45,
+    "reopened": 47,
     "closed_accepted": 50,
     "closed_no_reply": 50,
     "escalated": 50,
@@ -145,7 +155,27 @@ def render(template: str, language: str, **values: str) -> str:
     """The message text in the reader's language (Indonesian unless English)."""
     pair = TEMPLATES[template]
     text = pair[1] if language == "en" else pair[0]
+    if values.get("missing"):
+        # What is missing is kept as 5W1H codes and named in the reader's language.
+        values = {**values, "message": elements_text(values["missing"].split(), language)}
     return string.Template(text).safe_substitute(values)
+
+
+# A reporter's notice and the lifecycle step it tells (services.lifecycle).
+STEP_OF_TEMPLATE: dict[str, str] = {
+    "received": "submitted",
+    "information_requested": "information_requested",
+    "verified": "verified",
+    "rejected": "rejected",
+    "pending_region": "pending_region",
+    "routed": "routed",
+    "followup_posted": "followup",
+    "resolved": "resolved",
+    "reopened": "reopened",
+    "closed_accepted": "closed",
+    "closed_no_reply": "closed",
+    "escalated": "escalated",
+}
 
 
 def subject(template: str, language: str, tracking_number: str) -> str:

@@ -14,6 +14,7 @@ delivery dead-lettered; still on the tracking page).
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from sqlmodel import Session, col, select
 
 from notifications import domain, regions
 from notifications.models import Contact, Delivery, Endpoint, Notification, Recipient
+from services import lifecycle
 from services.bus import Handler, HandlerContext, ignore
 from services.contracts import (
     NotificationSent,
@@ -34,6 +36,7 @@ from services.contracts import (
     ReportInformationRequested,
     ReportPendingRegion,
     ReportRejected,
+    ReportReopened,
     ReportResolved,
     ReportRouted,
     ReportSubmitted,
@@ -41,6 +44,8 @@ from services.contracts import (
     SlaBreached,
     SlaWarning,
 )
+
+log = logging.getLogger(__name__)
 
 
 def _now() -> datetime:
@@ -56,6 +61,8 @@ def _notice(
     agency_id: str | None = None,
     **values: str,
 ) -> None:
+    if audience == "reporter" and not _tells_a_step(ctx, report_id, template, occurred_at):
+        return
     exists = ctx.session.exec(
         select(Notification.id).where(
             Notification.source_event_id == ctx.event.id, Notification.template == template
@@ -77,6 +84,34 @@ def _notice(
         )
         ctx.session.flush()
     advance(ctx, [report_id])
+
+
+def _tells_a_step(ctx: HandlerContext, report_id: str, template: str, at: datetime) -> bool:
+    """Whether a reporter's notice tells a step the lifecycle allows, folded with the
+    notices already recorded (in any order they came): a closing the report already had,
+    or an escalation after the agency's answer, is not told. Logged when refused."""
+    step = domain.STEP_OF_TEMPLATE.get(template)
+    if step is None:
+        return True
+    rows = ctx.session.exec(
+        select(Notification.source_event_id, Notification.template, Notification.event_time).where(
+            Notification.report_id == report_id, Notification.audience == "reporter"
+        )
+    ).all()
+    facts = [
+        lifecycle.Fact(eid, domain.STEP_OF_TEMPLATE[t], when or at)
+        for eid, t, when in rows
+        if t in domain.STEP_OF_TEMPLATE and eid != ctx.event.id
+    ]
+    if not any(f.kind == "submitted" for f in facts) and step != "submitted":
+        # The report itself is not known yet: notices wait for it (see advance); the
+        # order among them is checked when they are rendered.
+        facts.append(lifecycle.Fact("", "submitted", datetime.min.replace(tzinfo=UTC)))
+    folded = lifecycle.fold([*facts, lifecycle.Fact(ctx.event.id, step, at)])
+    refused = [reason for fact, reason in folded.refused if fact.event_id == ctx.event.id]
+    if refused:
+        log.info("notice %s not sent: %s", template, refused[0], extra={"report_id": report_id})
+    return not refused
 
 
 def advance(ctx: HandlerContext, report_ids: list[str]) -> None:
@@ -300,7 +335,12 @@ def on_rejected(ctx: HandlerContext, event: ReportRejected) -> None:
 def on_information_requested(ctx: HandlerContext, event: ReportInformationRequested) -> None:
     """Ask the reporter for what the report lacks."""
     _notice(
-        ctx, event.report_id, "information_requested", event.requested_at, message=event.message
+        ctx,
+        event.report_id,
+        "information_requested",
+        event.requested_at,
+        message=event.message,
+        missing=" ".join(event.missing),
     )
 
 
@@ -388,6 +428,11 @@ def on_breached(ctx: HandlerContext, event: SlaBreached) -> None:
     _agency_deadline(ctx, event, "deadline_breached", event.breached_at)
 
 
+def on_reopened(ctx: HandlerContext, event: ReportReopened) -> None:
+    """ "Not solved": the reporter hears that the agency must act again."""
+    _notice(ctx, event.report_id, "reopened", event.reopened_at)
+
+
 def on_closed(ctx: HandlerContext, event: ReportClosed) -> None:
     """The report is closed, accepted or for want of a reply."""
     _notice(ctx, event.report_id, f"closed_{event.reason}", event.closed_at)
@@ -432,6 +477,7 @@ HANDLERS: dict[str, Handler] = {
     "id.aduan.report.returned.v1": ignore,
     "id.aduan.report.followup_posted.v1": on_followup_posted,
     "id.aduan.report.resolved.v1": on_resolved,
+    "id.aduan.report.reopened.v1": on_reopened,
     "id.aduan.sla.deadline_opened.v1": ignore,
     "id.aduan.sla.deadline_updated.v1": ignore,
     "id.aduan.sla.warning.v1": on_warning,

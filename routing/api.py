@@ -23,13 +23,15 @@ from sqlmodel import Session, select
 from routing import domain, handlers
 from routing.models import Agency, Attachment, Entry, ReportCopy, Routing, Rule
 from routing.settings import RoutingSettings
-from services import uploads
+from services import auth, uploads
 from services.auth import Role, Staff, require_staff
 from services.categories import CATEGORIES
 from services.contracts import AttachmentRef
 from services.runtime import ServiceRuntime, runtime_of
 
 router = APIRouter(prefix="/v1", tags=["routing"])
+# For reporters, with a grant signed by intake: no staff token.
+reporter_router = APIRouter(prefix="/v1", tags=["reporters"])
 
 Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
 Officer = Annotated[Staff, Depends(require_staff(Role.agency_officer, Role.administrator))]
@@ -447,6 +449,28 @@ async def attachment(report_id: str, attachment_id: str, rt: Runtime, staff: Off
         found = s.get(Attachment, attachment_id)
         if found is None or found.report_id != report_id:
             raise HTTPException(404, "lampiran tidak ditemukan / attachment not found")
+        return found
+
+    return file_response(rt, await _read(rt, work))
+
+
+@reporter_router.get("/reporter-files/{report_id}/{attachment_id}")
+async def reporter_file(report_id: str, attachment_id: str, grant: str, rt: Runtime) -> Response:
+    """A follow-up's file for the reporter, with the grant intake's tracking page signed
+    for this file once the reporter proved the report (404 otherwise, as for no file)."""
+    missing = HTTPException(404, "lampiran tidak ditemukan / attachment not found")
+    secret = rt.kit.auth_secret_value()
+    try:
+        granted = auth.verify_file_grant(secret or "", grant) if secret else None
+    except auth.InvalidToken:
+        granted = None
+    if granted != (report_id, attachment_id):
+        raise missing
+
+    def work(s: Session) -> Attachment:
+        found = s.get(Attachment, attachment_id)
+        if found is None or found.report_id != report_id:
+            raise missing
         return found
 
     return file_response(rt, await _read(rt, work))

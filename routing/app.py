@@ -52,7 +52,7 @@ def build() -> ServiceDefinition:
         inbox_table=INBOX,
         migrations=Path(__file__).parent / "migrations",
         handlers=handlers.HANDLERS,
-        routers=[api.router, region_api.router, console.router],
+        routers=[api.router, api.reporter_router, region_api.router, console.router],
         startup=[seed_directory],
         background=[count_loop],
     )

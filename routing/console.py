@@ -26,6 +26,7 @@ from sqlmodel import Session
 from starlette.datastructures import UploadFile
 
 from routing import api, directory
+from services import lifecycle
 from services.auth import Role, Staff
 from services.categories import CATEGORIES
 from services.console import Console, language
@@ -117,13 +118,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "code": ("Kode (huruf kecil, angka, tanda hubung)", "Code (lower case, digits, hyphens)"),
 }
 
+# A report's states, as every page names them (services.lifecycle).
 STATUS: dict[str, tuple[str, str]] = {
-    "routed": ("Didisposisikan", "Routed"),
-    "in_progress": ("Ditindaklanjuti", "In progress"),
-    "resolved": ("Selesai ditangani, menunggu pelapor", "Done, awaiting the reporter"),
-    "pending_region": ("Menunggu pemda terhubung", "Waiting for the region"),
-    "returned": ("Dikembalikan ke verifikasi", "Returned to verification"),
-    "closed": ("Ditutup", "Closed"),
+    code: (state.id, state.en) for code, state in lifecycle.STATES.items()
 }
 LOG: dict[str, tuple[str, str]] = {
     "routed": ("Didisposisikan", "Routed"),

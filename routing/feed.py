@@ -15,7 +15,7 @@ from typing import Protocol
 from sqlmodel import Session
 
 from routing.models import Agency, ReportCopy, Routing
-from services import regions
+from services import lifecycle, regions
 from services.contracts import AttachmentRef, CloudEvent, Payload, RegionReportChanged
 from services.settings import KitSettings
 
@@ -61,6 +61,7 @@ def emit_change(
         attachments=attachments or [],
         tracking_number=copy.tracking_number if copy else None,
         status=routing.status,
+        status_label=lifecycle.label(routing.status),
         province_code=routing.regency_code[:2],
         regency_code=routing.regency_code,
         district_code=routing.district_code,

@@ -11,6 +11,7 @@ Every action writes its log entry and its event in one transaction.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +23,7 @@ from sqlmodel import Session, select
 
 from routing import directory, domain, feed
 from routing.models import Agency, DirectorySeed, Entry, ReportCopy, Routing, Rule
-from services import areas, uploads
+from services import areas, lifecycle, uploads
 from services.bus import HandlerContext, Outbox, ignore
 from services.contracts import (
     AttachmentRef,
@@ -36,6 +37,7 @@ from services.contracts import (
     ReportForwarded,
     ReportInformationAdded,
     ReportPendingRegion,
+    ReportReopened,
     ReportReporterReplied,
     ReportResolved,
     ReportReturned,
@@ -46,6 +48,7 @@ from services.contracts import (
 from services.metrics import after_commit
 
 Emit = feed.Emit
+log = logging.getLogger(__name__)
 
 ROUTED = Counter(
     "aduan_routing_routed_total",
@@ -77,8 +80,10 @@ REPLIES = Counter(
     ["verdict"],
 )
 
-OPEN = ("routed", "in_progress")
-ACTIVE = ("routed", "in_progress", "resolved")
+# Routing's status is the report's lifecycle state (services.lifecycle) as routing knows
+# it: the states in which the agency holds the report and may act on it.
+OPEN = ("routed", "in_progress", "reopened", "escalated")
+ACTIVE = (*OPEN, "resolved")
 
 
 class ActionRefused(Exception):
@@ -385,11 +390,6 @@ def on_replied(ctx: HandlerContext, event: ReportReporterReplied) -> None:
     if routing is None:
         return
     routing.updated_at = event.replied_at
-    if event.satisfied is True:
-        routing.status = "closed"
-    elif event.satisfied is False and routing.status in ("resolved", "in_progress", "routed"):
-        routing.status = "in_progress"
-        routing.resolved_at = None
     feed.emit_change(
         session,
         ctx_emit(ctx),
@@ -400,24 +400,69 @@ def on_replied(ctx: HandlerContext, event: ReportReporterReplied) -> None:
         text=event.text,
         satisfied=event.satisfied,
     )
+    # Routing owns the answer to the agency's work: "solved" closes the report, "not
+    # solved" re-opens it, and everyone else learns it from the event said here.
+    at = lifecycle.after(event.replied_at, datetime.now(UTC))
+    if event.satisfied is True and routing.status in ACTIVE:
+        ctx_emit(ctx)(ReportClosed(report_id=routing.report_id, reason="accepted", closed_at=at))
+        close(session, ctx_emit(ctx), routing, "accepted", at)
+    elif event.satisfied is False and routing.status == "resolved":
+        routing.status = "reopened"
+        routing.resolved_at = None
+        routing.first_response_at = None
+        _log(session, event.report_id, "reopened", "reporter", at, routing.agency_id)
+        ctx_emit(ctx)(
+            ReportReopened(
+                report_id=routing.report_id,
+                agency_id=routing.agency_id,
+                reply_id=event.reply_id,
+                reopened_at=at,
+            )
+        )
+        feed.emit_change(session, ctx_emit(ctx), routing, "reopened", at, "reporter")
+
+
+def close(session: Session, emit: Emit, routing: Routing, reason: str, at: datetime) -> None:
+    """The report is closed: routing's state, its log, and the regions' feed."""
+    routing.status = "closed"
+    routing.updated_at = at
+    _log(session, routing.report_id, "closed", "system", at, text=reason)
+    feed.emit_change(session, emit, routing, "closed", at, "system", text=reason)
 
 
 def on_closed(ctx: HandlerContext, event: ReportClosed) -> None:
+    """Closed by the reporter's silence (the SLA); routing's own closing comes back here
+    too, and is then already applied."""
     routing = ctx.session.get(Routing, event.report_id)
     if routing is None or routing.status == "closed":
         return
-    routing.status = "closed"
-    routing.updated_at = event.closed_at
-    _log(ctx.session, event.report_id, "closed", "system", event.closed_at, text=event.reason)
-    feed.emit_change(
-        ctx.session, ctx_emit(ctx), routing, "closed", event.closed_at, "system", text=event.reason
-    )
+    if lifecycle.allowed("closed", routing.status) is None:
+        log.info(
+            "closing refused: report is %s", routing.status, extra={"report_id": event.report_id}
+        )
+        return
+    close(ctx.session, ctx_emit(ctx), routing, event.reason, event.closed_at)
 
 
 def on_escalated(ctx: HandlerContext, event: ReportEscalated) -> None:
-    if ctx.session.get(Routing, event.report_id) is None:
+    """Offered to the Ombudsman: the agency still holds it and must still resolve it."""
+    routing = ctx.session.get(Routing, event.report_id)
+    if routing is None:
         return
     _log(ctx.session, event.report_id, "escalated", "system", event.escalated_at, text=event.reason)
+    if lifecycle.allowed("escalated", routing.status) is None:
+        return
+    routing.status = "escalated"
+    routing.updated_at = event.escalated_at
+    feed.emit_change(
+        ctx.session,
+        ctx_emit(ctx),
+        routing,
+        "escalated",
+        event.escalated_at,
+        "system",
+        text=event.reason,
+    )
 
 
 class OutboxEmit:

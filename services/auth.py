@@ -105,6 +105,43 @@ def verify(secret: str, token: str) -> Staff:
         raise InvalidToken(type(exc).__name__) from exc
 
 
+FILE_AUDIENCE = "aduan-reporter-file"
+
+
+def issue_file_grant(
+    secret: str, report_id: str, attachment_id: str, ttl: timedelta = timedelta(minutes=30)
+) -> str:
+    """A short-lived grant, signed by intake for a reporter who proved their report, to
+    download one of the agency's files from routing (which keeps the bytes and never sees
+    the reporter's proof)."""
+    now = datetime.now(UTC)
+    claims: dict[str, object] = {
+        "iss": ISSUER,
+        "aud": FILE_AUDIENCE,
+        "sub": report_id,
+        "att": attachment_id,
+        "iat": now,
+        "exp": now + ttl,
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def verify_file_grant(secret: str, token: str) -> tuple[str, str]:
+    """The (report id, attachment id) a grant opens, or :class:`InvalidToken`."""
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=FILE_AUDIENCE,
+            issuer=ISSUER,
+            options={"require": ["exp", "sub", "iss", "aud"]},
+        )
+        return str(claims["sub"]), str(claims["att"])
+    except (jwt.PyJWTError, KeyError, ValueError) as exc:
+        raise InvalidToken(type(exc).__name__) from exc
+
+
 def _unauthorised(detail: str) -> HTTPException:
     return HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 

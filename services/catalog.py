@@ -25,6 +25,8 @@ class Topic:
     config: dict[str, str] = field(default_factory=dict)
     # None: ADUAN_TOPIC_PARTITIONS.
     partitions: int | None = None
+    # Other services that write some of its events (see services.lifecycle).
+    also_produced_by: tuple[str, ...] = ()
 
     def full_name(self, kit: KitSettings) -> str:
         """The topic's name on the cluster."""
@@ -88,7 +90,7 @@ TOPICS: tuple[Topic, ...] = (
         "report.information_requested",
         ("id.aduan.report.information_requested.v1",),
         producer="verification",
-        consumers=("sla", "notifications"),
+        consumers=("sla", "notifications", "intake"),
         description="The citizen is asked for what the report lacks (its clock pauses).",
     ),
     Topic(
@@ -105,11 +107,13 @@ TOPICS: tuple[Topic, ...] = (
             "id.aduan.report.returned.v1",
             "id.aduan.report.followup_posted.v1",
             "id.aduan.report.resolved.v1",
+            "id.aduan.report.reopened.v1",
         ),
         producer="routing",
         consumers=("verification", "sla", "notifications", "intake"),
         description="What agencies do with a report, in order: forwards, returns, "
-        "follow-ups, resolution. Who acted is a staff reference, never a reporter.",
+        "follow-ups, resolution, and its re-opening when the reporter says it is not "
+        "solved. Who acted is a staff reference, never a reporter.",
     ),
     Topic(
         "report.reporter_replied",
@@ -135,9 +139,11 @@ TOPICS: tuple[Topic, ...] = (
         "report.outcome",
         ("id.aduan.report.closed.v1", "id.aduan.report.escalated.v1"),
         producer="sla",
+        also_produced_by=("routing",),
         consumers=("intake", "notifications", "routing"),
-        description="Reports closed by the system (accepted, or the reporter's silence) "
-        "and reports escalated to the Ombudsman after the resolution clock.",
+        description="Reports closed (by routing when the reporter accepts the answer, by "
+        "the SLA on the reporter's silence) and reports escalated to the Ombudsman after "
+        "the resolution clock.",
     ),
     Topic(
         "region.feed",

@@ -39,3 +39,28 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "kepolisian": ("what", "where", "when"),
     "pungli": ("what", "who", "where", "when", "how"),
 }
+
+
+# The 5W1H elements as a citizen is asked for them: code -> (Indonesian, English).
+ELEMENTS: dict[str, tuple[str, str]] = {
+    "what": ("apa yang terjadi", "what happened"),
+    "where": (
+        "di mana tepatnya (jalan, nomor, RT/RW, nama kantor atau fasilitas)",
+        "where exactly (street, number, RT/RW, name of the office or facility)",
+    ),
+    "when": ("kapan terjadinya (tanggal atau hari, jam)", "when it happened (date or day, time)"),
+    "who": (
+        "siapa yang terlibat (jabatan, ciri, atau nama petugas)",
+        "who was involved (position, description or the officer's name)",
+    ),
+    "how": (
+        "bagaimana kejadiannya (misalnya berapa uang yang diminta dan caranya)",
+        "how it happened (for instance how much money was asked and how)",
+    ),
+}
+
+
+def elements_text(codes: list[str] | tuple[str, ...], lang: str = "id") -> str:
+    """The missing elements, named for the reader, in one language."""
+    i = 1 if lang == "en" else 0
+    return "; ".join(ELEMENTS[c][i] for c in codes if c in ELEMENTS)

@@ -252,6 +252,15 @@ class ReportResolved(Payload):
     resolved_at: datetime
 
 
+class ReportReopened(Payload):
+    """The reporter said the agency's answer did not solve it: the agency must act again."""
+
+    report_id: ReportId
+    agency_id: str = Field(max_length=64)
+    reply_id: str = Field(max_length=64, description="The reporter's reply that re-opened it.")
+    reopened_at: datetime
+
+
 class ReportReporterReplied(Payload):
     """The reporter answered the agency (tanggapan), saying whether it solved the case."""
 
@@ -344,6 +353,8 @@ RegionChange = Literal[
     "returned",
     "rerouted",
     "closed",
+    "reopened",
+    "escalated",
 ]
 
 
@@ -364,7 +375,10 @@ class RegionReportChanged(Payload):
     satisfied: bool | None = Field(None, description="reporter_replied: solved or not.")
     attachments: list[AttachmentRef] = Field(default_factory=list, max_length=10)
     tracking_number: TrackingNumber | None = None
-    status: str = Field(max_length=16)
+    status: str = Field(max_length=24, description="The report's state (services.lifecycle codes).")
+    status_label: str | None = Field(
+        None, max_length=100, description="The state's name in Indonesian."
+    )
     province_code: str = Field(pattern=r"^[0-9]{2}$")
     regency_code: RegencyCode
     district_code: DistrictCode | None = None
@@ -431,6 +445,7 @@ EVENT_TYPES: dict[str, type[Payload]] = {
     "id.aduan.report.followup_posted.v1": ReportFollowupPosted,
     "id.aduan.report.resolved.v1": ReportResolved,
     "id.aduan.report.reporter_replied.v1": ReportReporterReplied,
+    "id.aduan.report.reopened.v1": ReportReopened,
     "id.aduan.sla.deadline_opened.v1": DeadlineOpened,
     "id.aduan.sla.deadline_updated.v1": DeadlineUpdated,
     "id.aduan.sla.warning.v1": SlaWarning,

@@ -148,6 +148,8 @@ class Platform:
         )
         if inst.service in ("routing", "verification"):  # they link the reporter's files
             env.setdefault(f"{prefix}_INTAKE_URL", self.url("intake"))
+        if inst.service == "intake":  # the tracking page links the agency's files
+            env.setdefault("INTAKE_ROUTING_URL", self.url("routing"))
         return env
 
     # -------------------------------------------------------------------- lifecycle

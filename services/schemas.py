@@ -69,10 +69,11 @@ def asyncapi() -> dict[str, Any]:
         }
     for topic in catalog.TOPICS:
         cid = topic.name.replace(".", "_")
+        producers = ", ".join((topic.producer, *topic.also_produced_by))
         channels[cid] = {
             "address": topic.full_name(kit),
             "description": topic.description
-            + f" Key: {topic.key}. Produced by {topic.producer}; consumed by "
+            + f" Key: {topic.key}. Produced by {producers}; consumed by "
             + ", ".join(topic.consumers)
             + ".",
             "messages": {

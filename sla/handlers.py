@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from prometheus_client import Counter
 from sqlmodel import Session, select
 
-from services.bus import Handler, HandlerContext
+from services.bus import Handler, HandlerContext, ignore
 from services.contracts import (
     DeadlineOpened,
     DeadlineUpdated,
@@ -436,4 +436,6 @@ def handlers(core: SlaCore) -> dict[str, Handler]:
         "id.aduan.report.resolved.v1",
         "id.aduan.report.reporter_replied.v1",
     )
-    return dict.fromkeys(types, on_event)
+    # Re-opening restarts the agency's clock from the reporter's reply itself (its fact
+    # "reporter_replied", not solved), which the SLA already folds.
+    return {**dict.fromkeys(types, on_event), "id.aduan.report.reopened.v1": ignore}

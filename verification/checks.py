@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from services.categories import NEEDS
+from services.categories import ELEMENTS, NEEDS
 
 # --- text helpers -----------------------------------------------------------------------
 
@@ -285,13 +285,8 @@ class Thresholds:
 
 # --- completeness (5W1H) ----------------------------------------------------------------
 
-ELEMENT_NAMES = {
-    "what": ("apa yang terjadi", "what happened"),
-    "where": ("di mana tepatnya (jalan, nomor, RT/RW, nama kantor atau fasilitas)", "where"),
-    "when": ("kapan terjadinya (tanggal atau hari, jam)", "when"),
-    "who": ("siapa yang terlibat (jabatan, ciri, atau nama petugas)", "who"),
-    "how": ("bagaimana kejadiannya (misalnya berapa uang yang diminta dan caranya)", "how"),
-}
+# The 5W1H elements' names for citizens live in the kit: every page and notice asks there.
+ELEMENT_NAMES = ELEMENTS
 
 # What each category needs before an agency can act (DOMAIN.md: a pothole needs only a
 # place; extortion needs who, where, when and how).

@@ -317,6 +317,7 @@ def make_handlers(settings: VerificationSettings) -> dict[str, Handler]:
         "id.aduan.report.forwarded.v1": ignore,
         "id.aduan.report.followup_posted.v1": ignore,
         "id.aduan.report.resolved.v1": ignore,
+        "id.aduan.report.reopened.v1": ignore,
         "id.aduan.sla.deadline_opened.v1": on_deadline,
         "id.aduan.sla.deadline_updated.v1": on_deadline,
         "id.aduan.sla.warning.v1": ignore,

@@ -28,6 +28,7 @@ from services.contracts import (
     ReportInformationRequested,
     ReportPendingRegion,
     ReportRejected,
+    ReportReopened,
     ReportReporterReplied,
     ReportResolved,
     ReportReturned,
@@ -175,6 +176,7 @@ EXAMPLES: list[Payload] = [
         report_id=RID, agency_id="a", summary="Diperbaiki", resolved_by="o", resolved_at=NOW
     ),
     ReportReporterReplied(report_id=RID, reply_id="r", satisfied=False, replied_at=NOW),
+    ReportReopened(report_id=RID, agency_id="a", reply_id="r", reopened_at=NOW),
     DeadlineUpdated(
         report_id=RID,
         deadline_id="d",

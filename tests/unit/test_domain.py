@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from services import lifecycle
+
 from intake import domain as intake
 from notifications import domain as notes
 from services.logs import redact
@@ -40,8 +42,10 @@ class TestIntakeRules:
         ordered = sorted(int(n) for n in numbers[:50])
         assert ordered != [int(n) for n in numbers[:50]]  # not handed out in sequence
 
-    def test_status_never_goes_back(self) -> None:
-        assert intake.rank("routed") > intake.rank("verified") > intake.rank("submitted")
+    def test_every_status_is_a_lifecycle_state_with_both_labels(self) -> None:
+        assert set(intake.STATUSES) == set(lifecycle.STATES)
+        for _, label_id, label_en in intake.STATUSES.values():
+            assert label_id and label_en and label_id != label_en or label_id == "Status"
 
 
 class TestVerification:

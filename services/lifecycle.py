@@ -1,0 +1,481 @@
+"""The life of a report: its states and the steps between them, in one place.
+
+Every service and every page asks this module where a report stands and what to call it,
+instead of keeping its own list (as FixMyStreet's ``State`` does). A report's state is a
+fold of the lifecycle facts seen for it: each fact is an event (``report.verified``, an
+agency's follow-up, ``report.closed``...) reduced to a *step*. Facts are ordered by the
+time their emitter stamped on them, then by the step's place in the lifecycle, then by
+event id, so a projection that receives them in any order, on any topic, folds them the
+same way and ends in the same state. A step that the definition does not allow from the
+state the report is in at that point is refused: logged, no change, never an error.
+
+Ordering needs no shared counter across the five services: every event already carries
+its emitter's time (``verified_at``, ``resolved_at``...), and a service that acts on a
+report it knows stamps its event after the last step it has seen (:func:`after`), so a
+step caused by another always sorts after it, whatever the machines' clocks say.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+Audience = Literal["reporter", "public", "agency", "verifier", "region"]
+EVERYONE: tuple[Audience, ...] = ("reporter", "public", "agency", "verifier", "region")
+BEFORE_ROUTING: tuple[Audience, ...] = ("reporter", "public", "verifier")
+# Before a verifier accepts it, a report's text is unchecked: the public does not see it.
+UNCHECKED: tuple[Audience, ...] = ("reporter", "verifier")
+
+
+@dataclass(frozen=True)
+class State:
+    """A state of a report as its readers know it."""
+
+    code: str
+    id: str
+    en: str
+    open311: Literal["open", "closed"]
+    next_id: str
+    next_en: str
+    audiences: tuple[Audience, ...] = EVERYONE
+    terminal: bool = False
+    # Whether the reporter can still add information or reply.
+    reporter_can_add: bool = True
+
+    def label(self, lang: str = "id") -> str:
+        """The state's name in the reader's language."""
+        return self.en if lang == "en" else self.id
+
+    def next_step(self, lang: str = "id") -> str:
+        """What happens next, in the reader's language."""
+        return self.next_en if lang == "en" else self.next_id
+
+
+STATES: dict[str, State] = {
+    s.code: s
+    for s in (
+        State(
+            "submitted",
+            "Menunggu verifikasi",
+            "Awaiting verification",
+            "open",
+            "Verifikator memeriksa laporan dalam 3 hari kerja.",
+            "A verifier checks the report within 3 working days.",
+            UNCHECKED,
+        ),
+        State(
+            "information_requested",
+            "Menunggu informasi dari pelapor",
+            "Waiting for information from the reporter",
+            "open",
+            "Lengkapi laporan di halaman pelacakan atau lewat SMS; batas waktu verifikasi "
+            "berhenti sampai Anda menjawab.",
+            "Complete the report on the tracking page or by SMS; the verification clock "
+            "waits for your answer.",
+            UNCHECKED,
+        ),
+        State(
+            "verified",
+            "Terverifikasi",
+            "Verified",
+            "open",
+            "Laporan diteruskan ke instansi yang berwenang.",
+            "The report is being sent to the agency in charge.",
+            BEFORE_ROUTING,
+        ),
+        State(
+            "pending_region",
+            "Menunggu pemerintah daerah tersambung",
+            "Waiting for the regional government to join",
+            "open",
+            "Laporan disimpan dan dihitung; diteruskan begitu pemerintah daerah tersambung.",
+            "The report is kept and counted; it goes on as soon as the region joins.",
+            ("reporter", "public", "verifier", "agency"),
+        ),
+        State(
+            "routed",
+            "Didisposisikan ke instansi",
+            "Routed to the agency",
+            "open",
+            "Instansi wajib memberi tanggapan pertama dalam 5 hari kerja.",
+            "The agency must give a first response within 5 working days.",
+        ),
+        State(
+            "in_progress",
+            "Sedang ditangani instansi",
+            "Being handled by the agency",
+            "open",
+            "Instansi menindaklanjuti; Anda akan diberi tahu setiap perkembangannya.",
+            "The agency is following up; you will hear of every step.",
+        ),
+        State(
+            "resolved",
+            "Selesai menurut instansi, menunggu tanggapan pelapor",
+            "Done according to the agency, awaiting the reporter",
+            "open",
+            "Jawab dalam 10 hari kerja: sudah selesai atau belum? Tanpa jawaban laporan ditutup.",
+            "Answer within 10 working days: solved or not? Without an answer it closes.",
+        ),
+        State(
+            "reopened",
+            "Dibuka kembali",
+            "Re-opened",
+            "open",
+            "Pelapor menyatakan belum selesai; instansi wajib menanggapi lagi dalam 5 hari kerja.",
+            "The reporter says it is not solved; the agency must respond again within 5 "
+            "working days.",
+        ),
+        State(
+            "returned",
+            "Ditinjau ulang oleh verifikator",
+            "Being reviewed again by the verifiers",
+            "open",
+            "Instansi menyatakan bukan wewenangnya; verifikator mencari instansi yang tepat.",
+            "The agency says it is not theirs; the verifiers find the right one.",
+            ("reporter", "public", "verifier", "agency", "region"),
+        ),
+        State(
+            "escalated",
+            "Dieskalasi ke Ombudsman",
+            "Escalated to the Ombudsman",
+            "open",
+            "Belum selesai setelah 60 hari: Anda dapat melapor ke Ombudsman RI; instansi "
+            "tetap wajib menyelesaikannya.",
+            "Not resolved after 60 days: you can take it to the Ombudsman; the agency must "
+            "still resolve it.",
+        ),
+        State(
+            "closed",
+            "Selesai",
+            "Closed",
+            "closed",
+            "Laporan ditutup. Terima kasih atas partisipasi Anda.",
+            "The report is closed. Thank you for taking part.",
+            terminal=True,
+            reporter_can_add=False,
+        ),
+        State(
+            "rejected",
+            "Tidak dapat diproses",
+            "Not accepted",
+            "closed",
+            "Baca alasannya; Anda dapat mengirim laporan baru yang lengkap.",
+            "Read the reason; you can send a new, complete report.",
+            UNCHECKED,
+            terminal=True,
+            reporter_can_add=False,
+        ),
+    )
+}
+
+OPEN = frozenset(c for c, s in STATES.items() if s.open311 == "open")
+CLOSED = frozenset(c for c, s in STATES.items() if s.open311 == "closed")
+# States in which the agency holds the report and must act.
+WITH_AGENCY = frozenset({"routed", "in_progress", "reopened", "escalated"})
+BEFORE_AGENCY = frozenset({"submitted", "information_requested", "verified", "returned"})
+# States in which the public may read a report (never a Rahasia one: see the privacy rules).
+PUBLIC = frozenset(c for c, s in STATES.items() if "public" in s.audiences)
+# The reporter may answer the agency (tanggapan) once the agency holds the report.
+REPLYABLE = WITH_AGENCY | {"resolved"}
+
+
+def state(code: str) -> State:
+    """The state of a code (KeyError for an unknown one)."""
+    return STATES[code]
+
+
+def label(code: str, lang: str = "id") -> str:
+    """A state's name in the reader's language (the code itself if unknown)."""
+    found = STATES.get(code)
+    return found.label(lang) if found else code
+
+
+def open311_status(code: str) -> Literal["open", "closed"]:
+    """Open311's two statuses."""
+    return STATES[code].open311
+
+
+@dataclass(frozen=True)
+class Step:
+    """A kind of lifecycle fact: what event makes it, who emits it, where it leads.
+
+    ``moves`` maps the states it may happen in to the state it leads to (the same state:
+    it happens, and the state stays). From any other state it is refused.
+    """
+
+    kind: str
+    event_type: str
+    emitter: str
+    moves: dict[str | None, str]
+    id: str
+    en: str
+    audiences: tuple[Audience, ...] = EVERYONE
+    # The reporter gets a notice for it (by SMS or email, and on the tracking page).
+    notify_reporter: bool = True
+
+    def label(self, lang: str = "id") -> str:
+        """The step's name in the reader's language (for histories)."""
+        return self.en if lang == "en" else self.id
+
+
+def _moves(sources: Iterable[str | None], to: str | None = None) -> dict[str | None, str]:
+    """Every source state to ``to`` (``None``: each stays where it is)."""
+    if to is not None:
+        return dict.fromkeys(sources, to)
+    return {s: s for s in sources if s is not None}
+
+
+_ACTIVE = ("routed", "in_progress", "reopened", "escalated")
+_VERIFYING = ("submitted", "information_requested", "returned")
+
+STEPS: dict[str, Step] = {
+    s.kind: s
+    for s in (
+        Step(
+            "submitted",
+            "id.aduan.report.submitted.v1",
+            "intake",
+            {None: "submitted"},
+            "Laporan diterima",
+            "Report received",
+            BEFORE_ROUTING,
+        ),
+        Step(
+            "information_requested",
+            "id.aduan.report.information_requested.v1",
+            "verification",
+            _moves(("submitted", "returned"), "information_requested")
+            | _moves(("information_requested",)),
+            "Informasi tambahan diminta dari pelapor",
+            "More information asked of the reporter",
+            BEFORE_ROUTING,
+        ),
+        Step(
+            "information_added",
+            "id.aduan.report.information_added.v1",
+            "intake",
+            # An answer to a request sends it back to the verifiers; otherwise it is an
+            # addition the agency reads, and the state stays.
+            _moves(("information_requested",), "submitted")
+            | _moves(("submitted", "verified", "pending_region", "returned", *_ACTIVE)),
+            "Pelapor menambahkan informasi",
+            "The reporter added information",
+            notify_reporter=False,
+        ),
+        Step(
+            "verified",
+            "id.aduan.report.verified.v1",
+            "verification",
+            _moves(_VERIFYING, "verified"),
+            "Laporan terverifikasi",
+            "Report verified",
+            BEFORE_ROUTING,
+        ),
+        Step(
+            "rejected",
+            "id.aduan.report.rejected.v1",
+            "verification",
+            _moves(_VERIFYING, "rejected"),
+            "Laporan tidak dapat diproses",
+            "Report not accepted",
+            BEFORE_ROUTING,
+        ),
+        Step(
+            "pending_region",
+            "id.aduan.report.pending_region.v1",
+            "routing",
+            _moves(("verified", "returned"), "pending_region"),
+            "Menunggu pemerintah daerah yang berwenang tersambung",
+            "Waiting for the regional government in charge to join",
+            ("reporter", "public", "verifier", "agency"),
+        ),
+        Step(
+            "routed",
+            "id.aduan.report.routed.v1",
+            "routing",
+            # Administrators may re-route a report the agency holds.
+            _moves(("verified", "pending_region", "returned", *_ACTIVE), "routed"),
+            "Didisposisikan ke instansi",
+            "Routed to the agency",
+        ),
+        Step(
+            "forwarded",
+            "id.aduan.report.forwarded.v1",
+            "routing",
+            _moves(_ACTIVE),
+            "Diteruskan ke unit atau instansi yang menangani",
+            "Passed to the unit or agency handling it",
+            ("reporter", "public", "agency", "verifier", "region"),
+            notify_reporter=False,
+        ),
+        Step(
+            "returned",
+            "id.aduan.report.returned.v1",
+            "routing",
+            _moves(_ACTIVE, "returned"),
+            "Dikembalikan instansi ke verifikator",
+            "Returned by the agency to the verifiers",
+            notify_reporter=False,
+        ),
+        Step(
+            "acknowledgement",
+            "id.aduan.report.followup_posted.v1",
+            "routing",
+            _moves(("routed", "reopened"), "in_progress")
+            | _moves(("in_progress", "escalated", "resolved")),
+            "Instansi menerima laporan dan sedang menanganinya",
+            "The agency received the report and is handling it",
+        ),
+        Step(
+            "followup",
+            "id.aduan.report.followup_posted.v1",
+            "routing",
+            _moves(("routed", "reopened"), "in_progress")
+            | _moves(("in_progress", "escalated", "resolved")),
+            "Tindak lanjut instansi",
+            "The agency's follow-up",
+        ),
+        Step(
+            "question",
+            "id.aduan.report.followup_posted.v1",
+            "routing",
+            _moves(("routed", "reopened"), "in_progress")
+            | _moves(("in_progress", "escalated", "resolved")),
+            "Pertanyaan instansi untuk pelapor",
+            "A question from the agency",
+        ),
+        Step(
+            "resolved",
+            "id.aduan.report.resolved.v1",
+            "routing",
+            _moves(_ACTIVE, "resolved"),
+            "Instansi menyatakan selesai",
+            "The agency says it is done",
+        ),
+        Step(
+            "reporter_replied",
+            "id.aduan.report.reporter_replied.v1",
+            "intake",
+            _moves(("resolved", *_ACTIVE)),
+            "Tanggapan pelapor",
+            "The reporter's reply",
+            ("reporter", "public", "agency", "verifier", "region"),
+            notify_reporter=False,
+        ),
+        Step(
+            "reopened",
+            "id.aduan.report.reopened.v1",
+            "routing",
+            _moves(("resolved",), "reopened"),
+            "Dibuka kembali: pelapor menyatakan belum selesai",
+            "Re-opened: the reporter says it is not solved",
+        ),
+        Step(
+            "closed",
+            "id.aduan.report.closed.v1",
+            "routing (accepted), sla (no reply)",
+            _moves(("resolved", *_ACTIVE), "closed"),
+            "Laporan ditutup",
+            "Report closed",
+        ),
+        Step(
+            "escalated",
+            "id.aduan.report.escalated.v1",
+            "sla",
+            _moves(
+                (
+                    "submitted",
+                    "information_requested",
+                    "verified",
+                    "pending_region",
+                    "returned",
+                    "routed",
+                    "in_progress",
+                    "reopened",
+                ),
+                "escalated",
+            ),
+            "Dieskalasi: dapat dibawa ke Ombudsman RI",
+            "Escalated: it may go to the Ombudsman",
+        ),
+    )
+}
+
+# Same instant: the order of the lifecycle (a deadline and a routing share a timestamp).
+ORDER: dict[str, int] = {kind: i for i, kind in enumerate(STEPS)}
+
+
+def step_kind(event_type: str, payload: Any) -> str | None:
+    """The lifecycle step an event is, or None for events that move no report."""
+    if event_type == "id.aduan.report.followup_posted.v1":
+        return str(payload.kind)
+    for kind, step in STEPS.items():
+        if step.event_type == event_type:
+            return kind
+    return None
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One lifecycle step of one report, as a projection stores it."""
+
+    event_id: str
+    kind: str
+    at: datetime
+
+    def key(self) -> tuple[datetime, int, str]:
+        """Emitter's time, then lifecycle order, then event id: a total order."""
+        return (self.at, ORDER.get(self.kind, 99), self.event_id)
+
+
+@dataclass
+class Folded:
+    """Where a report stands after its facts."""
+
+    state: str | None = None
+    since: datetime | None = None
+    last_at: datetime | None = None
+    applied: list[Fact] = field(default_factory=list)
+    refused: list[tuple[Fact, str]] = field(default_factory=list)
+
+    @property
+    def label_id(self) -> str:
+        return label(self.state or "submitted", "id")
+
+
+def allowed(kind: str, current: str | None) -> str | None:
+    """The state a step leads to from ``current``, or None when the definition refuses."""
+    step = STEPS.get(kind)
+    if step is None:
+        return None
+    return step.moves.get(current)
+
+
+def fold(facts: Iterable[Fact]) -> Folded:
+    """Fold a report's facts (in any order, repeats dropped) into its state."""
+    out = Folded()
+    seen: set[str] = set()
+    for fact in sorted(facts, key=Fact.key):
+        if fact.event_id in seen:
+            continue
+        seen.add(fact.event_id)
+        to = allowed(fact.kind, out.state)
+        if to is None:
+            reason = f"{fact.kind} is not allowed from {out.state or 'nothing'}"
+            out.refused.append((fact, reason))
+            continue
+        if to != out.state:
+            out.since = fact.at
+        out.state = to
+        out.applied.append(fact)
+        out.last_at = fact.at
+    return out
+
+
+def after(last: datetime | None, now: datetime) -> datetime:
+    """The time to stamp on a step caused by one seen at ``last``: never before it."""
+    if last is not None and now <= last:
+        return last + timedelta(microseconds=1)
+    return now
