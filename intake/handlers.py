@@ -465,7 +465,8 @@ def on_forwarded(ctx: HandlerContext, event: ReportForwarded) -> None:
         changes = {"agency_ids": " ".join(dict.fromkeys(ids))[:400]}
     else:
         changes["agency_name"] = event.to_agency_name
-    _advance(ctx, event.report_id, "forwarded", event.forwarded_at, event.to_agency_name, **changes)
+    kind = "forwarded" if event.within_agency else "transferred"
+    _advance(ctx, event.report_id, kind, event.forwarded_at, event.to_agency_name, **changes)
 
 
 def on_followup_posted(ctx: HandlerContext, event: ReportFollowupPosted) -> None:

@@ -39,7 +39,7 @@ LANG_COOKIE = "aduan_lang"
 # The states in which the public may read a report (never a Rahasia one).
 PUBLIC = tuple(code for code in lifecycle.STATES if code in lifecycle.PUBLIC)
 RESPONSES = ("followup", "question", "acknowledgement", "resolved")
-ANSWERS = (*RESPONSES, "forwarded")
+ANSWERS = (*RESPONSES, "forwarded", "transferred")
 # What the public page shows of a report's history: its steps, never the reporter's own
 # words or the notices sent to them.
 PUBLIC_HISTORY = (

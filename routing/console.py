@@ -14,7 +14,7 @@ functions, so it is checked and logged the same way.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -25,8 +25,8 @@ from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.datastructures import UploadFile
 
-from routing import api, directory
-from services import lifecycle
+from routing import api, directory, handlers
+from services import lifecycle, localtime
 from services.auth import Role, Staff
 from services.categories import CATEGORIES
 from services.console import Console, language
@@ -133,6 +133,7 @@ LOG: dict[str, tuple[str, str]] = {
     "acknowledgement": ("Diterima oleh sistem pemda", "Acknowledged by the region's system"),
     "resolved": ("Selesai ditangani", "Resolved"),
     "reply": ("Tanggapan pelapor", "Reporter's reply"),
+    "reopened": ("Dibuka kembali: pelapor menyatakan belum selesai", "Re-opened: not solved"),
     "closed": ("Ditutup", "Closed"),
     "escalated": ("Dieskalasi ke Ombudsman", "Escalated to the Ombudsman"),
 }
@@ -147,18 +148,16 @@ console = Console(
 router = console.router()
 
 
-def _left(due: datetime | None, answered: bool, lang: str) -> tuple[str, str]:
+def _left(
+    due: datetime | None, answered: bool, lang: str, region: str | None = None
+) -> tuple[str, str]:
+    """The first response's time left, in working days, the deadline in the region's zone."""
     i = 0 if lang == "id" else 1
     if answered:
         return WORDS["answered"][i], ""
     if due is None:
         return WORDS["unknown"][i], ""
-    seconds = (due - datetime.now(UTC)).total_seconds()
-    if seconds < 0:
-        return WORDS["overdue"][i], "late"
-    if seconds < 86400:
-        return f"{seconds / 3600:.0f} {WORDS['hours'][i]}", "soon"
-    return f"{seconds / 86400:.1f} {WORDS['days'][i]}", ""
+    return localtime.time_left(due, region, lang)
 
 
 def _named(table: dict[str, tuple[str, str]], lang: str) -> dict[str, str]:
@@ -172,6 +171,8 @@ def _render(request: Request, template: str, **values: Any) -> Response:
         request,
         template,
         status_names=_named(STATUS, lang),
+        open_states=handlers.OPEN,
+        when=lambda at, region: localtime.format_local(at, region, lang, short=True),
         log_names=_named(LOG, lang),
         categories={k: v[0 if lang == "id" else 1] for k, v in CATEGORIES.items()},
         is_admin=_is_admin(request),
@@ -203,7 +204,7 @@ async def inbox_page(request: Request, box: str = "open", done: str = "") -> Res
     lang = language(request)
     for r in rows:
         r["left"], r["left_class"] = _left(
-            r["first_response_due"], r["first_response_at"] is not None, lang
+            r["first_response_due"], r["first_response_at"] is not None, lang, r["regency_code"]
         )
     return _render(request, "inbox.html", rows=rows, box=box, done=done)
 
@@ -236,7 +237,10 @@ async def report_page(request: Request, report_id: str, error: str = "") -> Resp
 
     detail = await api._read(rt, work)
     detail["left"], detail["left_class"] = _left(
-        detail["first_response_due"], detail["first_response_at"] is not None, language(request)
+        detail["first_response_due"],
+        detail["first_response_at"] is not None,
+        language(request),
+        detail["regency_code"],
     )
     return _render(request, "report.html", r=detail, error=error, staff_agency=staff.agency_id)
 

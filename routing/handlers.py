@@ -205,7 +205,49 @@ def _log(
         attachments=json.dumps([a.model_dump() for a in attachments or []]),
     )
     session.add(entry)
+    if kind in STEP_OF_ENTRY:
+        refold(session, report_id, entry.id)
     return entry
+
+
+# Routing's log kinds that are lifecycle steps (services.lifecycle), by the step's name.
+STEP_OF_ENTRY: dict[str, str] = {
+    "routed": "routed",
+    "pending": "pending_region",
+    "forwarded": "forwarded",
+    "rerouted": "transferred",
+    "returned": "returned",
+    "followup": "followup",
+    "question": "question",
+    "acknowledgement": "acknowledgement",
+    "resolved": "resolved",
+    "reply": "reporter_replied",
+    "reopened": "reopened",
+    "closed": "closed",
+    "escalated": "escalated",
+}
+# Routing holds a report from its routing on: what came before is known to have happened.
+_BEFORE = (
+    lifecycle.Fact("_submitted", "submitted", datetime.min.replace(tzinfo=UTC)),
+    lifecycle.Fact("_verified", "verified", datetime.min.replace(tzinfo=UTC)),
+)
+
+
+def refold(session: Session, report_id: str, entry_id: str | None = None) -> str | None:
+    """Routing's status from its whole log, folded by the kit's lifecycle: the same
+    state whatever order the events behind the log arrived in. A step the lifecycle
+    refuses is logged and changes nothing."""
+    session.flush()
+    rows = session.exec(select(Entry.id, Entry.kind, Entry.at).where(Entry.report_id == report_id))
+    facts = [lifecycle.Fact(eid, STEP_OF_ENTRY[k], at) for eid, k, at in rows if k in STEP_OF_ENTRY]
+    folded = lifecycle.fold([*_BEFORE, *facts])
+    for fact, reason in folded.refused:
+        if fact.event_id == entry_id:
+            log.info("lifecycle step refused: %s", reason, extra={"report_id": report_id})
+    routing = session.get(Routing, report_id)
+    if routing is not None and folded.state is not None and folded.state != "verified":
+        routing.status = folded.state
+    return folded.state
 
 
 def on_submitted(ctx: HandlerContext, event: ReportSubmitted) -> None:
@@ -407,7 +449,6 @@ def on_replied(ctx: HandlerContext, event: ReportReporterReplied) -> None:
         ctx_emit(ctx)(ReportClosed(report_id=routing.report_id, reason="accepted", closed_at=at))
         close(session, ctx_emit(ctx), routing, "accepted", at)
     elif event.satisfied is False and routing.status == "resolved":
-        routing.status = "reopened"
         routing.resolved_at = None
         routing.first_response_at = None
         _log(session, event.report_id, "reopened", "reporter", at, routing.agency_id)
@@ -423,10 +464,12 @@ def on_replied(ctx: HandlerContext, event: ReportReporterReplied) -> None:
 
 
 def close(session: Session, emit: Emit, routing: Routing, reason: str, at: datetime) -> None:
-    """The report is closed: routing's state, its log, and the regions' feed."""
-    routing.status = "closed"
-    routing.updated_at = at
+    """The report is closed (if the lifecycle allows it now): routing's state, its log,
+    and the regions' feed."""
     _log(session, routing.report_id, "closed", "system", at, text=reason)
+    if routing.status != "closed":
+        return
+    routing.updated_at = at
     feed.emit_change(session, emit, routing, "closed", at, "system", text=reason)
 
 
@@ -436,23 +479,16 @@ def on_closed(ctx: HandlerContext, event: ReportClosed) -> None:
     routing = ctx.session.get(Routing, event.report_id)
     if routing is None or routing.status == "closed":
         return
-    if lifecycle.allowed("closed", routing.status) is None:
-        log.info(
-            "closing refused: report is %s", routing.status, extra={"report_id": event.report_id}
-        )
-        return
     close(ctx.session, ctx_emit(ctx), routing, event.reason, event.closed_at)
 
 
 def on_escalated(ctx: HandlerContext, event: ReportEscalated) -> None:
-    """Offered to the Ombudsman: the agency still holds it and must still resolve it."""
-    routing = ctx.session.get(Routing, event.report_id)
-    if routing is None:
-        return
+    """Offered to the Ombudsman: the agency still holds it and must still resolve it.
+    Logged even before routing holds the report, so that the fold places it in time."""
     _log(ctx.session, event.report_id, "escalated", "system", event.escalated_at, text=event.reason)
-    if lifecycle.allowed("escalated", routing.status) is None:
+    routing = ctx.session.get(Routing, event.report_id)
+    if routing is None or routing.status != "escalated":
         return
-    routing.status = "escalated"
     routing.updated_at = event.escalated_at
     feed.emit_change(
         ctx.session,

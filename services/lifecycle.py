@@ -58,7 +58,7 @@ STATES: dict[str, State] = {
     for s in (
         State(
             "submitted",
-            "Menunggu verifikasi",
+            "Belum terverifikasi",
             "Awaiting verification",
             "open",
             "Verifikator memeriksa laporan dalam 3 hari kerja.",
@@ -228,7 +228,9 @@ def _moves(sources: Iterable[str | None], to: str | None = None) -> dict[str | N
 
 
 _ACTIVE = ("routed", "in_progress", "reopened", "escalated")
-_VERIFYING = ("submitted", "information_requested", "returned")
+# An escalation does not stop the work: a report escalated while the verifiers still hold
+# it goes on through verification and routing.
+_VERIFYING = ("submitted", "information_requested", "returned", "escalated")
 
 STEPS: dict[str, Step] = {
     s.kind: s
@@ -246,7 +248,7 @@ STEPS: dict[str, Step] = {
             "information_requested",
             "id.aduan.report.information_requested.v1",
             "verification",
-            _moves(("submitted", "returned"), "information_requested")
+            _moves(("submitted", "returned", "escalated"), "information_requested")
             | _moves(("information_requested",)),
             "Informasi tambahan diminta dari pelapor",
             "More information asked of the reporter",
@@ -283,10 +285,21 @@ STEPS: dict[str, Step] = {
             BEFORE_ROUTING,
         ),
         Step(
+            "transferred",
+            "id.aduan.report.forwarded.v1",
+            "routing",
+            # An administrator hands it to another agency: that one must answer anew.
+            _moves(_ACTIVE, "routed"),
+            "Dialihkan ke instansi lain",
+            "Moved to another agency",
+            notify_reporter=False,
+        ),
+        Step(
             "pending_region",
             "id.aduan.report.pending_region.v1",
             "routing",
-            _moves(("verified", "returned"), "pending_region"),
+            # Also an administrator's re-routing to a government not connected yet.
+            _moves(("verified", "returned", *_ACTIVE), "pending_region"),
             "Menunggu pemerintah daerah yang berwenang tersambung",
             "Waiting for the regional government in charge to join",
             ("reporter", "public", "verifier", "agency"),
@@ -411,6 +424,8 @@ def step_kind(event_type: str, payload: Any) -> str | None:
     """The lifecycle step an event is, or None for events that move no report."""
     if event_type == "id.aduan.report.followup_posted.v1":
         return str(payload.kind)
+    if event_type == "id.aduan.report.forwarded.v1":
+        return "forwarded" if payload.within_agency else "transferred"
     for kind, step in STEPS.items():
         if step.event_type == event_type:
             return kind

@@ -102,7 +102,8 @@ JOURNEYS: dict[str, tuple[list[tuple[str, int]], str]] = {
 
 def facts_of(steps: list[tuple[str, int]]) -> list[lifecycle.Fact]:
     return [
-        lifecycle.Fact(f"e{i}", kind, T0 + timedelta(minutes=m)) for i, (kind, m) in enumerate(steps)
+        lifecycle.Fact(f"e{i}", kind, T0 + timedelta(minutes=m))
+        for i, (kind, m) in enumerate(steps)
     ]
 
 
@@ -158,7 +159,7 @@ def test_every_state_has_labels_next_steps_and_an_open311_status() -> None:
         assert state.next_id and state.next_en and state.next_id != state.next_en
         assert state.open311 in ("open", "closed")
         assert "reporter" in state.audiences and "verifier" in state.audiences
-    assert lifecycle.CLOSED == {"closed", "rejected"}
+    assert {"closed", "rejected"} == lifecycle.CLOSED
     assert "submitted" not in lifecycle.PUBLIC and "routed" in lifecycle.PUBLIC
 
 
