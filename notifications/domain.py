@@ -95,18 +95,18 @@ REPORTER_TEMPLATES: dict[str, tuple[str, str]] = {
 # Agency-facing messages (email subscriptions; webhooks carry the data as JSON).
 AGENCY_TEMPLATES: dict[str, tuple[str, str]] = {
     "new_report": (
-        "Aduan baru #$tracking_number untuk $agency_name: $title ($category, $regency_code). "
+        "Aduan baru #$tracking_number untuk $agency_name: $title ($category_name, $region). "
         "Tanggapi dalam 5 hari kerja.",
-        "New report #$tracking_number for $agency_name: $title ($category, $regency_code). "
+        "New report #$tracking_number for $agency_name: $title ($category_name, $region). "
         "Respond within 5 working days.",
     ),
     "deadline_warning": (
-        "Batas waktu aduan #$tracking_number ($clock) berakhir $due_at.",
-        "The deadline of report #$tracking_number ($clock) ends $due_at.",
+        "Batas waktu tanggapan pertama aduan #$tracking_number berakhir $due_at.",
+        "The first-response deadline of report #$tracking_number ends $due_at.",
     ),
     "deadline_breached": (
-        "Batas waktu aduan #$tracking_number ($clock) terlewati sejak $due_at.",
-        "The deadline of report #$tracking_number ($clock) passed at $due_at.",
+        "Batas waktu tanggapan pertama aduan #$tracking_number terlewati sejak $due_at.",
+        "The first-response deadline of report #$tracking_number passed at $due_at.",
     ),
 }
 

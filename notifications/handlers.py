@@ -24,8 +24,9 @@ from sqlmodel import Session, col, select
 
 from notifications import domain, regions
 from notifications.models import Contact, Delivery, Endpoint, Notification, Recipient
-from services import lifecycle
+from services import areas, lifecycle, localtime
 from services.bus import Handler, HandlerContext, ignore
+from services.categories import CATEGORIES
 from services.contracts import (
     NotificationSent,
     ReportClosed,
@@ -148,12 +149,16 @@ def advance(ctx: HandlerContext, report_ids: list[str]) -> None:
 
 
 def _values(note: Notification, recipient: Recipient) -> dict[str, str]:
+    regency = areas.get(recipient.regency_code) if recipient.regency_code else None
     values: dict[str, str] = {
         "tracking_number": recipient.tracking_number,
         "agency_name": recipient.agency_name or "instansi terkait",
         "title": recipient.title,
         "category": recipient.category,
         "regency_code": recipient.regency_code,
+        # For the texts people read: names, never codes.
+        "category_name": CATEGORIES.get(recipient.category, (recipient.category,))[0],
+        "region": regency.name if regency else recipient.regency_code,
     }
     values.update(json.loads(note.values))
     return values
@@ -395,8 +400,10 @@ def on_resolved(ctx: HandlerContext, event: ReportResolved) -> None:
     _notice(ctx, event.report_id, "resolved", event.resolved_at)
 
 
-def _due(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+def _due(ctx: HandlerContext, report_id: str, when: datetime) -> str:
+    """A deadline in the report's own zone (WIB, WITA or WIT), named."""
+    recipient = ctx.session.get(Recipient, report_id)
+    return localtime.format_local(when, recipient.regency_code if recipient else None)
 
 
 def _agency_deadline(
@@ -411,8 +418,7 @@ def _agency_deadline(
             at,
             audience="agency",
             agency_id=event.agency_id,
-            clock=event.clock,
-            due_at=_due(event.due_at),
+            due_at=_due(ctx, event.report_id, event.due_at),
         )
 
 

@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 
 from routing import directory, domain, feed
 from routing.models import Agency, DirectorySeed, Entry, ReportCopy, Routing, Rule
-from services import areas, lifecycle, uploads
+from services import areas, lifecycle, localtime, uploads
 from services.bus import HandlerContext, Outbox, ignore
 from services.contracts import (
     AttachmentRef,
@@ -282,7 +282,7 @@ def on_submitted(ctx: HandlerContext, event: ReportSubmitted) -> None:
 def on_information_added(ctx: HandlerContext, event: ReportInformationAdded) -> None:
     copy = ctx.session.get(ReportCopy, event.report_id)
     if copy is not None:
-        stamp = event.added_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        stamp = localtime.format_local(event.added_at, copy.regency_code, short=True)
         copy.added = f"{copy.added}\n[{stamp}] {event.text}".strip()
         if event.attachments:  # the inbox drops a redelivered event: no repeats here
             copy.files = uploads.with_refs(copy.files, event.attachments)

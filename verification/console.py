@@ -16,9 +16,10 @@ from fastapi import HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
+from services import areas, localtime
 from services.auth import Role, Staff
 from services.categories import CATEGORIES
-from services.console import Console, language
+from services.console import Console, language, one_language
 from services.runtime import runtime_of
 from verification import api, handlers
 from verification.models import Case
@@ -79,7 +80,70 @@ WORDS: dict[str, tuple[str, str]] = {
     "where": ("Di mana", "Where"),
     "how": ("Bagaimana", "How"),
     "why": ("Mengapa", "Why"),
+    # A case's states and outcomes, and the audit log's actions: labels, never codes.
+    "state_new": ("Baru diterima", "Just received"),
+    "state_queued": ("Menunggu keputusan verifikator", "Waiting for a verifier"),
+    "state_awaiting_info": ("Menunggu jawaban pelapor", "Waiting for the reporter"),
+    "state_decided": ("Sudah diputuskan", "Decided"),
+    "outcome_verified": ("terverifikasi", "verified"),
+    "outcome_information_requested": ("informasi diminta", "information requested"),
+    "outcome_rejected": ("tidak dapat diproses", "not accepted"),
+    "check_completeness": ("Kelengkapan (5W1H)", "Completeness (5W1H)"),
+    "check_out_of_scope": ("Di luar wewenang", "Out of scope"),
+    "check_abuse": ("Penyalahgunaan", "Abuse"),
+    "check_privacy": ("Privasi pelapor", "The reporter's privacy"),
+    "check_duplicate": ("Duplikat", "Duplicate"),
+    "action_received": ("Diterima", "Received"),
+    "action_queued": ("Masuk antrean verifikator", "Queued for a verifier"),
+    "action_verified": ("Diverifikasi", "Verified"),
+    "action_rejected": ("Ditolak", "Rejected"),
+    "action_information_requested": ("Informasi diminta", "Information requested"),
+    "action_information_added": ("Pelapor menambahkan informasi", "The reporter added information"),
+    "action_deferred": ("Ditunda", "Deferred"),
+    "action_corrected": ("Dikoreksi", "Corrected"),
+    "action_returned": ("Dikembalikan instansi", "Returned by the agency"),
+    "action_blocked": ("Pengirim diblokir", "Sender blocked"),
+    "role_system": ("sistem", "system"),
+    "role_citizen": ("pelapor", "reporter"),
+    "role_agency": ("instansi", "agency"),
+    "role_verifier": ("verifikator", "verifier"),
+    "role_administrator": ("administrator", "administrator"),
 }
+
+
+def _named(prefix: str, code: str | None, lang: str) -> str:
+    """A code's label from WORDS (the code itself when none is written yet)."""
+    if not code:
+        return ""
+    pair = WORDS.get(f"{prefix}_{code.split(':')[0]}")
+    if pair is None:
+        return code
+    label = pair[1] if lang == "en" else pair[0]
+    if prefix == "outcome" and ":" in code:  # rejected:duplicate
+        reason = WORDS.get(code.split(":", 1)[1])
+        label += f" ({reason[1] if lang == 'en' else reason[0]})" if reason else ""
+    return label
+
+
+def _views(case: dict[str, Any], lang: str) -> dict[str, Any]:
+    """What a verifier reads of a case: names for codes, one language, local times."""
+    region = areas.get(case["regency_code"])
+    name = CATEGORIES.get(case["category"])
+    case["state_label"] = _named("state", case["state"], lang)
+    case["outcome_label"] = _named("outcome", case.get("outcome"), lang)
+    case["category_name"] = (name[1] if lang == "en" else name[0]) if name else case["category"]
+    case["region_name"] = region.name if region else case["regency_code"]
+    case["queue_reason"] = one_language(case.get("queue_reason") or "", lang)
+    for f in case.get("findings", []):
+        f["check_name"] = _named("check", f["check"], lang)
+        f["detail"] = one_language(f["detail"], lang)
+    case["left"], case["left_class"] = localtime.time_left(
+        case["due_at"], case["regency_code"], lang
+    )
+    if not case["due_at"]:
+        case["left"] = WORDS["unknown"][1 if lang == "en" else 0]
+    return case
+
 
 console = Console(
     "/console",
@@ -89,18 +153,6 @@ console = Console(
     WORDS,
 )
 router = console.router()
-
-
-def _left(seconds: float | None, lang: str) -> tuple[str, str]:
-    """Time left as words, and a CSS class (late, soon or none)."""
-    i = 0 if lang == "id" else 1
-    if seconds is None:
-        return WORDS["unknown"][i], ""
-    if seconds < 0:
-        return WORDS["overdue"][i], "late"
-    if seconds < 86400:
-        return f"{seconds / 3600:.0f} {WORDS['hours'][i]}", "soon"
-    return f"{seconds / 86400:.1f} {WORDS['days'][i]}", ""
 
 
 @router.get("/")
@@ -123,9 +175,7 @@ async def queue_page(request: Request, state: str = "queued", done: str = "") ->
                 for c, due in handlers.queue(session, state, 200, 0)
             ]
 
-    cases = await rt.database.read(work)
-    for c in cases:
-        c["left"], c["left_class"] = _left(c["time_left_seconds"], language(request))
+    cases = [_views(c, language(request)) for c in await rt.database.read(work)]
     return console.render(request, "queue.html", cases=cases, state=state, done=done)
 
 
@@ -151,8 +201,18 @@ async def case_page(request: Request, report_id: str, error: str = "") -> Respon
             view = api.case_view(case, due, api.intake_url(rt))
             return {**view, "audit": log, "duplicate": duplicate}
 
-    found = await rt.database.read(work)
-    found["left"], found["left_class"] = _left(found["time_left_seconds"], language(request))
+    lang = language(request)
+    found = _views(await rt.database.read(work), lang)
+    found["audit"] = [
+        {
+            "at": localtime.format_local(a.at, found["regency_code"], lang, short=True),
+            "actor": a.actor,
+            "role": _named("role", a.role, lang),
+            "action": _named("action", a.action, lang),
+            "detail": one_language(a.detail, lang),
+        }
+        for a in found["audit"]
+    ]
     return console.render(
         request,
         "case.html",
