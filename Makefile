@@ -61,6 +61,11 @@ contracts: $(STAMP) ## Regenerate the JSON Schemas and the AsyncAPI document
 	$(BIN)/aduan schemas
 	$(BIN)/aduan asyncapi
 
+messages: $(STAMP) ## Extract the marked texts (N_) into services/locale and merge them into each language's catalogue
+	$(BIN)/pybabel extract -F babel.cfg -k N_:1c,2 --no-default-keywords --sort-by-file \
+	  --project=Aduan -o services/locale/aduan.pot .
+	$(BIN)/pybabel update -i services/locale/aduan.pot -d services/locale -D aduan -w 100 --ignore-obsolete
+
 bench: $(STAMP) ## Measure throughput and latency through the running platform
 	$(BIN)/python -m bench.pipeline
 	$(BIN)/python -m bench.sla_scale
@@ -72,4 +77,4 @@ bench: $(STAMP) ## Measure throughput and latency through the running platform
 clean: ## Remove the virtual environment and local data
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help install run postgres system test test-fast lint format contracts bench clean
+.PHONY: help install run postgres system test test-fast lint format contracts messages bench clean

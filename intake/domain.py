@@ -9,9 +9,10 @@ import secrets
 from datetime import datetime
 
 # Categories the platform knows (the Open311 "services" later), re-exported for intake.
-from services import lifecycle, localtime
+from services import i18n, lifecycle, localtime
 from services.categories import CATEGORIES as CATEGORIES
 from services.categories import elements_text
+from services.i18n import N_
 
 # Status -> (order, Indonesian label, English label): the report's states as the kit's
 # lifecycle defines them (services.lifecycle); intake folds its history into one of them.
@@ -44,50 +45,33 @@ def parse_deadline(detail: str) -> tuple[datetime, int] | None:
         return None
 
 
-HISTORY_LABELS: dict[str, tuple[str, str]] = {
-    "submitted": ("Laporan diterima", "Report received"),
-    "verified": ("Laporan terverifikasi", "Report verified"),
-    "information_requested": (
-        "Verifikator meminta Anda melengkapi laporan",
-        "The verifiers ask you to complete the report",
-    ),
-    "returned": (
-        "Instansi menyatakan bukan wewenangnya; verifikator meninjau ulang",
-        "The agency says it is not theirs; the verifiers review it again",
-    ),
-    "reopened": (
-        "Dibuka kembali: Anda menyatakan belum selesai",
-        "Re-opened: you said it is not solved",
-    ),
-    "rejected": ("Laporan tidak dapat diproses", "Report not accepted"),
-    "pending": (
-        "Pemerintah daerah yang berwenang belum tersambung; laporan menunggu dan dihitung",
+_HISTORY_LABELS_EN: dict[str, str] = {
+    "submitted": N_("history", "Report received"),
+    "verified": N_("history", "Report verified"),
+    "information_requested": N_("history", "The verifiers ask you to complete the report"),
+    "returned": N_("history", "The agency says it is not theirs; the verifiers review it again"),
+    "reopened": N_("history", "Re-opened: you said it is not solved"),
+    "rejected": N_("history", "Report not accepted"),
+    "pending": N_(
+        "history",
         "The regional government in charge has not joined yet; the report waits and is counted",
     ),
-    "routed": ("Diteruskan ke instansi", "Sent to the agency"),
-    "deadline": ("Batas waktu tanggapan instansi", "Agency response deadline"),
-    "forwarded": ("Diteruskan ke unit yang menangani", "Passed to the unit handling it"),
-    "transferred": ("Dialihkan ke instansi lain", "Moved to another agency"),
-    "information_added": ("Anda menambahkan informasi", "You added information"),
-    "reply": ("Tanggapan Anda", "Your reply"),
-    "followup": ("Tanggapan instansi", "The agency's response"),
-    "question": ("Pertanyaan dari instansi: mohon dijawab", "A question from the agency"),
-    "acknowledgement": (
-        "Instansi menerima laporan dan sedang menanganinya",
-        "The agency received the report and is handling it",
-    ),
-    "resolved": (
-        "Instansi menyatakan selesai: apakah masalah Anda terselesaikan?",
-        "The agency says it is done: did it solve your problem?",
-    ),
-    "notification": ("Pemberitahuan dikirim", "Notification sent"),
-    "overdue": ("Instansi melewati batas waktu tanggapan", "The agency missed its deadline"),
-    "escalated": (
-        "Belum selesai: Anda dapat melapor ke Ombudsman RI",
-        "Not resolved: you can take it to the Ombudsman",
-    ),
-    "closed": ("Laporan selesai", "Report closed"),
+    "routed": N_("history", "Sent to the agency"),
+    "deadline": N_("history", "Agency response deadline"),
+    "forwarded": N_("history", "Passed to the unit handling it"),
+    "transferred": N_("history", "Moved to another agency"),
+    "information_added": N_("history", "You added information"),
+    "reply": N_("history", "Your reply"),
+    "followup": N_("history", "The agency's response"),
+    "question": N_("history", "A question from the agency"),
+    "acknowledgement": N_("history", "The agency received the report and is handling it"),
+    "resolved": N_("history", "The agency says it is done: did it solve your problem?"),
+    "notification": N_("history", "Notification sent"),
+    "overdue": N_("history", "The agency missed its deadline"),
+    "escalated": N_("history", "Not resolved: you can take it to the Ombudsman"),
+    "closed": N_("history", "Report closed"),
 }
+HISTORY_LABELS: dict[str, tuple[str, str]] = i18n.pairs("history", _HISTORY_LABELS_EN)
 
 
 # Ties in time (the deadline starts the moment the report is routed) break by lifecycle.
@@ -121,13 +105,11 @@ HISTORY_ORDER: dict[str, int] = {
 }
 
 
-CLOSING_REASONS: dict[str, tuple[str, str]] = {
-    "accepted": ("Anda menyatakan masalahnya sudah selesai.", "You said the problem is solved."),
-    "no_reply": (
-        "Tidak ada tanggapan dari Anda dalam 10 hari kerja.",
-        "No reply came from you within 10 working days.",
-    ),
+_CLOSING_REASONS_EN: dict[str, str] = {
+    "accepted": N_("closing", "You said the problem is solved."),
+    "no_reply": N_("closing", "No reply came from you within 10 working days."),
 }
+CLOSING_REASONS: dict[str, tuple[str, str]] = i18n.pairs("closing", _CLOSING_REASONS_EN)
 
 
 def history_detail(kind: str, detail: str, regency_code: str, lang: str) -> str:

@@ -12,125 +12,111 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
+from services import i18n
 from services.categories import elements_text
+from services.i18n import N_
 
 # -- Templates ------------------------------------------------------------------------
 # Template -> (Indonesian, English). Variables never include anyone's contact data: the
 # values come from report events (tracking number, agency name, reasons), never from the
 # contact table. Reporter texts are short enough for one or two SMS.
-REPORTER_TEMPLATES: dict[str, tuple[str, str]] = {
-    "received": (
-        "Aduan Anda diterima dengan nomor pelacakan #$tracking_number. "
-        "Kami memverifikasinya dalam 3 hari kerja.",
-        "Your report was received with tracking number #$tracking_number. "
-        "It will be verified within 3 working days.",
+_REPORTER_TEMPLATES_EN: dict[str, str] = {
+    "received": N_(
+        "notice",
+        "Your report was received with tracking number #$tracking_number. It will be verified "
+        "within 3 working days.",
     ),
-    "information_requested": (
-        "Aduan #$tracking_number perlu dilengkapi: $message. Kirim SMS TAMBAH "
-        "$tracking_number <keterangan> atau buka halaman pelacakan.",
+    "information_requested": N_(
+        "notice",
         "Report #$tracking_number needs more information: $message. Send SMS TAMBAH "
         "$tracking_number <details> or open the tracking page.",
     ),
-    "verified": (
-        "Aduan #$tracking_number telah diverifikasi dan segera diteruskan ke instansi "
-        "yang berwenang.",
-        "Report #$tracking_number was verified and is being sent to the agency in charge.",
+    "verified": N_(
+        "notice", "Report #$tracking_number was verified and is being sent to the agency in charge."
     ),
-    "rejected": (
-        "Aduan #$tracking_number belum dapat diproses: $reason",
-        "Report #$tracking_number could not be accepted: $reason",
+    "rejected": N_("notice", "Report #$tracking_number could not be accepted: $reason"),
+    "routed": N_(
+        "notice",
+        "Report #$tracking_number was sent to $agency_name, which must respond within 5 working "
+        "days.",
     ),
-    "routed": (
-        "Aduan #$tracking_number telah diteruskan ke $agency_name, yang wajib "
-        "menanggapi dalam 5 hari kerja.",
-        "Report #$tracking_number was sent to $agency_name, which must respond "
-        "within 5 working days.",
+    "pending_region": N_(
+        "notice",
+        "Report #$tracking_number belongs to $agency_name, which has not joined this system yet. "
+        "Your report is kept, counted, and sent on as soon as it joins.",
     ),
-    "pending_region": (
-        "Aduan #$tracking_number menjadi wewenang $agency_name, yang belum tersambung ke "
-        "sistem ini. Aduan Anda disimpan, dihitung, dan diteruskan begitu tersambung.",
-        "Report #$tracking_number belongs to $agency_name, which has not joined this "
-        "system yet. Your report is kept, counted, and sent on as soon as it joins.",
+    "followup_posted": N_(
+        "notice",
+        "$agency_name responded to report #$tracking_number. Read it and reply on the tracking "
+        "page.",
     ),
-    "followup_posted": (
-        "$agency_name menanggapi aduan #$tracking_number. Lihat tanggapannya dan balas "
-        "di halaman pelacakan.",
-        "$agency_name responded to report #$tracking_number. Read it and reply on the "
-        "tracking page.",
+    "resolved": N_(
+        "notice",
+        "$agency_name says report #$tracking_number is done. Did it solve your problem? Reply "
+        "within 10 working days.",
     ),
-    "resolved": (
-        "$agency_name menyatakan aduan #$tracking_number selesai. Apakah masalah Anda "
-        "terselesaikan? Balas dalam 10 hari kerja.",
-        "$agency_name says report #$tracking_number is done. Did it solve your problem? "
-        "Reply within 10 working days.",
+    "reopened": N_(
+        "notice",
+        "Report #$tracking_number was re-opened and is back with $agency_name, which must respond"
+        " again within 5 working days.",
     ),
-    "reopened": (
-        "Aduan #$tracking_number dibuka kembali dan dikembalikan ke $agency_name, yang "
-        "wajib menanggapi lagi dalam 5 hari kerja.",
-        "Report #$tracking_number was re-opened and is back with $agency_name, which must "
-        "respond again within 5 working days.",
+    "reply_reminder": N_(
+        "notice",
+        "Reminder: please reply to the answer to report #$tracking_number. Without a reply the "
+        "report is closed automatically.",
     ),
-    "reply_reminder": (
-        "Pengingat: mohon balas tanggapan atas aduan #$tracking_number. Tanpa balasan, "
-        "aduan ditutup otomatis.",
-        "Reminder: please reply to the answer to report #$tracking_number. Without a "
-        "reply the report is closed automatically.",
+    "closed_accepted": N_(
+        "notice", "Report #$tracking_number is closed. Thank you for taking part."
     ),
-    "closed_accepted": (
-        "Aduan #$tracking_number ditutup. Terima kasih atas partisipasi Anda.",
-        "Report #$tracking_number is closed. Thank you for taking part.",
+    "closed_no_reply": N_(
+        "notice", "Report #$tracking_number was closed: no reply came within 10 working days."
     ),
-    "closed_no_reply": (
-        "Aduan #$tracking_number ditutup karena tidak ada balasan dalam 10 hari kerja.",
-        "Report #$tracking_number was closed: no reply came within 10 working days.",
-    ),
-    "escalated": (
-        "Aduan #$tracking_number belum terselesaikan dalam batas waktu. Anda dapat "
-        "melapor ke Ombudsman RI: $ombudsman_url",
-        "Report #$tracking_number was not resolved in time. You can take it to the "
-        "Ombudsman of Indonesia: $ombudsman_url",
+    "escalated": N_(
+        "notice",
+        "Report #$tracking_number was not resolved in time. You can take it to the Ombudsman of "
+        "Indonesia: $ombudsman_url",
     ),
 }
+REPORTER_TEMPLATES: dict[str, tuple[str, str]] = i18n.pairs("notice", _REPORTER_TEMPLATES_EN)
 
 # Agency-facing messages (email subscriptions; webhooks carry the data as JSON).
-AGENCY_TEMPLATES: dict[str, tuple[str, str]] = {
-    "new_report": (
-        "Aduan baru #$tracking_number untuk $agency_name: $title ($category_name, $region). "
-        "Tanggapi dalam 5 hari kerja.",
-        "New report #$tracking_number for $agency_name: $title ($category_name, $region). "
-        "Respond within 5 working days.",
+_AGENCY_TEMPLATES_EN: dict[str, str] = {
+    "new_report": N_(
+        "notice",
+        "New report #$tracking_number for $agency_name: $title ($category_name, $region). Respond"
+        " within 5 working days.",
     ),
-    "deadline_warning": (
-        "Batas waktu tanggapan pertama aduan #$tracking_number berakhir $due_at.",
-        "The first-response deadline of report #$tracking_number ends $due_at.",
+    "deadline_warning": N_(
+        "notice", "The first-response deadline of report #$tracking_number ends $due_at."
     ),
-    "deadline_breached": (
-        "Batas waktu tanggapan pertama aduan #$tracking_number terlewati sejak $due_at.",
-        "The first-response deadline of report #$tracking_number passed at $due_at.",
+    "deadline_breached": N_(
+        "notice", "The first-response deadline of report #$tracking_number passed at $due_at."
     ),
 }
+AGENCY_TEMPLATES: dict[str, tuple[str, str]] = i18n.pairs("notice", _AGENCY_TEMPLATES_EN)
 
 TEMPLATES: dict[str, tuple[str, str]] = {**REPORTER_TEMPLATES, **AGENCY_TEMPLATES}
 
 # Email subjects, by template.
-SUBJECTS: dict[str, tuple[str, str]] = {
-    "received": ("Aduan diterima", "Report received"),
-    "information_requested": ("Aduan perlu dilengkapi", "Information needed"),
-    "verified": ("Aduan diverifikasi", "Report verified"),
-    "rejected": ("Aduan belum dapat diproses", "Report not accepted"),
-    "routed": ("Aduan diteruskan", "Report sent to the agency"),
-    "pending_region": ("Aduan menunggu pemda", "Report waiting for the region"),
-    "followup_posted": ("Tanggapan instansi", "The agency responded"),
-    "resolved": ("Aduan dinyatakan selesai", "Report marked done"),
-    "reply_reminder": ("Pengingat balasan", "Reply reminder"),
-    "reopened": ("Aduan dibuka kembali", "Report re-opened"),
-    "closed_accepted": ("Aduan ditutup", "Report closed"),
-    "closed_no_reply": ("Aduan ditutup", "Report closed"),
-    "escalated": ("Aduan dapat dibawa ke Ombudsman", "Report may go to the Ombudsman"),
-    "new_report": ("Aduan baru", "New report"),
-    "deadline_warning": ("Batas waktu mendekat", "Deadline near"),
-    "deadline_breached": ("Batas waktu terlewati", "Deadline passed"),
+_SUBJECTS_EN: dict[str, str] = {
+    "received": N_("subject", "Report received"),
+    "information_requested": N_("subject", "Information needed"),
+    "verified": N_("subject", "Report verified"),
+    "rejected": N_("subject", "Report not accepted"),
+    "routed": N_("subject", "Report sent to the agency"),
+    "pending_region": N_("subject", "Report waiting for the region"),
+    "followup_posted": N_("subject", "The agency responded"),
+    "resolved": N_("subject", "Report marked done"),
+    "reply_reminder": N_("subject", "Reply reminder"),
+    "reopened": N_("subject", "Report re-opened"),
+    "closed_accepted": N_("subject", "Report closed"),
+    "closed_no_reply": N_("subject", "Report closed"),
+    "escalated": N_("subject", "Report may go to the Ombudsman"),
+    "new_report": N_("subject", "New report"),
+    "deadline_warning": N_("subject", "Deadline near"),
+    "deadline_breached": N_("subject", "Deadline passed"),
 }
+SUBJECTS: dict[str, tuple[str, str]] = i18n.pairs("subject", _SUBJECTS_EN)
 
 # The order messages reach a reporter when several wait together (events on different
 # topics arrive in any order, but "received" must come before "rejected" or "routed").

@@ -6,20 +6,24 @@ agencies. Codes are stable: they travel in events.
 
 from __future__ import annotations
 
-CATEGORIES: dict[str, tuple[str, str]] = {
-    "infrastruktur": ("Infrastruktur dan jalan", "Infrastructure and roads"),
-    "kesehatan": ("Kesehatan", "Health"),
-    "pendidikan": ("Pendidikan", "Education"),
-    "kependudukan": ("Administrasi kependudukan", "Civil registration"),
-    "lingkungan": ("Lingkungan hidup dan kebersihan", "Environment and sanitation"),
-    "pelayanan-publik": ("Pelayanan publik", "Public services"),
-    "pungli": ("Pungutan liar", "Illegal levies (extortion)"),
-    "bansos": ("Bantuan sosial", "Social assistance"),
-    "listrik": ("Listrik", "Electricity"),
-    "air-bersih": ("Air bersih", "Water supply"),
-    "transportasi": ("Transportasi", "Transport"),
-    "kepolisian": ("Pelayanan kepolisian", "Police services"),
+from services import i18n
+from services.i18n import N_
+
+_CATEGORIES_EN: dict[str, str] = {
+    "infrastruktur": N_("category", "Infrastructure and roads"),
+    "kesehatan": N_("category", "Health"),
+    "pendidikan": N_("category", "Education"),
+    "kependudukan": N_("category", "Civil registration"),
+    "lingkungan": N_("category", "Environment and sanitation"),
+    "pelayanan-publik": N_("category", "Public services"),
+    "pungli": N_("category", "Illegal levies (extortion)"),
+    "bansos": N_("category", "Social assistance"),
+    "listrik": N_("category", "Electricity"),
+    "air-bersih": N_("category", "Water supply"),
+    "transportasi": N_("category", "Transport"),
+    "kepolisian": N_("category", "Police services"),
 }
+CATEGORIES: dict[str, tuple[str, str]] = i18n.pairs("category", _CATEGORIES_EN)
 
 
 # What a complete report of each category must say (5W1H: what, who, where, when, how,
@@ -42,22 +46,14 @@ NEEDS: dict[str, tuple[str, ...]] = {
 
 
 # The 5W1H elements as a citizen is asked for them: code -> (Indonesian, English).
-ELEMENTS: dict[str, tuple[str, str]] = {
-    "what": ("apa yang terjadi", "what happened"),
-    "where": (
-        "di mana tepatnya (jalan, nomor, RT/RW, nama kantor atau fasilitas)",
-        "where exactly (street, number, RT/RW, name of the office or facility)",
-    ),
-    "when": ("kapan terjadinya (tanggal atau hari, jam)", "when it happened (date or day, time)"),
-    "who": (
-        "siapa yang terlibat (jabatan, ciri, atau nama petugas)",
-        "who was involved (position, description or the officer's name)",
-    ),
-    "how": (
-        "bagaimana kejadiannya (misalnya berapa uang yang diminta dan caranya)",
-        "how it happened (for instance how much money was asked and how)",
-    ),
+_ELEMENTS_EN: dict[str, str] = {
+    "what": N_("element", "what happened"),
+    "where": N_("element", "where exactly (street, number, RT/RW, name of the office or facility)"),
+    "when": N_("element", "when it happened (date or day, time)"),
+    "who": N_("element", "who was involved (position, description or the officer's name)"),
+    "how": N_("element", "how it happened (for instance how much money was asked and how)"),
 }
+ELEMENTS: dict[str, tuple[str, str]] = i18n.pairs("element", _ELEMENTS_EN)
 
 
 def elements_text(codes: list[str] | tuple[str, ...], lang: str = "id") -> str:

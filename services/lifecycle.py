@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from services import i18n
+from services.i18n import N_
+
 Audience = Literal["reporter", "public", "agency", "verifier", "region"]
 EVERYONE: tuple[Audience, ...] = ("reporter", "public", "agency", "verifier", "region")
 BEFORE_ROUTING: tuple[Audience, ...] = ("reporter", "public", "verifier")
@@ -31,13 +34,12 @@ UNCHECKED: tuple[Audience, ...] = ("reporter", "verifier")
 
 @dataclass(frozen=True)
 class State:
-    """A state of a report as its readers know it."""
+    """A state of a report as its readers know it. Texts are English msgids of the
+    catalogues (services/i18n.py): ``label`` and ``next_step`` give the reader's."""
 
     code: str
-    id: str
     en: str
     open311: Literal["open", "closed"]
-    next_id: str
     next_en: str
     audiences: tuple[Audience, ...] = EVERYONE
     terminal: bool = False
@@ -46,11 +48,20 @@ class State:
 
     def label(self, lang: str = "id") -> str:
         """The state's name in the reader's language."""
-        return self.en if lang == "en" else self.id
+        return i18n.text("state", self.en, lang)
 
     def next_step(self, lang: str = "id") -> str:
         """What happens next, in the reader's language."""
-        return self.next_en if lang == "en" else self.next_id
+        return i18n.text("next", self.next_en, lang)
+
+    @property
+    def id(self) -> str:
+        """The state's name in Indonesian."""
+        return self.label("id")
+
+    @property
+    def next_id(self) -> str:
+        return self.next_step("id")
 
 
 STATES: dict[str, State] = {
@@ -58,111 +69,97 @@ STATES: dict[str, State] = {
     for s in (
         State(
             "submitted",
-            "Belum terverifikasi",
-            "Awaiting verification",
+            N_("state", "Awaiting verification"),
             "open",
-            "Verifikator memeriksa laporan dalam 3 hari kerja.",
-            "A verifier checks the report within 3 working days.",
+            N_("next", "A verifier checks the report within 3 working days."),
             UNCHECKED,
         ),
         State(
             "information_requested",
-            "Menunggu informasi dari pelapor",
-            "Waiting for information from the reporter",
+            N_("state", "Waiting for information from the reporter"),
             "open",
-            "Lengkapi laporan di halaman pelacakan atau lewat SMS; batas waktu verifikasi "
-            "berhenti sampai Anda menjawab.",
-            "Complete the report on the tracking page or by SMS; the verification clock "
-            "waits for your answer.",
+            N_(
+                "next",
+                "Complete the report on the tracking page or by SMS; the verification"
+                " clock waits for your answer.",
+            ),
             UNCHECKED,
         ),
         State(
             "verified",
-            "Terverifikasi",
-            "Verified",
+            N_("state", "Verified"),
             "open",
-            "Laporan diteruskan ke instansi yang berwenang.",
-            "The report is being sent to the agency in charge.",
+            N_("next", "The report is being sent to the agency in charge."),
             BEFORE_ROUTING,
         ),
         State(
             "pending_region",
-            "Menunggu pemerintah daerah tersambung",
-            "Waiting for the regional government to join",
+            N_("state", "Waiting for the regional government to join"),
             "open",
-            "Laporan disimpan dan dihitung; diteruskan begitu pemerintah daerah tersambung.",
-            "The report is kept and counted; it goes on as soon as the region joins.",
+            N_("next", "The report is kept and counted; it goes on as soon as the region joins."),
             ("reporter", "public", "verifier", "agency"),
         ),
         State(
             "routed",
-            "Didisposisikan ke instansi",
-            "Routed to the agency",
+            N_("state", "Routed to the agency"),
             "open",
-            "Instansi wajib memberi tanggapan pertama dalam 5 hari kerja.",
-            "The agency must give a first response within 5 working days.",
+            N_("next", "The agency must give a first response within 5 working days."),
         ),
         State(
             "in_progress",
-            "Sedang ditangani instansi",
-            "Being handled by the agency",
+            N_("state", "Being handled by the agency"),
             "open",
-            "Instansi menindaklanjuti; Anda akan diberi tahu setiap perkembangannya.",
-            "The agency is following up; you will hear of every step.",
+            N_("next", "The agency is following up; you will hear of every step."),
         ),
         State(
             "resolved",
-            "Selesai menurut instansi, menunggu tanggapan pelapor",
-            "Done according to the agency, awaiting the reporter",
+            N_("state", "Done according to the agency, awaiting the reporter"),
             "open",
-            "Jawab dalam 10 hari kerja: sudah selesai atau belum? Tanpa jawaban laporan ditutup.",
-            "Answer within 10 working days: solved or not? Without an answer it closes.",
+            N_(
+                "next",
+                "Answer within 10 working days: solved or not? Without an answer it closes.",
+            ),
         ),
         State(
             "reopened",
-            "Dibuka kembali",
-            "Re-opened",
+            N_("state", "Re-opened"),
             "open",
-            "Pelapor menyatakan belum selesai; instansi wajib menanggapi lagi dalam 5 hari kerja.",
-            "The reporter says it is not solved; the agency must respond again within 5 "
-            "working days.",
+            N_(
+                "next",
+                "The reporter says it is not solved; the agency must respond again "
+                "within 5 working days.",
+            ),
         ),
         State(
             "returned",
-            "Ditinjau ulang oleh verifikator",
-            "Being reviewed again by the verifiers",
+            N_("state", "Being reviewed again by the verifiers"),
             "open",
-            "Instansi menyatakan bukan wewenangnya; verifikator mencari instansi yang tepat.",
-            "The agency says it is not theirs; the verifiers find the right one.",
+            N_("next", "The agency says it is not theirs; the verifiers find the right one."),
             ("reporter", "public", "verifier", "agency", "region"),
         ),
         State(
             "escalated",
-            "Dieskalasi ke Ombudsman",
-            "Escalated to the Ombudsman",
+            N_("state", "Escalated to the Ombudsman"),
             "open",
-            "Belum selesai setelah 60 hari: Anda dapat melapor ke Ombudsman RI; instansi "
-            "tetap wajib menyelesaikannya.",
-            "Not resolved after 60 days: you can take it to the Ombudsman; the agency must "
-            "still resolve it.",
+            N_(
+                "next",
+                "Not resolved after 60 days: you can take it to the Ombudsman; the "
+                "agency must still resolve it.",
+            ),
         ),
         State(
             "closed",
-            "Selesai",
-            "Closed",
+            N_("state", "Closed"),
             "closed",
-            "Laporan ditutup. Terima kasih atas partisipasi Anda.",
-            "The report is closed. Thank you for taking part.",
+            N_("next", "The report is closed. Thank you for taking part."),
             terminal=True,
             reporter_can_add=False,
         ),
         State(
             "rejected",
-            "Tidak dapat diproses",
-            "Not accepted",
+            N_("state", "Not accepted"),
             "closed",
-            "Baca alasannya; Anda dapat mengirim laporan baru yang lengkap.",
-            "Read the reason; you can send a new, complete report.",
+            N_("next", "Read the reason; you can send a new, complete report."),
             UNCHECKED,
             terminal=True,
             reporter_can_add=False,
@@ -209,7 +206,6 @@ class Step:
     event_type: str
     emitter: str
     moves: dict[str | None, str]
-    id: str
     en: str
     audiences: tuple[Audience, ...] = EVERYONE
     # The reporter gets a notice for it (by SMS or email, and on the tracking page).
@@ -217,7 +213,11 @@ class Step:
 
     def label(self, lang: str = "id") -> str:
         """The step's name in the reader's language (for histories)."""
-        return self.en if lang == "en" else self.id
+        return i18n.text("step", self.en, lang)
+
+    @property
+    def id(self) -> str:
+        return self.label("id")
 
 
 def _moves(sources: Iterable[str | None], to: str | None = None) -> dict[str | None, str]:
@@ -240,8 +240,7 @@ STEPS: dict[str, Step] = {
             "id.aduan.report.submitted.v1",
             "intake",
             {None: "submitted"},
-            "Laporan diterima",
-            "Report received",
+            N_("step", "Report received"),
             BEFORE_ROUTING,
         ),
         Step(
@@ -250,8 +249,7 @@ STEPS: dict[str, Step] = {
             "verification",
             _moves(("submitted", "returned", "escalated"), "information_requested")
             | _moves(("information_requested",)),
-            "Informasi tambahan diminta dari pelapor",
-            "More information asked of the reporter",
+            N_("step", "More information asked of the reporter"),
             BEFORE_ROUTING,
         ),
         Step(
@@ -262,8 +260,7 @@ STEPS: dict[str, Step] = {
             # addition the agency reads, and the state stays.
             _moves(("information_requested",), "submitted")
             | _moves(("submitted", "verified", "pending_region", "returned", *_ACTIVE)),
-            "Pelapor menambahkan informasi",
-            "The reporter added information",
+            N_("step", "The reporter added information"),
             notify_reporter=False,
         ),
         Step(
@@ -271,8 +268,7 @@ STEPS: dict[str, Step] = {
             "id.aduan.report.verified.v1",
             "verification",
             _moves(_VERIFYING, "verified"),
-            "Laporan terverifikasi",
-            "Report verified",
+            N_("step", "Report verified"),
             BEFORE_ROUTING,
         ),
         Step(
@@ -280,8 +276,7 @@ STEPS: dict[str, Step] = {
             "id.aduan.report.rejected.v1",
             "verification",
             _moves(_VERIFYING, "rejected"),
-            "Laporan tidak dapat diproses",
-            "Report not accepted",
+            N_("step", "Report not accepted"),
             BEFORE_ROUTING,
         ),
         Step(
@@ -290,8 +285,7 @@ STEPS: dict[str, Step] = {
             "routing",
             # An administrator hands it to another agency: that one must answer anew.
             _moves(_ACTIVE, "routed"),
-            "Dialihkan ke instansi lain",
-            "Moved to another agency",
+            N_("step", "Moved to another agency"),
             notify_reporter=False,
         ),
         Step(
@@ -300,8 +294,7 @@ STEPS: dict[str, Step] = {
             "routing",
             # Also an administrator's re-routing to a government not connected yet.
             _moves(("verified", "returned", *_ACTIVE), "pending_region"),
-            "Menunggu pemerintah daerah yang berwenang tersambung",
-            "Waiting for the regional government in charge to join",
+            N_("step", "Waiting for the regional government in charge to join"),
             ("reporter", "public", "verifier", "agency"),
         ),
         Step(
@@ -310,16 +303,14 @@ STEPS: dict[str, Step] = {
             "routing",
             # Administrators may re-route a report the agency holds.
             _moves(("verified", "pending_region", "returned", *_ACTIVE), "routed"),
-            "Didisposisikan ke instansi",
-            "Routed to the agency",
+            N_("step", "Routed to the agency"),
         ),
         Step(
             "forwarded",
             "id.aduan.report.forwarded.v1",
             "routing",
             _moves(_ACTIVE),
-            "Diteruskan ke unit atau instansi yang menangani",
-            "Passed to the unit or agency handling it",
+            N_("step", "Passed to the unit or agency handling it"),
             ("reporter", "public", "agency", "verifier", "region"),
             notify_reporter=False,
         ),
@@ -328,8 +319,7 @@ STEPS: dict[str, Step] = {
             "id.aduan.report.returned.v1",
             "routing",
             _moves(_ACTIVE, "returned"),
-            "Dikembalikan instansi ke verifikator",
-            "Returned by the agency to the verifiers",
+            N_("step", "Returned by the agency to the verifiers"),
             notify_reporter=False,
         ),
         Step(
@@ -338,8 +328,7 @@ STEPS: dict[str, Step] = {
             "routing",
             _moves(("routed", "reopened"), "in_progress")
             | _moves(("in_progress", "escalated", "resolved")),
-            "Instansi menerima laporan dan sedang menanganinya",
-            "The agency received the report and is handling it",
+            N_("step", "The agency received the report and is handling it"),
         ),
         Step(
             "followup",
@@ -347,8 +336,7 @@ STEPS: dict[str, Step] = {
             "routing",
             _moves(("routed", "reopened"), "in_progress")
             | _moves(("in_progress", "escalated", "resolved")),
-            "Tindak lanjut instansi",
-            "The agency's follow-up",
+            N_("step", "The agency's follow-up"),
         ),
         Step(
             "question",
@@ -356,24 +344,21 @@ STEPS: dict[str, Step] = {
             "routing",
             _moves(("routed", "reopened"), "in_progress")
             | _moves(("in_progress", "escalated", "resolved")),
-            "Pertanyaan instansi untuk pelapor",
-            "A question from the agency",
+            N_("step", "A question from the agency"),
         ),
         Step(
             "resolved",
             "id.aduan.report.resolved.v1",
             "routing",
             _moves(_ACTIVE, "resolved"),
-            "Instansi menyatakan selesai",
-            "The agency says it is done",
+            N_("step", "The agency says it is done"),
         ),
         Step(
             "reporter_replied",
             "id.aduan.report.reporter_replied.v1",
             "intake",
             _moves(("resolved", *_ACTIVE)),
-            "Tanggapan pelapor",
-            "The reporter's reply",
+            N_("step", "The reporter's reply"),
             ("reporter", "public", "agency", "verifier", "region"),
             notify_reporter=False,
         ),
@@ -382,16 +367,14 @@ STEPS: dict[str, Step] = {
             "id.aduan.report.reopened.v1",
             "routing",
             _moves(("resolved",), "reopened"),
-            "Dibuka kembali: pelapor menyatakan belum selesai",
-            "Re-opened: the reporter says it is not solved",
+            N_("step", "Re-opened: the reporter says it is not solved"),
         ),
         Step(
             "closed",
             "id.aduan.report.closed.v1",
             "routing (accepted), sla (no reply)",
             _moves(("resolved", *_ACTIVE), "closed"),
-            "Laporan ditutup",
-            "Report closed",
+            N_("step", "Report closed"),
         ),
         Step(
             "escalated",
@@ -410,8 +393,7 @@ STEPS: dict[str, Step] = {
                 ),
                 "escalated",
             ),
-            "Dieskalasi: dapat dibawa ke Ombudsman RI",
-            "Escalated: it may go to the Ombudsman",
+            N_("step", "Escalated: it may go to the Ombudsman"),
         ),
     )
 }

@@ -22,9 +22,11 @@ VALUES = {
     "ombudsman_url": "https://ombudsman.go.id/pengaduan",
     "title": "Jalan berlubang",
     "category": "infrastruktur",
+    "category_name": "Infrastruktur dan jalan",
     "regency_code": "32.73",
-    "clock": "first_response",
-    "due_at": "2026-12-04 16:59 UTC",
+    "region": "Kota Bandung",
+    "due_at": "Jumat, 4 Desember 2026 23.59 WIB",
+    "missing": "what where",
 }
 
 
