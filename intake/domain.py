@@ -129,7 +129,7 @@ def history_detail(kind: str, detail: str, regency_code: str, lang: str) -> str:
         return elements_text(detail.split(), lang)
     if kind == "closed" and detail in CLOSING_REASONS:
         return label(CLOSING_REASONS, detail, lang)
-    return detail
+    return i18n.one_language(detail, lang)
 
 
 def new_tracking_number() -> str:

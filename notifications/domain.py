@@ -141,6 +141,8 @@ def render(template: str, language: str, **values: str) -> str:
     """The message text in the reader's language (Indonesian unless English)."""
     pair = TEMPLATES[template]
     text = pair[1] if language == "en" else pair[0]
+    if values.get("reason"):  # verification writes its reasons in both languages
+        values = {**values, "reason": i18n.one_language(values["reason"], language)}
     if values.get("missing"):
         # What is missing is kept as 5W1H codes and named in the reader's language.
         values = {**values, "message": elements_text(values["missing"].split(), language)}

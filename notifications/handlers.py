@@ -452,7 +452,9 @@ def on_escalated(ctx: HandlerContext, event: ReportEscalated) -> None:
 
 
 def notifications_of(session: Session, report_id: str) -> list[Notification]:
-    """Every reporter notice about a report, in lifecycle order (pending ones last)."""
+    """Every reporter notice about a report, in the order of the steps they tell (their
+    events' time, as the lifecycle orders them; a re-opening comes between the two
+    resolutions), pending ones last."""
     notes = session.exec(
         select(Notification).where(
             Notification.report_id == report_id, Notification.audience == "reporter"
@@ -463,6 +465,7 @@ def notifications_of(session: Session, report_id: str) -> list[Notification]:
         notes,
         key=lambda n: (
             n.status == "pending",
+            n.event_time or far,
             domain.TEMPLATE_ORDER.get(n.template, 99),
             n.sent_at or far,
             n.created_at,

@@ -26,7 +26,8 @@ from sqlmodel import Session
 from starlette.datastructures import UploadFile
 
 from routing import api, directory, handlers
-from services import lifecycle, localtime
+from routing.models import Agency
+from services import areas, lifecycle, localtime
 from services.auth import Role, Staff
 from services.categories import CATEGORIES
 from services.console import Console, language
@@ -160,6 +161,13 @@ def _left(
     return localtime.time_left(due, region, lang)
 
 
+def _actor(actor: str, lang: str) -> str:
+    """Who acted, as an officer reads it (a member of staff keeps their name)."""
+    words = {"system": ("sistem", "system"), "reporter": ("pelapor", "reporter")}
+    pair = words.get(actor)
+    return (pair[1] if lang == "en" else pair[0]) if pair else actor
+
+
 def _named(table: dict[str, tuple[str, str]], lang: str) -> dict[str, str]:
     i = 0 if lang == "id" else 1
     return {k: v[i] for k, v in table.items()}
@@ -215,10 +223,20 @@ async def report_page(request: Request, report_id: str, error: str = "") -> Resp
     if staff is None:
         return console.login_redirect(request)
     rt = runtime_of(request)
+    lang = language(request)
 
     def work(s: Session) -> dict[str, Any]:
         routing = api.load_visible(s, report_id, staff)
         detail = api.report_detail(s, routing, rt.settings.intake_url)  # type: ignore[attr-defined]
+        # Names, never codes: who a step went to, and where the report is.
+        for e in detail["log"]:
+            target = s.get(Agency, e["target_id"]) if e["target_id"] else None
+            e["target_name"] = target.name if target else e["target_id"]
+            e["actor_name"] = _actor(e["actor"], lang)
+            if e["kind"] in ("routed", "pending"):
+                e["text"] = ""  # the rule that chose the agency is the administrators' matter
+        area = areas.get(routing.regency_code)
+        detail["region"] = area.name if area else routing.regency_code
         parent = routing.agency_id
         detail["targets"] = [
             {"id": a.id, "name": a.name, "kind": a.kind}

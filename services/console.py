@@ -60,19 +60,11 @@ def csrf_token(token: str) -> str:
     return hmac.new(secret().encode(), b"csrf:" + token.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def one_language(text: str, lang: str) -> str:
-    """One language of a text written "Indonesian. / English." (the checks' findings, the
-    automatic decisions): the reader's half, never both."""
-    if " / " not in text:
-        return text
-    id_part, en_part = text.split(" / ", 1)
-    return en_part if lang == "en" else id_part
-
-
 def language(request: Request) -> str:
     """The console's language: ?lang=, else the cookie, else Indonesian."""
     wanted = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE) or "id"
     return wanted if wanted in LANGUAGES else "id"
+
 
 
 class Console:

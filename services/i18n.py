@@ -56,3 +56,12 @@ def pairs(context: str, english: dict[str, str]) -> dict[str, tuple[str, str]]:
     """A table of marked texts as (Indonesian, English) pairs, the shape the pages and
     messages index by language."""
     return {key: (text(context, en, "id"), en) for key, en in english.items()}
+
+
+def one_language(text: str, lang: str) -> str:
+    """One language of a text written "Indonesian. / English." (the checks' findings and
+    reasons, which verification writes in both): the reader's half, never both."""
+    if " / " not in text:
+        return text
+    id_part, en_part = text.split(" / ", 1)
+    return en_part if lang == "en" else id_part

@@ -19,7 +19,8 @@ from pydantic import ValidationError
 from services import areas, localtime
 from services.auth import Role, Staff
 from services.categories import CATEGORIES
-from services.console import Console, language, one_language
+from services.console import Console, language
+from services.i18n import one_language
 from services.runtime import runtime_of
 from verification import api, handlers
 from verification.models import Case
