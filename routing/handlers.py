@@ -22,7 +22,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from routing import directory, domain, feed
-from routing.models import Agency, DirectorySeed, Entry, ReportCopy, Routing, Rule
+from routing.models import (
+    Agency,
+    DirectorySeed,
+    Entry,
+    HeldVerification,
+    ReportCopy,
+    Routing,
+    Rule,
+)
 from services import areas, lifecycle, localtime, uploads
 from services.bus import HandlerContext, Outbox, ignore
 from services.contracts import (
@@ -277,6 +285,11 @@ def on_submitted(ctx: HandlerContext, event: ReportSubmitted) -> None:
     if routing is not None:  # verified overtook submitted: keep the strictest flags
         routing.anonymous = routing.anonymous or event.anonymous
         routing.confidential = routing.confidential or event.confidential
+    held = ctx.session.get(HeldVerification, event.report_id)
+    if held is not None:  # the verification waited for this: route it now
+        ctx.session.delete(held)
+        ctx.session.flush()
+        route_verified(ctx, ReportVerified.model_validate_json(held.event))
 
 
 def on_information_added(ctx: HandlerContext, event: ReportInformationAdded) -> None:
@@ -289,7 +302,27 @@ def on_information_added(ctx: HandlerContext, event: ReportInformationAdded) -> 
 
 
 def on_verified(ctx: HandlerContext, event: ReportVerified) -> None:
-    """Route a verified report; route it again when it comes back after a return."""
+    """Route a verified report; route it again when it comes back after a return. A
+    verification that overtook the report itself waits for it (see HeldVerification)."""
+    if ctx.session.get(ReportCopy, event.report_id) is None:
+        held = ctx.session.get(HeldVerification, event.report_id)
+        if held is None:
+            ctx.session.add(
+                HeldVerification(
+                    report_id=event.report_id,
+                    event=event.model_dump_json(),
+                    received_at=datetime.now(UTC),
+                )
+            )
+        elif ReportVerified.model_validate_json(held.event).verified_at < event.verified_at:
+            held.event = event.model_dump_json()
+        log.info("verification held until the report arrives", extra={"report_id": event.report_id})
+        return
+    route_verified(ctx, event)
+
+
+def route_verified(ctx: HandlerContext, event: ReportVerified) -> None:
+    """Route a verified report whose story (and privacy flags) routing holds."""
     session = ctx.session
     routing = session.get(Routing, event.report_id)
     if routing is not None and routing.status != "returned":
@@ -477,7 +510,10 @@ def on_closed(ctx: HandlerContext, event: ReportClosed) -> None:
     """Closed by the reporter's silence (the SLA); routing's own closing comes back here
     too, and is then already applied."""
     routing = ctx.session.get(Routing, event.report_id)
-    if routing is None or routing.status == "closed":
+    if routing is None:  # kept, so that the fold places it once routing holds the report
+        _log(ctx.session, event.report_id, "closed", "system", event.closed_at, text=event.reason)
+        return
+    if routing.status == "closed":
         return
     close(ctx.session, ctx_emit(ctx), routing, event.reason, event.closed_at)
 

@@ -67,6 +67,19 @@ class DirectorySeed(Base, table=True):
     applied_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class HeldVerification(Base, table=True):
+    """A verification that reached routing before the report itself (they travel on
+    different topics). It waits here for report.submitted, which brings the reporter's
+    Anonim and Rahasia flags: no event leaves routing for a report whose privacy it does
+    not know yet."""
+
+    __tablename__ = "held_verifications"
+
+    report_id: str = Field(primary_key=True, max_length=36)
+    event: str = Field(sa_type=sa.Text, description="The report.verified payload, JSON.")
+    received_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class ReportCopy(Base, table=True):
     """What the agency reads: the report as submitted, and what the citizen added."""
 

@@ -66,7 +66,6 @@ def language(request: Request) -> str:
     return wanted if wanted in LANGUAGES else "id"
 
 
-
 class Console:
     """One service's console: its URL prefix, who may use it, and its templates."""
 

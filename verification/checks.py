@@ -697,6 +697,8 @@ class Earlier:
     regency_code: str
     text: str
     submitted_at: datetime
+    # Public: verified, neither Rahasia nor Anonim (anyone may open it by its number).
+    public: bool = False
 
 
 def similarity(a: str, b: str) -> float:
@@ -753,11 +755,24 @@ def duplicate(
         if rule == "same_place"
         else thresholds.duplicate_same_reporter
     )
+    if rule == "same_reporter" or e.public:
+        detail = (
+            f"Mirip laporan #{e.tracking_number} ({score:.0%} kata sama); laporan ini "
+            f"digabungkan ke sana. / Repeats report #{e.tracking_number}."
+        )
+    else:
+        # Someone else's report the citizen cannot open (Rahasia, Anonim, not verified
+        # yet): its number, or that it exists as such, is not theirs to learn. Staff
+        # still see the link (evidence, and the case's duplicate_of).
+        detail = (
+            "Laporan serupa dari warga lain sudah kami terima dan sedang ditangani; "
+            "laporan ini digabungkan ke sana. / A similar report from another citizen "
+            "is already being handled; this one joins it."
+        )
     return Finding(
         "duplicate",
         rule,
-        f"Mirip laporan #{e.tracking_number} ({score:.0%} kata sama); laporan ini "
-        f"digabungkan ke sana. / Repeats report #{e.tracking_number}.",
+        detail,
         (e.report_id, e.tracking_number, f"{score:.2f}"),
         confident=score >= bar,
     )

@@ -93,6 +93,10 @@ def _earlier(session: Session, case: Case, window_days: int) -> list[checks.Earl
     query = (
         sa.select(c.report_id, c.tracking_number, c.reporter_ref, c.category, c.regency_code)
         .add_columns(c.text, c.submitted_at)
+        .add_columns(
+            # Another reporter may be told this report's number only if they can open it.
+            sa.and_(c.outcome == "verified", c.confidential.is_(False), c.anonymous.is_(False))
+        )
         .where(same, not_rejected, c.submitted_at >= since, c.report_id != case.report_id)
         .order_by(c.submitted_at.desc())
         .limit(_CANDIDATE_LIMIT)

@@ -160,6 +160,19 @@ def test_duplicates_by_the_same_reporter_or_about_the_same_place() -> None:
         T,
     )
     assert other is not None and other.rule == "same_place"
+    # Another citizen is told the number only of a report they could open themselves.
+    assert "#1234567" not in other.detail and "warga lain" in other.detail
+    assert other.evidence[:2] == ("r-1", "1234567")  # staff still see the link
+    public = duplicate(
+        "r2",
+        "infrastruktur",
+        "32.73",
+        "Lubang besar di Jalan Cikutra depan SD Negeri 5, pengendara motor jatuh.",
+        NOW,
+        [Earlier(**{**first.__dict__, "public": True})],
+        T,
+    )
+    assert public is not None and "#1234567" in public.detail
     # Outside the window, or in another regency: a new case.
     assert (
         check(
