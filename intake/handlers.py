@@ -326,15 +326,7 @@ def refold(session: Session, report_id: str, event_id: str) -> str | None:
     rows = session.execute(
         sa.select(h.event_id, h.kind, h.occurred_at).where(h.report_id == report_id)
     ).all()
-    facts = [
-        lifecycle.Fact(eid, step, at)
-        for eid, kind, at in rows
-        if (step := domain.step_of(kind)) is not None
-    ]
-    folded = lifecycle.fold(facts)
-    for fact, reason in folded.refused:
-        if fact.event_id == event_id:
-            log.info("lifecycle step refused: %s", reason, extra={"report_id": report_id})
+    folded = lifecycle.fold_rows(rows, domain.step_of, report_id, event_id)
     if folded.state is None:
         return None
     reports = Report.__table__  # type: ignore[attr-defined]

@@ -96,23 +96,24 @@ def _tells_a_step(ctx: HandlerContext, report_id: str, template: str, at: dateti
         return True
     rows = ctx.session.exec(
         select(Notification.source_event_id, Notification.template, Notification.event_time).where(
-            Notification.report_id == report_id, Notification.audience == "reporter"
+            Notification.report_id == report_id,
+            Notification.audience == "reporter",
+            Notification.source_event_id != ctx.event.id,
         )
     ).all()
-    facts = [
-        lifecycle.Fact(eid, domain.STEP_OF_TEMPLATE[t], when or at)
-        for eid, t, when in rows
-        if t in domain.STEP_OF_TEMPLATE and eid != ctx.event.id
-    ]
-    if not any(f.kind == "submitted" for f in facts) and step != "submitted":
-        # The report itself is not known yet: notices wait for it (see advance); the
-        # order among them is checked when they are rendered.
-        facts.append(lifecycle.Fact("", "submitted", datetime.min.replace(tzinfo=UTC)))
-    folded = lifecycle.fold([*facts, lifecycle.Fact(ctx.event.id, step, at)])
-    refused = [reason for fact, reason in folded.refused if fact.event_id == ctx.event.id]
-    if refused:
-        log.info("notice %s not sent: %s", template, refused[0], extra={"report_id": report_id})
-    return not refused
+    known = [(eid, t, when or at) for eid, t, when in rows]
+    # The report itself may not be known yet (its notices wait for it, see advance): the
+    # fold takes its submission as given.
+    received = step == "submitted" or any(t == "received" for _, t, _ in known)
+    before = [] if received else [lifecycle.Fact("", "submitted", datetime.min.replace(tzinfo=UTC))]
+    folded = lifecycle.fold_rows(
+        [*known, (ctx.event.id, template, at)],
+        domain.STEP_OF_TEMPLATE.get,
+        report_id,
+        ctx.event.id,
+        before,
+    )
+    return ctx.event.id not in {f.event_id for f, _ in folded.refused}
 
 
 def advance(ctx: HandlerContext, report_ids: list[str]) -> None:

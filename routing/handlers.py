@@ -247,11 +247,7 @@ def refold(session: Session, report_id: str, entry_id: str | None = None) -> str
     refuses is logged and changes nothing."""
     session.flush()
     rows = session.exec(select(Entry.id, Entry.kind, Entry.at).where(Entry.report_id == report_id))
-    facts = [lifecycle.Fact(eid, STEP_OF_ENTRY[k], at) for eid, k, at in rows if k in STEP_OF_ENTRY]
-    folded = lifecycle.fold([*_BEFORE, *facts])
-    for fact, reason in folded.refused:
-        if fact.event_id == entry_id:
-            log.info("lifecycle step refused: %s", reason, extra={"report_id": report_id})
+    folded = lifecycle.fold_rows(rows, STEP_OF_ENTRY.get, report_id, entry_id, _BEFORE)
     routing = session.get(Routing, report_id)
     if routing is not None and folded.state is not None and folded.state != "verified":
         routing.status = folded.state

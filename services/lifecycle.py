@@ -17,13 +17,16 @@ step caused by another always sorts after it, whatever the machines' clocks say.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from services import i18n
 from services.i18n import N_
+
+log = logging.getLogger(__name__)
 
 Audience = Literal["reporter", "public", "agency", "verifier", "region"]
 EVERYONE: tuple[Audience, ...] = ("reporter", "public", "agency", "verifier", "region")
@@ -469,6 +472,28 @@ def fold(facts: Iterable[Fact]) -> Folded:
         out.applied.append(fact)
         out.last_at = fact.at
     return out
+
+
+def fold_rows(
+    rows: Iterable[tuple[str, str, datetime]],
+    step_of: Callable[[str], str | None],
+    report_id: str,
+    new_event_id: str | None = None,
+    before: Iterable[Fact] = (),
+) -> Folded:
+    """Fold a projection's own records of a report ((event id, its kind, when) rows; its
+    kinds named by ``step_of``, None for records that are no step), after the facts
+    ``before`` it takes as known. A refusal of the record just added is logged."""
+    facts = [*before]
+    for event_id, kind, at in rows:
+        step = step_of(kind)
+        if step is not None:
+            facts.append(Fact(event_id, step, at))
+    folded = fold(facts)
+    for fact, reason in folded.refused:
+        if fact.event_id == new_event_id:
+            log.info("lifecycle step refused: %s", reason, extra={"report_id": report_id})
+    return folded
 
 
 def after(last: datetime | None, now: datetime) -> datetime:
