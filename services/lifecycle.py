@@ -232,7 +232,8 @@ def _moves(sources: Iterable[str | None], to: str | None = None) -> dict[str | N
 
 _ACTIVE = ("routed", "in_progress", "reopened", "escalated")
 # An escalation does not stop the work: a report escalated while the verifiers still hold
-# it goes on through verification and routing.
+# it goes on through verification and routing. A report waiting for its regional
+# government stays counted as waiting (the evidence that brings that government on board).
 _VERIFYING = ("submitted", "information_requested", "returned", "escalated")
 
 STEPS: dict[str, Step] = {
@@ -388,7 +389,6 @@ STEPS: dict[str, Step] = {
                     "submitted",
                     "information_requested",
                     "verified",
-                    "pending_region",
                     "returned",
                     "routed",
                     "in_progress",

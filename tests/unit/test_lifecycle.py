@@ -149,6 +149,8 @@ def test_a_step_not_allowed_is_refused_with_a_reason_and_changes_nothing() -> No
         ("late-escalation", "escalated is not allowed from closed"),
     ]
     assert lifecycle.allowed("reopened", "in_progress") is None
+    # A report waiting for its regional government stays counted as waiting.
+    assert lifecycle.allowed("escalated", "pending_region") is None
     assert lifecycle.allowed("no such step", "routed") is None
 
 
