@@ -182,11 +182,12 @@ def label(table: dict[str, tuple[str, str]], key: str, lang: str) -> str:
     return pair[1] if lang == "en" else pair[0]
 
 
-REPORT_TYPES: dict[str, tuple[str, str]] = {
-    "complaint": ("Pengaduan", "Complaint"),
-    "aspiration": ("Aspirasi", "Aspiration"),
-    "information_request": ("Permintaan informasi", "Information request"),
+_REPORT_TYPES_EN: dict[str, str] = {
+    "complaint": N_("report_type", "Complaint"),
+    "aspiration": N_("report_type", "Aspiration"),
+    "information_request": N_("report_type", "Information request"),
 }
+REPORT_TYPES: dict[str, tuple[str, str]] = i18n.pairs("report_type", _REPORT_TYPES_EN)
 
 # scrypt (RFC 7914). OWASP's parameters (N=2^17, r=8, p=1) need 128 MiB and over a second
 # per hash on a small server; N=2^15 needs 32 MiB and about 0.13 s here (make bench), run on

@@ -26,8 +26,9 @@ from starlette.datastructures import UploadFile
 
 from intake import accounts, api, domain, files, handlers
 from intake.models import Account, HistoryEntry, Report, ReportAttachment, Reporter
-from services import areas, lifecycle, localtime, uploads
+from services import areas, i18n, lifecycle, localtime, uploads
 from services.categories import CATEGORIES, NEEDS
+from services.i18n import N_
 from services.runtime import ServiceRuntime, runtime_of
 
 router = APIRouter(include_in_schema=False)
@@ -82,157 +83,137 @@ def names_self(body: str, name: str | None, phone: str | None) -> bool:
     )
 
 
-WORDS: dict[str, tuple[str, str]] = {
-    "title": ("Aduan: layanan pengaduan publik", "Aduan: public service complaints"),
-    "language": ("English", "Bahasa Indonesia"),
-    "report": ("Laporkan", "Report"),
-    "track": ("Lacak laporan", "Track a report"),
-    "browse": ("Daftar laporan", "Public reports"),
-    "stats": ("Statistik", "Statistics"),
-    "intro": (
-        "Sampaikan keluhan tentang layanan publik. Laporan Anda diverifikasi dalam 3 hari "
-        "kerja, diteruskan ke instansi yang berwenang, yang wajib menanggapi dalam 5 hari kerja.",
+_WORDS_EN: dict[str, str] = {
+    "title": N_("web", "Aduan: public service complaints"),
+    "language": N_("web", "Bahasa Indonesia"),
+    "report": N_("web", "Report"),
+    "track": N_("web", "Track a report"),
+    "browse": N_("web", "Public reports"),
+    "stats": N_("web", "Statistics"),
+    "intro": N_(
+        "web",
         "Complain about a public service. Your report is verified within 3 working days and "
         "sent to the agency in charge, which must respond within 5 working days.",
     ),
-    "new_report": ("Buat laporan", "New report"),
-    "report_title": ("Judul singkat", "Short title"),
-    "story": ("Ceritakan apa yang terjadi", "Tell what happened"),
-    "story_help": (
-        "Sebutkan apa yang terjadi, di mana, kapan, dan siapa yang terlibat bila ada.",
-        "Say what happened, where, when, and who was involved if anyone.",
-    ),
-    "event_date": ("Tanggal kejadian", "Date of the event"),
-    "category": ("Kategori", "Category"),
-    "needs": ("Laporan kategori ini perlu menyebut", "A report of this category must say"),
-    "province": ("Provinsi", "Province"),
-    "regency": ("Kabupaten/kota", "Regency/city"),
-    "district": ("Kecamatan (opsional)", "District (optional)"),
-    "choose": ("Pilih", "Choose"),
-    "privacy": ("Privasi", "Privacy"),
-    "anonymous": ("Anonim", "Anonymous"),
-    "anonymous_help": (
-        "Identitas Anda disembunyikan dari instansi dan publik; hanya administrator yang dapat "
-        "melihatnya. Jangan tulis nama atau nomor Anda di cerita.",
+    "new_report": N_("web", "New report"),
+    "report_title": N_("web", "Short title"),
+    "story": N_("web", "Tell what happened"),
+    "story_help": N_("web", "Say what happened, where, when, and who was involved if anyone."),
+    "event_date": N_("web", "Date of the event"),
+    "category": N_("web", "Category"),
+    "needs": N_("web", "A report of this category must say"),
+    "province": N_("web", "Province"),
+    "regency": N_("web", "Regency/city"),
+    "district": N_("web", "District (optional)"),
+    "choose": N_("web", "Choose"),
+    "privacy": N_("web", "Privacy"),
+    "anonymous": N_("web", "Anonymous"),
+    "anonymous_help": N_(
+        "web",
         "Your identity is hidden from the agency and the public; only administrators can see "
         "it. Do not write your name or number in the story.",
     ),
-    "confidential": ("Rahasia", "Confidential"),
-    "confidential_help": (
-        "Seluruh laporan hanya dapat dilihat oleh Anda, instansi terkait, dan administrator; "
-        "tidak pernah tampil di daftar publik.",
-        "The whole report is seen only by you, the agency concerned and administrators; "
-        "never in the public list.",
+    "confidential": N_("web", "Confidential"),
+    "confidential_help": N_(
+        "web",
+        "The whole report is seen only by you, the agency concerned and administrators; never "
+        "in the public list.",
     ),
-    "contact": ("Kontak (tidak pernah ditampilkan)", "Contact (never shown)"),
-    "name": ("Nama", "Name"),
-    "phone": ("Nomor HP", "Mobile number"),
-    "email": ("Email", "Email"),
-    "contact_help": (
-        "Untuk mengabari Anda. Instansi dan publik tidak pernah melihatnya.",
-        "To keep you informed. Agencies and the public never see it.",
+    "contact": N_("web", "Contact (never shown)"),
+    "name": N_("web", "Name"),
+    "phone": N_("web", "Mobile number"),
+    "email": N_("web", "Email"),
+    "contact_help": N_("web", "To keep you informed. Agencies and the public never see it."),
+    "send": N_("web", "Send the report"),
+    "self_named": N_(
+        "web",
+        "Your story seems to contain your name, number or email although you chose Anonymous. "
+        "Remove it first, or tick send anyway.",
     ),
-    "send": ("Kirim laporan", "Send the report"),
-    "self_named": (
-        "Cerita Anda tampaknya menyebut nama, nomor, atau email Anda, padahal Anda memilih "
-        "Anonim. Hapus dulu, atau centang kirim tetap.",
-        "Your story seems to contain your name, number or email although you chose "
-        "Anonymous. Remove it first, or tick send anyway.",
+    "send_anyway": N_("web", "Send anyway"),
+    "received": N_("web", "Report received"),
+    "your_number": N_("web", "Your tracking number"),
+    "your_code": N_("web", "Secret code (keep it: shown once)"),
+    "your_link": N_("web", "Your report's link"),
+    "code_help": N_(
+        "web",
+        "The tracking number alone cannot reply or open a confidential report: keep this code "
+        "or the link.",
     ),
-    "send_anyway": ("Kirim tetap", "Send anyway"),
-    "received": ("Laporan diterima", "Report received"),
-    "your_number": ("Nomor pelacakan Anda", "Your tracking number"),
-    "your_code": (
-        "Kode rahasia (simpan, hanya ditampilkan sekali)",
-        "Secret code (keep it: shown once)",
-    ),
-    "your_link": ("Tautan laporan Anda", "Your report's link"),
-    "code_help": (
-        "Nomor pelacakan saja tidak cukup untuk membalas atau membuka laporan rahasia: "
-        "simpan kode ini atau tautannya.",
-        "The tracking number alone cannot reply or open a confidential report: keep this "
-        "code or the link.",
-    ),
-    "tracking_number": ("Nomor pelacakan", "Tracking number"),
-    "code": ("Kode rahasia", "Secret code"),
-    "open": ("Buka", "Open"),
-    "not_found": ("Laporan tidak ditemukan.", "Report not found."),
-    "status": ("Status", "Status"),
-    "agency": ("Instansi", "Agency"),
-    "due": ("Batas tanggapan instansi", "Agency's response due"),
-    "next_step": ("Selanjutnya", "What happens next"),
-    "history": ("Riwayat", "History"),
-    "reply": ("Balas tanggapan instansi", "Reply to the agency"),
-    "solved": ("Masalah saya sudah selesai", "My problem is solved"),
-    "not_solved": ("Belum selesai", "Not solved"),
-    "no_verdict": ("Hanya membalas", "Just replying"),
-    "add_info": ("Tambah informasi", "Add information"),
-    "text": ("Isi", "Text"),
-    "done": ("Terkirim. Terima kasih.", "Sent. Thank you."),
-    "error": ("Periksa isian", "Check the form"),
-    "filter": ("Saring", "Filter"),
-    "search": ("Cari", "Search"),
-    "all": ("Semua", "All"),
-    "prev": ("Sebelumnya", "Previous"),
-    "next": ("Berikutnya", "Next"),
-    "submitted": ("Dikirim", "Submitted"),
-    "region": ("Wilayah", "Region"),
-    "reporter": ("Pelapor", "Reporter"),
-    "anon_reporter": ("Anonim", "Anonymous"),
-    "named_reporter": ("Warga (identitas tidak ditampilkan)", "A citizen (identity not shown)"),
-    "by_status": ("Menurut status", "By status"),
-    "by_province": ("Menurut provinsi", "By province"),
-    "by_agency": ("Menurut instansi", "By agency"),
-    "on_time": ("Ditanggapi tepat waktu", "Answered on time"),
-    "total": ("Jumlah", "Total"),
-    "empty": ("Belum ada laporan.", "No reports yet."),
-    "report_type": ("Jenis laporan", "Type of report"),
-    "report_type_help": (
-        "Pengaduan: masalah layanan publik. Aspirasi: usul atau saran. Permintaan "
-        "informasi: meminta informasi publik dari instansi.",
+    "tracking_number": N_("web", "Tracking number"),
+    "code": N_("web", "Secret code"),
+    "open": N_("web", "Open"),
+    "not_found": N_("web", "Report not found."),
+    "status": N_("web", "Status"),
+    "agency": N_("web", "Agency"),
+    "due": N_("web", "Agency's response due"),
+    "next_step": N_("web", "What happens next"),
+    "history": N_("web", "History"),
+    "reply": N_("web", "Reply to the agency"),
+    "solved": N_("web", "My problem is solved"),
+    "not_solved": N_("web", "Not solved"),
+    "no_verdict": N_("web", "Just replying"),
+    "add_info": N_("web", "Add information"),
+    "text": N_("web", "Text"),
+    "done": N_("web", "Sent. Thank you."),
+    "error": N_("web", "Check the form"),
+    "filter": N_("web", "Filter"),
+    "search": N_("web", "Search"),
+    "all": N_("web", "All"),
+    "prev": N_("web", "Previous"),
+    "next": N_("web", "Next"),
+    "submitted": N_("web", "Submitted"),
+    "region": N_("web", "Region"),
+    "reporter": N_("web", "Reporter"),
+    "anon_reporter": N_("web", "Anonymous"),
+    "named_reporter": N_("web", "A citizen (identity not shown)"),
+    "by_status": N_("web", "By status"),
+    "by_province": N_("web", "By province"),
+    "by_agency": N_("web", "By agency"),
+    "on_time": N_("web", "Answered on time"),
+    "total": N_("web", "Total"),
+    "empty": N_("web", "No reports yet."),
+    "report_type": N_("web", "Type of report"),
+    "report_type_help": N_(
+        "web",
         "Complaint: a problem with a public service. Aspiration: a proposal or suggestion. "
         "Information request: asking an agency for public information.",
     ),
-    "map_point": ("Titik lokasi (opsional)", "Map point (optional)"),
-    "map_help": (
-        "Lintang dan bujur tempat kejadian, misalnya -6.9147 dan 107.6098. Tombol di "
-        "bawah mengisinya dari lokasi perangkat Anda.",
-        "Latitude and longitude of the place, e.g. -6.9147 and 107.6098. The button "
-        "below fills them from your device's location.",
+    "map_point": N_("web", "Map point (optional)"),
+    "map_help": N_(
+        "web",
+        "Latitude and longitude of the place, e.g. -6.9147 and 107.6098. The button below fills"
+        " them from your device's location.",
     ),
-    "latitude": ("Lintang", "Latitude"),
-    "longitude": ("Bujur", "Longitude"),
-    "use_location": ("Gunakan lokasi saya", "Use my location"),
-    "attachments": ("Lampiran (opsional)", "Attachments (optional)"),
-    "attachments_help": (
-        "Foto (JPEG, PNG, WebP), video (MP4, WebM) atau PDF; paling banyak {n} berkas, "
-        "masing-masing {mb} MB. Data lokasi di foto dihapus.",
-        "Photos (JPEG, PNG, WebP), video (MP4, WebM) or PDF; at most {n} files of {mb} MB "
-        "each. Location data in photos is removed.",
+    "latitude": N_("web", "Latitude"),
+    "longitude": N_("web", "Longitude"),
+    "use_location": N_("web", "Use my location"),
+    "attachments": N_("web", "Attachments (optional)"),
+    "attachments_help": N_(
+        "web",
+        "Photos (JPEG, PNG, WebP), video (MP4, WebM) or PDF; at most {n} files of {mb} MB each."
+        " Location data in photos is removed.",
     ),
-    "your_files": ("Lampiran Anda", "Your attachments"),
-    "account": ("Akun", "Account"),
-    "my_reports": ("Laporan saya", "My reports"),
-    "sign_in": ("Masuk", "Sign in"),
-    "sign_out": ("Keluar", "Sign out"),
-    "sign_up": ("Daftar akun", "Create an account"),
-    "username": ("Nama pengguna", "Username"),
-    "password": ("Kata sandi", "Password"),
-    "password2": ("Ulangi kata sandi", "Repeat the password"),
-    "password_help": (
-        "Minimal 10 karakter. Disimpan sebagai hash scrypt, tidak pernah dalam bentuk asli.",
-        "At least 10 characters. Kept as a scrypt hash, never as written.",
+    "your_files": N_("web", "Your attachments"),
+    "account": N_("web", "Account"),
+    "my_reports": N_("web", "My reports"),
+    "sign_in": N_("web", "Sign in"),
+    "sign_out": N_("web", "Sign out"),
+    "sign_up": N_("web", "Create an account"),
+    "username": N_("web", "Username"),
+    "password": N_("web", "Password"),
+    "password2": N_("web", "Repeat the password"),
+    "password_help": N_("web", "At least 10 characters. Kept as a scrypt hash, never as written."),
+    "account_help": N_(
+        "web",
+        "An account is optional. With one, your reports are listed on one page and open without"
+        " their secret codes; the username is shown unless a report is Anonymous.",
     ),
-    "account_help": (
-        "Akun bersifat opsional. Dengan akun, laporan Anda terdaftar di satu halaman dan "
-        "dapat dibuka tanpa kode rahasia; nama pengguna ditampilkan kecuali laporan Anonim.",
-        "An account is optional. With one, your reports are listed on one page and open "
-        "without their secret codes; the username is shown unless a report is Anonymous.",
-    ),
-    "signed_in_as": ("Masuk sebagai", "Signed in as"),
-    "no_account": ("Belum punya akun?", "No account yet?"),
-    "mismatch": ("Kedua kata sandi tidak sama.", "The passwords differ."),
+    "signed_in_as": N_("web", "Signed in as"),
+    "no_account": N_("web", "No account yet?"),
+    "mismatch": N_("web", "The passwords differ."),
 }
+WORDS: dict[str, tuple[str, str]] = i18n.pairs("web", _WORDS_EN)
 
 
 def language(request: Request) -> str:

@@ -20,7 +20,9 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
+from services import i18n
 from services.auth import InvalidToken, Role, Staff, verify
+from services.i18n import N_
 from services.settings import KitSettings
 
 COOKIE = "aduan_staff"
@@ -29,22 +31,20 @@ LANGUAGES = ("id", "en")
 _KIT_TEMPLATES = Path(__file__).parent / "templates"
 
 # The frame's own words; each console adds its own table.
-WORDS: dict[str, tuple[str, str]] = {
-    "sign_in": ("Masuk", "Sign in"),
-    "sign_out": ("Keluar", "Sign out"),
-    "token": ("Token staf", "Staff token"),
-    "token_help": (
-        "Tempel token yang diberikan administrator (aduan token) atau penyedia login Anda.",
+_WORDS_EN: dict[str, str] = {
+    "sign_in": N_("console", "Sign in"),
+    "sign_out": N_("console", "Sign out"),
+    "token": N_("console", "Staff token"),
+    "token_help": N_(
+        "console",
         "Paste the token your administrator (aduan token) or sign-in provider gave you.",
     ),
-    "bad_token": ("Token tidak sah atau kedaluwarsa.", "The token is invalid or expired."),
-    "wrong_role": (
-        "Peran Anda tidak dapat membuka konsol ini.",
-        "Your role cannot open this console.",
-    ),
-    "signed_in_as": ("Masuk sebagai", "Signed in as"),
-    "language": ("English", "Bahasa Indonesia"),
+    "bad_token": N_("console", "The token is invalid or expired."),
+    "wrong_role": N_("console", "Your role cannot open this console."),
+    "signed_in_as": N_("console", "Signed in as"),
+    "language": N_("console", "Bahasa Indonesia"),
 }
+WORDS: dict[str, tuple[str, str]] = i18n.pairs("console", _WORDS_EN)
 
 
 def secret() -> str:

@@ -10,21 +10,25 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-_MESSAGES: dict[str, tuple[str, str]] = {
-    "missing": ("wajib diisi", "is required"),
-    "string_too_short": ("terlalu pendek", "is too short"),
-    "string_too_long": ("terlalu panjang", "is too long"),
-    "string_pattern_mismatch": ("formatnya tidak sesuai", "has the wrong format"),
-    "string_type": ("harus berupa teks", "must be text"),
-    "bool_parsing": ("harus true atau false", "must be true or false"),
-    "bool_type": ("harus true atau false", "must be true or false"),
-    "literal_error": ("nilainya tidak dikenal", "is not an allowed value"),
-    "value_error": ("nilainya tidak valid", "is not valid"),
-    "json_invalid": ("JSON tidak valid", "is not valid JSON"),
-    "model_attributes_type": ("harus berupa objek", "must be an object"),
-    "dict_type": ("harus berupa objek", "must be an object"),
-    "extra_forbidden": ("tidak dikenal", "is not a known field"),
+from services import i18n
+from services.i18n import N_
+
+_MESSAGES_EN: dict[str, str] = {
+    "missing": N_("validation", "is required"),
+    "string_too_short": N_("validation", "is too short"),
+    "string_too_long": N_("validation", "is too long"),
+    "string_pattern_mismatch": N_("validation", "has the wrong format"),
+    "string_type": N_("validation", "must be text"),
+    "bool_parsing": N_("validation", "must be true or false"),
+    "bool_type": N_("validation", "must be true or false"),
+    "literal_error": N_("validation", "is not an allowed value"),
+    "value_error": N_("validation", "is not valid"),
+    "json_invalid": N_("validation", "is not valid JSON"),
+    "model_attributes_type": N_("validation", "must be an object"),
+    "dict_type": N_("validation", "must be an object"),
+    "extra_forbidden": N_("validation", "is not a known field"),
 }
+_MESSAGES: dict[str, tuple[str, str]] = i18n.pairs("validation", _MESSAGES_EN)
 
 
 def language(request: Request) -> str:

@@ -34,8 +34,11 @@ def test_every_marked_text_is_translated_in_both_languages() -> None:
         catalogue = i18n.catalogue(lang)
         missing = sorted(marked - set(catalogue))
         assert not missing, f"{lang}: no translation for {missing[:5]} (run make messages)"
+    # Words Indonesian writes as English does; any other identical text is one left
+    # untranslated.
+    alike = {"-", "Email", "Status", "Sub-unit", "administrator"}
     indonesian = i18n.catalogue("id")
-    same = [key for key in marked if indonesian[key] == key[1]]
+    same = [key for key in marked if indonesian[key] == key[1] and key[1] not in alike]
     assert not same, f"Indonesian texts left in English: {same[:5]}"
 
 
