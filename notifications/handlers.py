@@ -89,8 +89,10 @@ def _notice(
 
 def _tells_a_step(ctx: HandlerContext, report_id: str, template: str, at: datetime) -> bool:
     """Whether a reporter's notice tells a step the lifecycle allows, folded with the
-    notices already recorded (in any order they came): a closing the report already had,
-    or an escalation after the agency's answer, is not told. Logged when refused."""
+    notices already recorded (in any order they came). Notifications does not see every
+    step (the fold fills the gaps), so only a contradiction holds a notice back: anything
+    after the closing, a second closing, an escalation after the agency's answer. Logged
+    when refused."""
     step = domain.STEP_OF_TEMPLATE.get(template)
     if step is None:
         return True
@@ -112,8 +114,9 @@ def _tells_a_step(ctx: HandlerContext, report_id: str, template: str, at: dateti
         report_id,
         ctx.event.id,
         before,
+        gaps=True,
     )
-    return ctx.event.id not in {f.event_id for f, _ in folded.refused}
+    return ctx.event.id not in folded.refused_from
 
 
 def advance(ctx: HandlerContext, report_ids: list[str]) -> None:

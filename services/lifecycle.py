@@ -439,6 +439,8 @@ class Folded:
     last_at: datetime | None = None
     applied: list[Fact] = field(default_factory=list)
     refused: list[tuple[Fact, str]] = field(default_factory=list)
+    # The state each refused fact met (by event id).
+    refused_from: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def label_id(self) -> str:
@@ -453,8 +455,13 @@ def allowed(kind: str, current: str | None) -> str | None:
     return step.moves.get(current)
 
 
-def fold(facts: Iterable[Fact]) -> Folded:
-    """Fold a report's facts (in any order, repeats dropped) into its state."""
+def fold(facts: Iterable[Fact], gaps: bool = False) -> Folded:
+    """Fold a report's facts (in any order, repeats dropped) into its state.
+
+    ``gaps``: for a projection that does not see every step (notifications). A step not
+    allowed from where the fold stands is then taken as the sign of steps it never saw,
+    and applied, unless it contradicts that state (:func:`contradicts`).
+    """
     out = Folded()
     seen: set[str] = set()
     for fact in sorted(facts, key=Fact.key):
@@ -462,9 +469,12 @@ def fold(facts: Iterable[Fact]) -> Folded:
             continue
         seen.add(fact.event_id)
         to = allowed(fact.kind, out.state)
+        if to is None and gaps and not contradicts(fact.kind, out.state):
+            to = _target(fact.kind, out.state)
         if to is None:
             reason = f"{fact.kind} is not allowed from {out.state or 'nothing'}"
             out.refused.append((fact, reason))
+            out.refused_from[fact.event_id] = out.state
             continue
         if to != out.state:
             out.since = fact.at
@@ -480,6 +490,7 @@ def fold_rows(
     report_id: str,
     new_event_id: str | None = None,
     before: Iterable[Fact] = (),
+    gaps: bool = False,
 ) -> Folded:
     """Fold a projection's own records of a report ((event id, its kind, when) rows; its
     kinds named by ``step_of``, None for records that are no step), after the facts
@@ -489,11 +500,33 @@ def fold_rows(
         step = step_of(kind)
         if step is not None:
             facts.append(Fact(event_id, step, at))
-    folded = fold(facts)
+    folded = fold(facts, gaps)
     for fact, reason in folded.refused:
         if fact.event_id == new_event_id:
             log.info("lifecycle step refused: %s", reason, extra={"report_id": report_id})
     return folded
+
+
+def _target(kind: str, state: str | None) -> str | None:
+    """Where a step leads when the steps before it were not seen: its first move's end
+    (a step that leaves the state as it is keeps it)."""
+    step = STEPS.get(kind)
+    if step is None or not step.moves:
+        return None
+    source, to = next(iter(step.moves.items()))
+    return state if to == source else to
+
+
+def contradicts(kind: str, state: str | None) -> bool:
+    """Whether telling ``kind`` would contradict a state already reached, for a projection
+    that does not see every step (a refusal from an earlier state only means a step it
+    never sees is missing): anything after the end, a second closing, an escalation of a
+    report the agency has answered or that waits for its region."""
+    if state is None:
+        return False
+    if STATES[state].terminal:
+        return True
+    return kind == "escalated" and state in ("resolved", "pending_region")
 
 
 def after(last: datetime | None, now: datetime) -> datetime:

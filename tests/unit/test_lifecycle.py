@@ -215,3 +215,58 @@ def test_after_never_stamps_before_the_step_it_follows() -> None:
     assert lifecycle.after(T0, T0 - timedelta(seconds=5)) > T0
     assert lifecycle.after(T0, T0 + timedelta(seconds=5)) == T0 + timedelta(seconds=5)
     assert lifecycle.after(None, T0) == T0
+
+
+NOTICED = {
+    "submitted",
+    "information_requested",
+    "verified",
+    "rejected",
+    "pending_region",
+    "routed",
+    "followup",
+    "resolved",
+    "reopened",
+    "closed",
+    "escalated",
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.sampled_from(sorted(JOURNEYS)), data=st.data())
+def test_a_projection_that_sees_only_some_steps_refuses_none_of_a_real_journey(
+    name: str, data: st.DataObject
+) -> None:
+    """Notifications sees only the steps it tells, in any order: with gaps filled, no step
+    of a real journey is held back, and the end is the journey's."""
+    steps, end = JOURNEYS[name]
+    facts = [f for f in facts_of(steps) if f.kind in NOTICED]
+    seen: list[lifecycle.Fact] = []
+    for fact in data.draw(st.permutations(facts)):
+        seen.append(fact)
+        assert lifecycle.fold(seen, gaps=True).refused == []
+    assert lifecycle.fold(seen, gaps=True).state == end
+
+
+def test_with_gaps_only_a_contradiction_is_refused() -> None:
+    t = [T0 + timedelta(minutes=m) for m in range(6)]
+    routed_first = lifecycle.fold(
+        [lifecycle.Fact("a", "submitted", t[0]), lifecycle.Fact("b", "routed", t[2])], gaps=True
+    )
+    assert routed_first.state == "routed" and not routed_first.refused
+    twice = lifecycle.fold(
+        [
+            lifecycle.Fact("a", "submitted", t[0]),
+            lifecycle.Fact("b", "resolved", t[1]),
+            lifecycle.Fact("c", "closed", t[2]),
+            lifecycle.Fact("d", "closed", t[3]),
+            lifecycle.Fact("e", "escalated", t[4]),
+        ],
+        gaps=True,
+    )
+    assert twice.state == "closed" and set(twice.refused_from) == {"d", "e"}
+    answered = lifecycle.fold(
+        [lifecycle.Fact("b", "resolved", t[1]), lifecycle.Fact("e", "escalated", t[4])],
+        gaps=True,
+    )
+    assert answered.state == "resolved" and answered.refused_from == {"e": "resolved"}
