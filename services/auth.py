@@ -87,21 +87,34 @@ class InvalidToken(Exception):
     """A token that is missing, forged, expired or malformed."""
 
 
+def _claims(secret: str, token: str, audience: str) -> dict[str, object]:
+    """A token's claims, checked for signature, expiry, issuer and audience."""
+    try:
+        return dict(
+            jwt.decode(
+                token,
+                secret,
+                algorithms=[ALGORITHM],
+                audience=audience,
+                issuer=ISSUER,
+                options={"require": ["exp", "sub", "iss", "aud"]},
+            )
+        )
+    except jwt.PyJWTError as exc:
+        raise InvalidToken(type(exc).__name__) from exc
+
+
 def verify(secret: str, token: str) -> Staff:
     """The staff member a token names, or :class:`InvalidToken`."""
+    claims = _claims(secret, token, AUDIENCE)
     try:
-        claims = jwt.decode(
-            token,
-            secret,
-            algorithms=[ALGORITHM],
-            audience=AUDIENCE,
-            issuer=ISSUER,
-            options={"require": ["exp", "sub", "iss", "aud"]},
-        )
+        agency = claims.get("agency")
         return Staff(
-            sub=str(claims["sub"]), role=Role(claims["role"]), agency_id=claims.get("agency")
+            sub=str(claims["sub"]),
+            role=Role(str(claims["role"])),
+            agency_id=str(agency) if agency is not None else None,
         )
-    except (jwt.PyJWTError, KeyError, ValueError) as exc:
+    except (KeyError, ValueError) as exc:
         raise InvalidToken(type(exc).__name__) from exc
 
 
@@ -128,18 +141,10 @@ def issue_file_grant(
 
 def verify_file_grant(secret: str, token: str) -> tuple[str, str]:
     """The (report id, attachment id) a grant opens, or :class:`InvalidToken`."""
-    try:
-        claims = jwt.decode(
-            token,
-            secret,
-            algorithms=[ALGORITHM],
-            audience=FILE_AUDIENCE,
-            issuer=ISSUER,
-            options={"require": ["exp", "sub", "iss", "aud"]},
-        )
-        return str(claims["sub"]), str(claims["att"])
-    except (jwt.PyJWTError, KeyError, ValueError) as exc:
-        raise InvalidToken(type(exc).__name__) from exc
+    claims = _claims(secret, token, FILE_AUDIENCE)
+    if "att" not in claims:
+        raise InvalidToken("no attachment")
+    return str(claims["sub"]), str(claims["att"])
 
 
 def _unauthorised(detail: str) -> HTTPException:

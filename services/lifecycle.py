@@ -236,6 +236,12 @@ _ACTIVE = ("routed", "in_progress", "reopened", "escalated")
 # government stays counted as waiting (the evidence that brings that government on board).
 _VERIFYING = ("submitted", "information_requested", "returned", "escalated")
 
+# An agency's answer (acknowledgement, follow-up, question) starts its handling; once it
+# handles, answers leave the state as it is.
+_ANSWER = _moves(("routed", "reopened"), "in_progress") | _moves(
+    ("in_progress", "escalated", "resolved")
+)
+
 STEPS: dict[str, Step] = {
     s.kind: s
     for s in (
@@ -330,24 +336,21 @@ STEPS: dict[str, Step] = {
             "acknowledgement",
             "id.aduan.report.followup_posted.v1",
             "routing",
-            _moves(("routed", "reopened"), "in_progress")
-            | _moves(("in_progress", "escalated", "resolved")),
+            _ANSWER,
             N_("step", "The agency received the report and is handling it"),
         ),
         Step(
             "followup",
             "id.aduan.report.followup_posted.v1",
             "routing",
-            _moves(("routed", "reopened"), "in_progress")
-            | _moves(("in_progress", "escalated", "resolved")),
+            _ANSWER,
             N_("step", "The agency's follow-up"),
         ),
         Step(
             "question",
             "id.aduan.report.followup_posted.v1",
             "routing",
-            _moves(("routed", "reopened"), "in_progress")
-            | _moves(("in_progress", "escalated", "resolved")),
+            _ANSWER,
             N_("step", "A question from the agency"),
         ),
         Step(

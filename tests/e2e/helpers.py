@@ -139,3 +139,15 @@ def routing_of(platform: Platform, report_id: str) -> dict[str, Any]:
     r = httpx.get(url, headers=staff_headers(platform))
     r.raise_for_status()
     return r.json()  # type: ignore[no-any-return]
+
+
+def region_credentials(platform: Platform, region: str) -> dict[str, Any]:
+    """Client credentials for a connected regional government's system (``32.73``, ``32``)."""
+    r = httpx.post(
+        f"{platform.url('notifications')}/v1/regions/clients",
+        json={"region": region, "name": f"Sistem pemda {region}"},
+        headers=staff_headers(platform),
+        timeout=10,
+    )
+    assert r.status_code == 201, r.text
+    return dict(r.json())

@@ -43,7 +43,7 @@ from services.console import COOKIE
 from services.launcher import Platform
 from services.settings import BrokerProfile
 from tests.conftest import BACKENDS, PgDatabases, database_urls, new_namespace, platform_env
-from tests.e2e.helpers import staff_headers, wait_for
+from tests.e2e.helpers import region_credentials, staff_headers, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -391,15 +391,7 @@ def photo() -> bytes:
     return buf.getvalue()
 
 
-def region_client(platform: Platform, region: str) -> dict[str, str]:
-    r = httpx.post(
-        f"{platform.url('notifications')}/v1/regions/clients",
-        json={"region": region, "name": f"Sistem pemda {region}"},
-        headers=staff_headers(platform),
-        timeout=10,
-    )
-    assert r.status_code == 201, r.text
-    return dict(r.json())
+region_client = region_credentials
 
 
 # Each journey's story is its own: duplicates are checked on these platforms.

@@ -15,7 +15,14 @@ import httpx
 import pytest
 
 from services.launcher import Platform
-from tests.e2e.helpers import fully_routed, staff_headers, submit, track, wait_for
+from tests.e2e.helpers import (
+    fully_routed,
+    region_credentials,
+    staff_headers,
+    submit,
+    track,
+    wait_for,
+)
 from tests.kafka_helpers import read_topic
 from tests.regional_client import RegionalGovernment, WebhookReceiver
 
@@ -24,15 +31,7 @@ pytestmark = pytest.mark.e2e
 LOOPBACK_HOOKS = {"NOTIFICATIONS_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8"}
 
 
-def _credentials(platform: Platform, region: str) -> dict[str, Any]:
-    r = httpx.post(
-        f"{platform.url('notifications')}/v1/regions/clients",
-        json={"region": region, "name": f"Sistem pemda {region}"},
-        headers=staff_headers(platform),
-        timeout=10,
-    )
-    assert r.status_code == 201, r.text
-    return dict(r.json())
+_credentials = region_credentials
 
 
 def _region(platform: Platform, creds: dict[str, Any], state: Path) -> RegionalGovernment:

@@ -245,7 +245,10 @@ def test_pending_regions_rules_and_returns(make_platform: Any) -> None:
     # Nabire's government has not joined: the report waits, counted, and the citizen sees why.
     held = submit(platform, regency_code="94.01", reporter={"phone": "081311110002"})
     view = wait_for(
-        lambda: (v := track(platform, held["tracking_number"]).json())["status"] == "pending" and v,
+        lambda: (
+            (v := track(platform, held["tracking_number"]).json())["status"] == "pending_region"
+            and v
+        ),
         what="pending",
     )
     assert view["agency"] == "Pemerintah Kabupaten Nabire"

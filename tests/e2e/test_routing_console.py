@@ -46,7 +46,9 @@ def test_an_officer_handles_a_report_and_an_administrator_connects_a_region(
     held = submit(platform, regency_code="95.01", reporter={"phone": "081322220002"})
     wait_for(lambda: fully_routed(platform, report["tracking_number"]), what="routed")
     wait_for(
-        lambda: track(platform, held["tracking_number"]).json()["status"] == "pending" or None,
+        lambda: (
+            track(platform, held["tracking_number"]).json()["status"] == "pending_region" or None
+        ),
         what="pending",
     )
     officer = platform.staff_token(auth.Role.agency_officer, "petugas-bdg", "pemda-32.73")

@@ -132,7 +132,9 @@ def test_reporter_silence_after_the_answer_closes_the_report(platform: Platform)
 
     view = wait_for(closed, 60, "the report closed by the reporter's silence")
     assert view["status_label"] == "Selesai"
-    assert [h["detail"] for h in view["history"] if h["kind"] == "closed"] == ["no_reply"]
+    assert [h["detail"] for h in view["history"] if h["kind"] == "closed"] == [
+        "Tidak ada tanggapan dari Anda dalam 10 hari kerja."
+    ]
     clocks = httpx.get(f"{platform.url('sla')}/v1/reports/{rid}/sla").json()["clocks"]
     by_clock = {c["clock"]: c for c in clocks}
     assert by_clock["resolution"]["status"] == "stopped"
