@@ -215,10 +215,11 @@ def test_agencies_handle_reports_and_see_only_their_own(make_platform: Any, back
     unhappy = _reply(rid, "Belum, lubang masih ada.", False)
     publish(platform, "report.reporter_replied", "/aduan/intake", unhappy, rid)
     reopened = wait_for(
-        lambda: (d := _detail(platform, rid, coblong))["status"] == "in_progress" and d,
+        lambda: (d := _detail(platform, rid, coblong))["status"] == "reopened" and d,
         what="re-opened",
     )
-    assert reopened["log"][-1]["satisfied"] is False
+    assert [e["kind"] for e in reopened["log"]][-2:] == ["reply", "reopened"]
+    assert reopened["log"][-2]["satisfied"] is False
     assert [r["report_id"] for r in _get(platform, "/v1/inbox", coblong).json()] == [rid]
 
     assert metric(platform, "routing", "aduan_routing_routed_total", agency="pemda-32.73") >= 1

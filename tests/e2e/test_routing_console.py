@@ -132,7 +132,7 @@ def test_an_officer_handles_a_report_and_an_administrator_connects_a_region(
             page.fill("#resolve textarea[name=summary]", "Lubang ditambal.")
             page.click("#resolve button[type=submit]")
             page.wait_for_selector("tr.entry-resolved")
-            assert "Selesai ditangani" in page.inner_text("#status")
+            assert "Selesai menurut instansi" in page.inner_text("#status")
             page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
             # English is one click away.
             page.click("text=English")

@@ -114,7 +114,11 @@ def test_checks_questions_duplicates_and_the_verifiers_queue(
         return clocks.get("verification", {}).get("status") == "paused"
 
     wait_for(clock_paused, what="the verification clock paused")
-    assert status(platform, vague["tracking_number"], "submitted")
+    # The citizen reads that the report waits for them (the lifecycle's state).
+    wait_for(
+        lambda: status(platform, vague["tracking_number"], "information_requested"),
+        what="the citizen reads that the report waits for them",
+    )
 
     # The answer (as intake publishes it) completes the report: verified and routed.
     answer = ReportInformationAdded(

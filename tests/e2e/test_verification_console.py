@@ -76,7 +76,7 @@ def test_a_verifier_signs_in_reads_the_findings_and_verifies_with_one_key(
             row.locator("a").click()
             page.wait_for_url(f"**/console/cases/{named['report_id']}")
             findings = page.inner_text("#findings")
-            assert "privacy / anonymous_names_reporter" in findings
+            assert "Privasi pelapor" in findings and "anonymous_names_reporter" not in findings
             assert "nama: Budi Santoso" in findings
             assert "081200000009" not in page.content()  # verification has no contact data
 

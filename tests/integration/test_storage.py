@@ -24,7 +24,7 @@ from routing.handlers import seed as seed_directory
 from routing.models import INBOX, OUTBOX
 from services import bus
 from services.broker import EmbeddedBroker
-from services.contracts import ReportVerified, encode, new_event
+from services.contracts import ReportSubmitted, ReportVerified, encode, new_event
 from services.db import Database, migrate
 from services.serve import SERVICES
 from tests.conftest import PgDatabases, kit_for, new_namespace
@@ -45,6 +45,24 @@ def verified(report_id: str | None = None, regency: str = "32.73", title: str = 
         verified_at=datetime.now(UTC),
     )
     return encode(new_event("/aduan/test", rid, payload))
+
+
+def submitted(report_id: str, regency: str = "32.73") -> bytes:
+    """The report itself, as intake publishes it: routing routes only what it holds."""
+    payload = ReportSubmitted(
+        report_id=report_id,
+        tracking_number="1234567",
+        title="Jalan",
+        body="Jalan berlubang.",
+        category="infrastruktur",
+        regency_code=regency,
+        reporter_ref="r",
+        anonymous=False,
+        confidential=False,
+        channel="api",
+        submitted_at=datetime.now(UTC),
+    )
+    return encode(new_event("/aduan/test", report_id, payload))
 
 
 def raw(topic: str, value: bytes | None, offset: int = 0) -> bus.RawMessage:
@@ -112,18 +130,32 @@ class StorageContract:
             routing_db,
             bus.Outbox("routing", kit, OUTBOX),
             INBOX,
-            {"id.aduan.report.verified.v1": fragile},
+            {
+                "id.aduan.report.verified.v1": fragile,
+                "id.aduan.report.submitted.v1": HANDLERS["id.aduan.report.submitted.v1"],
+            },
             bus.DeadLetters("routing", kit),
             on_commit=lambda: None,
         )
-        good = verified()
+        ids = [str(uuid.uuid4()) for _ in range(3)]
+        stories = f"{kit.aduan_namespace}.report.submitted"
+        regencies = ("32.73", "35.78", "32.73")
+        asyncio.run(
+            consumer.process(
+                [
+                    raw(stories, submitted(r, g), i)
+                    for i, (r, g) in enumerate(zip(ids, regencies, strict=True))
+                ]
+            )
+        )
+        good = verified(ids[0])
         again = good  # the same event delivered twice
         poison = (
             b'{"specversion":"1.0","id":"x","source":"s","type":"id.aduan.report.verified.v1",'
             b'"time":"2026-01-01T00:00:00Z","data":{"report_id":"nope"}}'
         )
-        second = verified(regency="35.78")
-        boom = verified(title="boom")
+        second = verified(ids[1], regency="35.78")
+        boom = verified(ids[2], title="boom")
         asyncio.run(
             consumer.process(
                 [
@@ -142,7 +174,7 @@ class StorageContract:
             inbox = conn.execute(sa.text("SELECT count(*) FROM inbox")).scalar_one()
             # Each went to a connected Pemda: its region's feed, on two topics, too.
             feed = conn.execute(sa.text(FEED_EVENTS)).scalar_one()
-        assert (routed, outbox, inbox, feed) == (2, 2, 2, 4)
+        assert (routed, outbox, inbox, feed) == (2, 2, 2 + 3, 4)  # 3 submissions, 2 verified
         dead = read_topic(broker.bootstrap, f"{topic}.dlq", expect=3)
         assert sorted(int(d.headers["aduan.dlq.origin_offset"]) for d in dead) == [2, 3, 5]
         for d in dead:
