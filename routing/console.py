@@ -62,6 +62,8 @@ _WORDS_EN: dict[str, str] = {
     "map_point": N_("agency_console", "Map point"),
     "added": N_("agency_console", "Added by the reporter"),
     "reporter": N_("agency_console", "Reporter"),
+    "identity_hidden": N_("agency_console", "Identity not released"),
+    "anonymous_reporter": N_("agency_console", "Anonymous"),
     "in_charge": N_("agency_console", "In charge"),
     "unit": N_("agency_console", "Work unit"),
     "subunit": N_("agency_console", "Sub-unit"),
