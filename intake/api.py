@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -312,15 +313,18 @@ async def track(
     if not tracking_number.isdigit() or len(tracking_number) != 7:
         raise HTTPException(404, "Laporan tidak ditemukan / report not found")
 
-    def work() -> tuple[Report | None, list[handlers.HistoryEntry], list[AttachmentRef]]:
+    def work() -> tuple[
+        Report | None, list[handlers.HistoryEntry], list[AttachmentRef], Callable[[str], str]
+    ]:
         with rt.database.session() as session:
             report = handlers.find_report(session, tracking_number)
             if report is None:
-                return None, [], []
+                return None, [], [], str
             files = [a.ref() for a in handlers.attachments_of(session, report.id)]
-            return report, handlers.history_of(session, report.id), files
+            public = handlers.for_public(session, report)
+            return report, handlers.history_of(session, report.id), files, public
 
-    report, history, files = await rt.database.read(work)
+    report, history, files, public = await rt.database.read(work)
     if report is None or (
         report.confidential and not domain.proves(secret, report.tracking_secret_hash)
     ):
@@ -330,6 +334,8 @@ async def track(
     lang = language(request)
     state = lifecycle.state(report.status)
     zone = localtime.zone_of(report.regency_code)
+    # Without the proof, the report reads as the public reads it.
+    shown = str if domain.proves(secret, report.tracking_secret_hash) else public
     return ReportOut(
         tracking_number=report.tracking_number,
         status=report.status,
@@ -337,7 +343,7 @@ async def track(
         status_next=state.next_step(lang),
         open311_status=state.open311,
         timezone=localtime.zone_label(report.regency_code),
-        title=report.title,
+        title=shown(report.title),
         report_type=report.report_type,  # type: ignore[arg-type]
         category=report.category,
         regency_code=report.regency_code,
@@ -353,7 +359,7 @@ async def track(
                 at_local=localtime.format_local(h.occurred_at, report.regency_code, lang),
                 kind=h.kind,
                 label=domain.label(domain.HISTORY_LABELS, h.kind, lang),
-                detail=domain.history_detail(h.kind, h.detail, report.regency_code, lang),
+                detail=shown(domain.history_detail(h.kind, h.detail, report.regency_code, lang)),
             )
             for h in history
         ],

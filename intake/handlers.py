@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -15,8 +17,15 @@ from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, select
 
 from intake import domain
-from intake.models import BlockedSender, HistoryEntry, Report, ReportAttachment, Reporter
-from services import auth, lifecycle, uploads
+from intake.models import (
+    Account,
+    BlockedSender,
+    HistoryEntry,
+    Report,
+    ReportAttachment,
+    Reporter,
+)
+from services import auth, lifecycle, masking, uploads
 from services.bus import Handler, HandlerContext, Outbox, ignore
 from services.contracts import (
     AttachmentRef,
@@ -183,8 +192,8 @@ def submit_report(
         ReportSubmitted(
             report_id=report.id,
             tracking_number=tracking,
-            title=report.title,
-            body=report.body,
+            title=outgoing(session, report, report.title)[:200],
+            body=outgoing(session, report, report.body)[:20_000],
             category=report.category,
             regency_code=report.regency_code,
             district_code=report.district_code,
@@ -218,6 +227,31 @@ def submit_report(
     after_commit(session, SUBMITTED.labels(report.channel).inc)
     log.info("report submitted via %s", report.channel, extra={"report_id": report.id})
     return report, secret, True
+
+
+def identity_of(session: Session, report: Report) -> re.Pattern[str] | None:
+    """What names a report's reporter (name parts, phone, email, account name)."""
+    reporter = session.get(Reporter, report.reporter_ref)
+    account = session.get(Account, report.account_id) if report.account_id else None
+    return masking.identity_pattern(
+        reporter.name if reporter else None,
+        reporter.phone if reporter else None,
+        reporter.email if reporter else None,
+        [account.username] if account else [],
+    )
+
+
+def outgoing(session: Session, report: Report, text: str) -> str:
+    """A reporter's words as they leave intake: an Anonim reporter's own identity masked
+    (the reporter keeps their own words on their own page)."""
+    return masking.mask_identity(text, identity_of(session, report)) if report.anonymous else text
+
+
+def for_public(session: Session, report: Report) -> Callable[[str], str]:
+    """How the public (and anyone who has not proven the report) reads its texts: an
+    Anonim reporter's identity masked, and any phone, email or NIK in every report."""
+    pattern = identity_of(session, report) if report.anonymous else None
+    return lambda text: masking.mask_contacts(masking.mask_identity(text, pattern))
 
 
 def attachment_count(session: Session, report_id: str) -> int:
@@ -393,7 +427,12 @@ def add_information(
     text = text or "Lampiran ditambahkan: " + ", ".join(r.filename for r in refs)
     event = outbox.emit(
         session,
-        ReportInformationAdded(report_id=report.id, text=text, added_at=now, attachments=refs),
+        ReportInformationAdded(
+            report_id=report.id,
+            text=outgoing(session, report, text)[:20_000],
+            added_at=now,
+            attachments=refs,
+        ),
         report.id,
     )
     _remember(session, report, event.id, "information_added", text, now)
@@ -411,7 +450,7 @@ def reply(
             report_id=report.id,
             reply_id=uuid.uuid4().hex,
             satisfied=satisfied,
-            text=text,
+            text=outgoing(session, report, text)[:5000],
             replied_at=now,
         ),
         report.id,

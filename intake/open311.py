@@ -22,6 +22,7 @@ import hashlib
 import json
 import secrets
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from xml.etree.ElementTree import Element, SubElement, tostring
@@ -250,8 +251,9 @@ def service_definition(name: str) -> Response:
 # --- requests --------------------------------------------------------------------------------
 
 
-def request_row(report: Report) -> dict[str, Any]:
-    """A report as Open311 shows it: nothing of who reported."""
+def request_row(report: Report, shown: Callable[[str], str]) -> dict[str, Any]:
+    """A report as Open311 shows it: nothing of who reported (``shown``: the public's
+    masking of its text, handlers.for_public)."""
     regency = areas.get(report.regency_code)
     public = report.status in PUBLIC_TEXT
     state = lifecycle.state(report.status)
@@ -262,7 +264,7 @@ def request_row(report: Report) -> dict[str, Any]:
         "status_notes": notes,
         "service_name": CATEGORIES.get(report.category, ("", ""))[0],
         "service_code": report.category,
-        "description": report.body if public else "",
+        "description": shown(report.body) if public else "",
         "agency_responsible": report.agency_name or "",
         "requested_datetime": report.submitted_at,
         "updated_datetime": report.updated_at,
@@ -316,7 +318,7 @@ def _list_requests(fmt: str, request: Request, rt: ServiceRuntime) -> Response:
 
     def work() -> list[dict[str, Any]]:
         with rt.database.session() as s:
-            return [request_row(r) for r in s.scalars(query)]
+            return [request_row(r, handlers.for_public(s, r)) for r in s.scalars(query)]
 
     return render(fmt, "service_requests", "request", work())
 
@@ -328,14 +330,17 @@ def one_request(name: str, rt: Runtime) -> Response:
     if fmt is None:
         return error("json", 404, "format must be json or xml")
 
-    def work() -> Report | None:
+    def work() -> dict[str, Any] | None:
         with rt.database.session() as s:
-            return handlers.find_report(s, tn) if tn.isdigit() and len(tn) == 7 else None
+            report = handlers.find_report(s, tn) if tn.isdigit() and len(tn) == 7 else None
+            if report is None or report.confidential:
+                return None
+            return request_row(report, handlers.for_public(s, report))
 
-    report = work()
-    if report is None or report.confidential:
+    row = work()
+    if row is None:
         return error(fmt, 404, f"service_request_id not found: {tn}")
-    return render(fmt, "service_requests", "request", [request_row(report)])
+    return render(fmt, "service_requests", "request", [row])
 
 
 @router.get("/tokens/{name}")

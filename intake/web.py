@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -451,14 +452,17 @@ def _proven(report: Report, code: str, account: Account | None = None) -> bool:
 async def tracking_page(request: Request, tn: str, kode: str = "", done: str = "") -> Response:
     rt = runtime_of(request)
 
-    def work() -> tuple[Report | None, list[HistoryEntry], Account | None, list[Any]]:
+    def work() -> tuple[
+        Report | None, list[HistoryEntry], Account | None, list[Any], Callable[[str], str]
+    ]:
         with rt.database.session() as session:
             report, history = _load(session, tn)
             account = accounts.current(session, request)
             attached = handlers.attachments_of(session, report.id) if report else []
-            return report, history, account, attached
+            public = handlers.for_public(session, report) if report else str
+            return report, history, account, attached, public
 
-    report, history, account, attached = await rt.database.read(work)
+    report, history, account, attached, public = await rt.database.read(work)
     if report is None or (report.confidential and not _proven(report, kode, account)):
         return page(request, "lacak.html", 404, missing=True)
     proven = _proven(report, kode, account)
@@ -479,6 +483,7 @@ async def tracking_page(request: Request, tn: str, kode: str = "", done: str = "
         report=report,
         history=history,
         agency_files=agency_files,
+        shown=str if proven else public,
         proven=proven,
         kode=kode if domain.proves(kode, report.tracking_secret_hash) else "",
         attached=attached if proven else [],
@@ -619,18 +624,21 @@ async def browse(
     hal = max(1, min(hal, 1000))
     size = 20
 
-    def work() -> list[Report]:
+    def work() -> tuple[list[Report], dict[str, str]]:
         with rt.database.session() as session:
-            rows = session.scalars(
-                query.order_by(c.submitted_at.desc()).limit(size + 1).offset((hal - 1) * size)
+            rows = list(
+                session.scalars(
+                    query.order_by(c.submitted_at.desc()).limit(size + 1).offset((hal - 1) * size)
+                )
             )
-            return list(rows)
+            return rows, {r.id: handlers.for_public(session, r)(r.title) for r in rows}
 
-    rows = await rt.database.read(work)
+    rows, titles = await rt.database.read(work)
     return page(
         request,
         "daftar.html",
         rows=rows[:size],
+        titles=titles,
         more=len(rows) > size,
         hal=hal,
         q=q,
@@ -648,7 +656,7 @@ async def browse(
 async def public_report(request: Request, tn: str) -> Response:
     rt = runtime_of(request)
 
-    def work() -> tuple[Report | None, list[HistoryEntry], str | None]:
+    def work() -> tuple[Report | None, list[HistoryEntry], str | None, Callable[[str], str]]:
         with rt.database.session() as session:
             report, history = _load(session, tn)
             account = (
@@ -657,9 +665,10 @@ async def public_report(request: Request, tn: str) -> Response:
                 else None
             )
             named = account.username if account else None
-            return report, history, named
+            shown = handlers.for_public(session, report) if report else str
+            return report, history, named, shown
 
-    report, history, username = await rt.database.read(work)
+    report, history, username, shown_text = await rt.database.read(work)
     if report is None or report.confidential or report.status not in PUBLIC:
         return page(request, "lacak.html", 404, missing=True)
     shown = [h for h in history if h.kind in PUBLIC_HISTORY]
@@ -668,6 +677,7 @@ async def public_report(request: Request, tn: str) -> Response:
         "laporan.html",
         report=report,
         history=shown,
+        shown=shown_text,
         region=_region(report),
         username=username,
         report_type=domain.label(domain.REPORT_TYPES, report.report_type, language(request)),

@@ -49,7 +49,28 @@ class Canary:
     @property
     def needles(self) -> list[str]:
         e164 = "+62" + self.phone[1:]
-        return [self.mark, self.phone, e164, e164[1:], self.email]
+        return [self.mark, self.phone, e164, e164[1:], self.email, *self.spellings[1:]]
+
+    @property
+    def spellings(self) -> list[str]:
+        """The phone as people write it in a story."""
+        p = self.phone
+        return [
+            p,
+            f"{p[:4]}-{p[4:8]}-{p[8:]}",
+            f"+62 {p[1:4]} {p[4:8]} {p[8:]}",
+            f"62{p[1:]}",
+            f"{p[:4]}.{p[4:8]}.{p[8:]}",
+            " ".join(p),
+        ]
+
+    def story(self) -> str:
+        """An Anonim story that names its own reporter, every way people do it."""
+        s = self.spellings
+        return (
+            f"{STORY} Nama saya {self.name}. Hubungi saya di {s[1]} atau {s[2]}, WA {s[3]}, "
+            f"telepon {s[4]} ({s[5]}), email {self.email}. Terima kasih, {self.last}."
+        )
 
 
 STORY = (
@@ -71,6 +92,14 @@ def _web_form(canary: Canary, **extra: str) -> dict[str, str]:
     }
 
 
+def _report_id(platform: Platform, tn: str) -> str:
+    from tests.e2e.helpers import scalar
+
+    return str(
+        scalar(platform, "intake", "SELECT id FROM reports WHERE tracking_number = :tn", tn=tn)
+    )
+
+
 def _tracking_number(html: str) -> str:
     return html.split('id="tracking-number">#', 1)[1][:7]
 
@@ -89,8 +118,14 @@ def test_no_contact_data_leaves_intake_through_any_channel(
             ("account", "Rina"),
             ("open311", "Bayu"),
             ("sms", "Wati"),
+            ("anon_named", "Siti"),
+            ("web_anon", "Rahmawati"),
+            ("open311_anon", "Yusuf"),
         ]
     }
+    # Anonim reporters whose own story names them: intake masks them out of everything it
+    # sends; they read their own words on their own page only.
+    self_named = ("anon_named", "web_anon", "open311_anon")
     reports: dict[str, tuple[str, str | None]] = {}  # channel -> (tracking number, secret)
 
     # REST API, named and Anonim.
@@ -103,6 +138,24 @@ def test_no_contact_data_leaves_intake_through_any_channel(
             reporter={"name": p.name, "phone": p.phone, "email": p.email},
         )
         reports[key] = (a["tracking_number"], a["tracking_secret"])
+    p = people["anon_named"]
+    a = submit(
+        platform,
+        anonymous=True,
+        title=f"Jalan berlubang, lapor {p.first}",
+        body=p.story(),
+        reporter={"name": p.name, "phone": p.phone, "email": p.email},
+    )
+    reports["anon_named"] = (a["tracking_number"], a["tracking_secret"])
+    p = people["web_anon"]
+    warned = httpx.post(f"{intake}/lapor", data=_web_form(p, body=p.story(), anonymous="1"))
+    assert warned.status_code == 422  # the form warns; the citizen sends it anyway
+    r = httpx.post(f"{intake}/lapor", data=_web_form(p, body=p.story(), anonymous="1", anyway="1"))
+    assert r.status_code == 201, r.text[:2000]
+    reports["web_anon"] = (
+        _tracking_number(r.text),
+        r.text.split('id="secret">', 1)[1].split("<")[0],
+    )
 
     # The web form, with a photo.
     r = httpx.post(
@@ -155,6 +208,23 @@ def test_no_contact_data_leaves_intake_through_any_channel(
     )
     assert r.status_code == 201, r.text
     reports["open311"] = (r.json()[0]["service_request_id"], None)
+    p = people["open311_anon"]
+    r = httpx.post(
+        f"{intake}/open311/v2/requests.json",
+        data={
+            "api_key": key,
+            "service_code": "infrastruktur",
+            "description": p.story(),
+            "attribute[regency_code]": "32.73",
+            "attribute[anonymous]": "true",
+            "first_name": p.first,
+            "last_name": p.last,
+            "email": p.email,
+            "phone": p.phone,
+        },
+    )
+    assert r.status_code == 201, r.text
+    reports["open311_anon"] = (r.json()[0]["service_request_id"], None)
 
     # SMS through the real Kannel.
     kannel = KannelGateway(
@@ -171,6 +241,28 @@ def test_no_contact_data_leaves_intake_through_any_channel(
         kannel.stop()
     reports["sms"] = (reply.split("#", 1)[1][:7], None)
 
+    # A verifier reads the masked stories of the self-named ones and sends them on.
+    verifier = staff_headers(platform, "verifier")
+    vurl = platform.url("verification")
+    for key in self_named:
+        tn = reports[key][0]
+        rid = _report_id(platform, tn)
+        case = wait_for(
+            lambda rid=rid: (
+                (c := httpx.get(f"{vurl}/v1/cases/{rid}", headers=verifier)).status_code == 200
+                and c.json()["state"] in ("queued", "decided")
+                and c.json()
+            ),
+            what=f"{key} checked",
+        )
+        assert people[key].mark not in case["text"] and "[disamarkan]" in case["text"], (key, case)
+        if case["state"] == "queued":
+            ok = httpx.post(
+                f"{vurl}/v1/cases/{rid}/verify",
+                json={"reason": "Identitas disamarkan"},
+                headers=verifier,
+            )
+            assert ok.status_code == 200, ok.text
     for tn, _ in reports.values():
         wait_for(lambda tn=tn: fully_routed(platform, tn), what=f"{tn} routed")
 
@@ -209,7 +301,7 @@ def test_no_contact_data_leaves_intake_through_any_channel(
         f"{intake}/open311/v2/requests.xml",
         f"{platform.url('routing')}/v1/inbox",
     ]
-    for tn, secret in reports.values():
+    for key, (tn, secret) in reports.items():
         urls += [
             f"{intake}/laporan/{tn}",
             f"{intake}/lacak/{tn}",
@@ -217,11 +309,17 @@ def test_no_contact_data_leaves_intake_through_any_channel(
             f"{intake}/open311/v2/requests/{tn}.json",
             f"{intake}/open311/v2/requests/{tn}.xml",
         ]
-        if secret:
+        if secret and key not in self_named:
             urls += [
                 f"{intake}/lacak/{tn}?kode={secret}",
                 f"{intake}/v1/reports/{tn}?secret={secret}",
             ]
+    # The reporter reads their own words on their own page; everyone else the masked ones.
+    tn, secret = reports["anon_named"]
+    own = httpx.get(f"{intake}/v1/reports/{tn}", params={"secret": secret}).json()
+    assert own["title"] == f"Jalan berlubang, lapor {people['anon_named'].first}"
+    seen_by_others = httpx.get(f"{intake}/v1/reports/{tn}").json()
+    assert seen_by_others["title"] == "Jalan berlubang, lapor [disamarkan]"
     for url in urls:
         got = httpx.get(url, headers=officer)
         assert got.status_code == 200, (url, got.status_code)
