@@ -135,23 +135,24 @@ def submit_report(
         and blocked(session, account_reporter.phone, account_reporter.email)
     ):
         raise Blocked()
-    reporter = (
-        account_reporter
-        or _known_reporter(session, cmd)
-        or Reporter(
+    # A contact links a report to a reporter already known only when it is proven: the
+    # account the citizen signed in to, or the phone an SMS came from. A typed phone or
+    # email proves nothing, so it makes a reporter of its own, and a new report never
+    # changes a known reporter's name or contact (else anyone could take over a
+    # citizen's notices by typing their email beside another phone).
+    reporter = account_reporter or (
+        _proven_phone(session, cmd.phone) if cmd.channel == "sms" else None
+    )
+    if reporter is None:
+        reporter = Reporter(
             ref=uuid.uuid4().hex,
             name=cmd.name,
             phone=cmd.phone,
             email=cmd.email,
             language=cmd.language,
+            phone_proven=cmd.channel == "sms" and cmd.phone is not None,
             created_at=now,
         )
-    )
-    # The latest report's contact details and language are the ones to use.
-    reporter.name = cmd.name or reporter.name
-    reporter.phone = cmd.phone or reporter.phone
-    reporter.email = cmd.email or reporter.email
-    reporter.language = cmd.language
     secret = domain.new_tracking_secret()
     tracking = _unused_tracking_number(session)
     report = Report(
@@ -298,15 +299,13 @@ def attach(
     return [row.ref() for row in rows]
 
 
-def _known_reporter(session: Session, cmd: NewReport) -> Reporter | None:
-    """The reporter already known by this phone (else this email), if any."""
-    if cmd.phone:
-        found = session.exec(select(Reporter).where(Reporter.phone == cmd.phone)).first()
-        if found is not None:
-            return found
-    if cmd.email:
-        return session.exec(select(Reporter).where(Reporter.email == cmd.email)).first()
-    return None
+def _proven_phone(session: Session, phone: str | None) -> Reporter | None:
+    """The reporter whose phone an earlier SMS proved, if any."""
+    if not phone:
+        return None
+    return session.exec(
+        select(Reporter).where(Reporter.phone == phone, Reporter.phone_proven.is_(True))  # type: ignore[attr-defined]
+    ).first()
 
 
 def _unused_tracking_number(session: Session) -> str:

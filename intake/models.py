@@ -70,6 +70,11 @@ class Reporter(Base, table=True):
     phone: str | None = Field(default=None, max_length=20, index=True)
     email: str | None = Field(default=None, max_length=254, index=True)
     language: str = Field(max_length=2, default="id")
+    phone_proven: bool = Field(
+        default=False,
+        sa_column_kwargs={"server_default": sa.false()},
+        description="The phone sent an SMS itself: later SMS from it are this reporter's.",
+    )
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 

@@ -1,0 +1,89 @@
+"""Nobody takes over a citizen's contact by typing it: a report links to a known reporter
+only by a proven contact (an account, or the phone an SMS came from), and never changes a
+known reporter's name or contact (real databases)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from intake import handlers
+from intake.models import OUTBOX, Reporter
+from services import bus
+from services.broker import EmbeddedBroker
+from services.db import Database, migrate
+from tests.conftest import PgDatabases, kit_for, new_namespace
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _report(channel: str, **who: str | None) -> handlers.NewReport:
+    return handlers.NewReport(
+        title="Jalan berlubang",
+        body="Jalan Cikutra depan Pasar Cicadas berlubang besar.",
+        category="infrastruktur",
+        regency_code="32.73",
+        anonymous=False,
+        confidential=channel != "sms",
+        channel=channel,
+        language="id",
+        name=who.get("name"),
+        phone=who.get("phone"),
+        email=who.get("email"),
+        idempotency_key=None,
+    )
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_typed_contact_never_takes_over_a_reporter(
+    backend: str, tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
+) -> None:
+    url = (
+        f"sqlite:///{tmp_path}/intake.sqlite3"
+        if backend == "sqlite"
+        else pg.create(f"{new_namespace()}_intake")
+    )
+    migrate(url, ROOT / "intake" / "migrations")
+    db = Database(url)
+    outbox = bus.Outbox("intake", kit_for(broker, new_namespace()), OUTBOX)
+    victim = {"name": "Siti Korban", "phone": "+6281211112222", "email": "siti@example.id"}
+    try:
+        with db.session() as s:
+            mine, _, _ = handlers.submit_report(s, outbox, _report("api", **victim))
+            # The attacker types the victim's email beside their own phone and name.
+            theirs, _, _ = handlers.submit_report(
+                s,
+                outbox,
+                _report("api", name="Penyerang", phone="+6281299998888", email=victim["email"]),
+            )
+            # An SMS proves its phone: the next SMS from it is the same reporter, and an
+            # SMS from the victim's phone does not join a reporter whose phone was typed.
+            sms1, _, _ = handlers.submit_report(s, outbox, _report("sms", phone="+6281277776666"))
+            sms2, _, _ = handlers.submit_report(s, outbox, _report("sms", phone="+6281277776666"))
+            sms3, _, _ = handlers.submit_report(s, outbox, _report("sms", phone=victim["phone"]))
+            s.commit()
+            refs = [r.reporter_ref for r in (mine, theirs, sms1, sms2, sms3)]
+            kept = s.get(Reporter, mine.reporter_ref)
+            assert kept is not None
+            assert (kept.name, kept.phone, kept.email) == (
+                victim["name"],
+                victim["phone"],
+                victim["email"],
+            )
+        assert refs[0] != refs[1] and refs[2] == refs[3] and refs[4] not in (refs[0], refs[2])
+        with db.engine.connect() as conn:
+            contacts = [
+                json.loads(p)["data"]
+                for (p,) in conn.execute(
+                    sa.select(OUTBOX.c.payload).where(
+                        OUTBOX.c.event_type == "id.aduan.reporter.contact_recorded.v1"
+                    )
+                )
+            ]
+        # The victim's reference only ever carries the victim's own contact.
+        assert [c["phone"] for c in contacts if c["reporter_ref"] == refs[0]] == [victim["phone"]]
+    finally:
+        db.close()
