@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import re
@@ -9,6 +11,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -25,6 +29,7 @@ from intake.models import (
     ReportAttachment,
     Reporter,
 )
+from intake.settings import IntakeSettings
 from services import auth, lifecycle, masking, uploads
 from services.bus import Handler, HandlerContext, Outbox, ignore
 from services.contracts import (
@@ -52,6 +57,7 @@ from services.contracts import (
     SlaBreached,
 )
 from services.metrics import after_commit
+from services.settings import KitSettings
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +208,7 @@ def submit_report(
             anonymous=report.anonymous,
             confidential=report.confidential,
             channel=report.channel,  # type: ignore[arg-type]
+            sender_ref=sender_ref(outbox.kit, reporter.phone or reporter.email),
             language=report.language,  # type: ignore[arg-type]
             submitted_at=now,
             report_type=report.report_type,  # type: ignore[arg-type]
@@ -297,6 +304,25 @@ def attach(
     ]
     session.add_all(rows)
     return [row.ref() for row in rows]
+
+
+@lru_cache(maxsize=4)
+def _sender_key(var_dir: Path) -> bytes:
+    configured = IntakeSettings().sender_key
+    if configured is not None:
+        return configured.get_secret_value().encode()
+    return auth.load_or_create_secret(var_dir / "intake-sender-key").encode()
+
+
+def sender_ref(kit: KitSettings, contact: str | None) -> str | None:
+    """A keyed hash of the contact a report came with, the same for the same phone (else
+    email): verification tells one sender's repeated, flooding or blocked reports apart
+    without learning who it is, and without the contact proving anything. The key is
+    intake's alone (``INTAKE_SENDER_KEY``)."""
+    if not contact:
+        return None
+    key = _sender_key(kit.aduan_var_dir)
+    return hmac.new(key, b"sender:" + contact.lower().encode(), hashlib.sha256).hexdigest()[:40]
 
 
 def _proven_phone(session: Session, phone: str | None) -> Reporter | None:

@@ -17,6 +17,13 @@ class IntakeSettings(ServiceSettings):
     public_base_url: str = Field(
         "http://127.0.0.1:8080", description="Base of the tracking links given to citizens."
     )
+    sender_key: SecretStr | None = Field(
+        None,
+        description="Key of the sender references verification compares (a keyed hash of "
+        "the phone or email given): only intake holds it, so no other service can turn one "
+        "back into a phone number. Set the same value on every intake instance; unset: a "
+        "key made once in ADUAN_VAR_DIR/intake-sender-key.",
+    )
     routing_url: str = Field(
         "http://127.0.0.1:8082",
         description="Routing's address as citizens reach it: the agency's files on the "

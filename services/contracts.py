@@ -71,6 +71,13 @@ class ReportSubmitted(Payload):
     anonymous: bool
     confidential: bool
     channel: Literal["web", "sms", "api", "open311"]
+    sender_ref: str | None = Field(
+        None,
+        max_length=64,
+        description="Opaque and stable for one phone (else email) as typed, proven or not "
+        "(a keyed hash only intake can make): verification's same-sender, flood and block "
+        "checks use it. Never an identity, and never links reports to a reporter's contact.",
+    )
     language: Language = "id"
     submitted_at: datetime
     report_type: ReportType = Field(

@@ -244,7 +244,9 @@ def make_handlers(settings: VerificationSettings) -> dict[str, Handler]:
         case = Case(
             report_id=event.report_id,
             tracking_number=event.tracking_number,
-            reporter_ref=event.reporter_ref,
+            # The sender (a keyed hash of the contact given), for the same-sender, flood and
+            # block checks; older events have only the reporter reference.
+            reporter_ref=event.sender_ref or event.reporter_ref,
             category=event.category,
             regency_code=event.regency_code,
             district_code=event.district_code,

@@ -95,7 +95,7 @@ def test_a_verifier_signs_in_reads_the_findings_and_verifies_with_one_key(
             # The audit log on the report's page names the verifier.
             page.goto(f"{base}/console/cases/{named['report_id']}")
             audit = page.inner_text("#audit")
-            assert "verifikator-ui (verifier)" in audit and "verified" in audit
+            assert "verifikator-ui (verifikator)" in audit and "Diverifikasi" in audit
 
             # A forged form (no CSRF value) is refused.
             forged = page.request.post(

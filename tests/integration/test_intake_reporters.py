@@ -85,5 +85,17 @@ def test_a_typed_contact_never_takes_over_a_reporter(
             ]
         # The victim's reference only ever carries the victim's own contact.
         assert [c["phone"] for c in contacts if c["reporter_ref"] == refs[0]] == [victim["phone"]]
+        # Verification's sender references: one per phone given, keyed, never the phone.
+        with db.engine.connect() as conn:
+            senders = [
+                json.loads(p)["data"]["sender_ref"]
+                for (p,) in conn.execute(
+                    sa.select(OUTBOX.c.payload)
+                    .where(OUTBOX.c.event_type == "id.aduan.report.submitted.v1")
+                    .order_by(OUTBOX.c.id)
+                )
+            ]
+        assert senders[2] == senders[3] and senders[0] == senders[4]
+        assert len(set(senders)) == 3 and not any("8121111" in x for x in senders)
     finally:
         db.close()
