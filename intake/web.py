@@ -672,11 +672,20 @@ async def public_report(request: Request, tn: str) -> Response:
     if report is None or report.confidential or report.status not in PUBLIC:
         return page(request, "lacak.html", 404, missing=True)
     shown = [h for h in history if h.kind in PUBLIC_HISTORY]
+    lang = language(request)
+    # The public reads the steps by the lifecycle's neutral names ("Re-opened: the reporter
+    # says it is not solved"), not the words the tracking page says to the reporter.
+    steps = {
+        h.kind: lifecycle.STEPS[step].label(lang)
+        for h in shown
+        if (step := domain.step_of(h.kind)) is not None
+    }
     return page(
         request,
         "laporan.html",
         report=report,
         history=shown,
+        step_labels=steps,
         shown=shown_text,
         region=_region(report),
         username=username,
