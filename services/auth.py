@@ -87,7 +87,7 @@ class InvalidToken(Exception):
     """A token that is missing, forged, expired or malformed."""
 
 
-def _claims(secret: str, token: str, audience: str) -> dict[str, object]:
+def claims_of(secret: str, token: str, audience: str) -> dict[str, object]:
     """A token's claims, checked for signature, expiry, issuer and audience."""
     try:
         return dict(
@@ -106,7 +106,7 @@ def _claims(secret: str, token: str, audience: str) -> dict[str, object]:
 
 def verify(secret: str, token: str) -> Staff:
     """The staff member a token names, or :class:`InvalidToken`."""
-    claims = _claims(secret, token, AUDIENCE)
+    claims = claims_of(secret, token, AUDIENCE)
     try:
         agency = claims.get("agency")
         return Staff(
@@ -141,7 +141,7 @@ def issue_file_grant(
 
 def verify_file_grant(secret: str, token: str) -> tuple[str, str]:
     """The (report id, attachment id) a grant opens, or :class:`InvalidToken`."""
-    claims = _claims(secret, token, FILE_AUDIENCE)
+    claims = claims_of(secret, token, FILE_AUDIENCE)
     if "att" not in claims:
         raise InvalidToken("no attachment")
     return str(claims["sub"]), str(claims["att"])

@@ -28,7 +28,7 @@ from typing import Any
 import jwt
 from fastapi import HTTPException, Request
 
-from services.auth import ALGORITHM, ISSUER, InvalidToken
+from services.auth import ALGORITHM, ISSUER, InvalidToken, claims_of
 from services.settings import KitSettings
 
 AUDIENCE = "aduan-region"
@@ -109,21 +109,11 @@ def issue_token(
 
 def verify_token(secret: str, token: str) -> RegionClient:
     """The region client a token names, or :class:`InvalidToken`."""
-    try:
-        claims = jwt.decode(
-            token,
-            secret,
-            algorithms=[ALGORITHM],
-            audience=AUDIENCE,
-            issuer=ISSUER,
-            options={"require": ["exp", "sub", "iss", "aud"]},
-        )
-        region = str(claims["region"])
-        if not REGION.match(region):
-            raise ValueError(region)
-        return RegionClient(client_id=str(claims["sub"]), region=region)
-    except (jwt.PyJWTError, KeyError, ValueError) as exc:
-        raise InvalidToken(type(exc).__name__) from exc
+    claims = claims_of(secret, token, AUDIENCE)
+    region = str(claims.get("region", ""))
+    if not REGION.match(region):
+        raise InvalidToken("region")
+    return RegionClient(client_id=str(claims["sub"]), region=region)
 
 
 def require_region() -> Callable[[Request], RegionClient]:
