@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -314,12 +313,12 @@ async def track(
         raise HTTPException(404, "Laporan tidak ditemukan / report not found")
 
     def work() -> tuple[
-        Report | None, list[handlers.HistoryEntry], list[AttachmentRef], Callable[[str], str]
+        Report | None, list[handlers.HistoryEntry], list[AttachmentRef], handlers.Reading | None
     ]:
         with rt.database.session() as session:
             report = handlers.find_report(session, tracking_number)
             if report is None:
-                return None, [], [], str
+                return None, [], [], None
             files = [a.ref() for a in handlers.attachments_of(session, report.id)]
             public = handlers.for_public(session, report)
             return report, handlers.history_of(session, report.id), files, public
@@ -335,7 +334,11 @@ async def track(
     state = lifecycle.state(report.status)
     zone = localtime.zone_of(report.regency_code)
     # Without the proof, the report reads as the public reads it.
-    shown = str if domain.proves(secret, report.tracking_secret_hash) else public
+    shown = (
+        handlers.for_reporter(report)
+        if domain.proves(secret, report.tracking_secret_hash) or public is None
+        else public
+    )
     return ReportOut(
         tracking_number=report.tracking_number,
         status=report.status,
@@ -343,7 +346,7 @@ async def track(
         status_next=state.next_step(lang),
         open311_status=state.open311,
         timezone=localtime.zone_label(report.regency_code),
-        title=shown(report.title),
+        title=shown.title,
         report_type=report.report_type,  # type: ignore[arg-type]
         category=report.category,
         regency_code=report.regency_code,

@@ -9,6 +9,7 @@ Agencies learn of them from ``report.submitted`` and ``report.information_added`
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Sequence
 from typing import Annotated
 
@@ -152,11 +153,13 @@ async def reporter_file(
 StaffMember = Annotated[auth.Staff, Depends(auth.require_staff(cookie=COOKIE))]
 
 
-def may_see(staff: auth.Staff, report: Report) -> bool:
+def may_see(staff: auth.Staff, report: Report, attachment_id: str | None = None) -> bool:
     """Verifiers and administrators see every report; an officer, the reports routed to
-    their agency, unit or kecamatan."""
+    their agency, unit or kecamatan, but never a file a verifier withheld."""
     if staff.role is not auth.Role.agency_officer:
         return True
+    if attachment_id is not None and attachment_id in json.loads(report.withheld):
+        return False
     return bool(staff.agency_id) and staff.agency_id in report.agency_ids.split()
 
 
@@ -175,9 +178,47 @@ async def staff_file(
                 report is None
                 or found is None
                 or found.report_id != report.id
-                or not may_see(staff, report)
+                or not may_see(staff, report, attachment_id)
             ):
                 raise HTTPException(404, NOT_FOUND)
             return found
 
     return download(rt, await rt.database.read(work))
+
+
+Administrator = Annotated[
+    auth.Staff, Depends(auth.require_staff(auth.Role.administrator, cookie=COOKIE))
+]
+
+
+@router.get("/staff/reports/{report_id}/original", tags=["staff"])
+async def original(report_id: str, rt: Runtime, staff: Administrator) -> dict[str, object]:
+    """The reporter's own words, for administrators only: the title and story as the
+    citizen wrote them, what they added, beside what everyone else reads (a verifier's
+    redaction and the masking), and the files withheld. Never the reporter's contact."""
+
+    def work() -> dict[str, object]:
+        with rt.database.session() as session:
+            report = session.get(Report, report_id)
+            if report is None:
+                raise HTTPException(404, "laporan tidak ditemukan / report not found")
+            public = handlers.for_public(session, report)
+            added = [
+                h.detail
+                for h in handlers.history_of(session, report.id)
+                if h.kind == "information_added"
+            ]
+            return {
+                "report_id": report.id,
+                "tracking_number": report.tracking_number,
+                "title": report.title,
+                "story": report.body,
+                "added": added,
+                "public_title": public.title,
+                "public_story": public.story,
+                "withheld": json.loads(report.withheld),
+                "anonymous": report.anonymous,
+                "confidential": report.confidential,
+            }
+
+    return await rt.database.read(work)

@@ -188,6 +188,7 @@ def submit_report(
     session.add(reporter)
     session.add(report)
     session.flush()
+    publish_texts(session, report)
     refs = attach(session, report, cmd.files, now)
     location = (
         GeoPoint(lat=cmd.latitude, long=cmd.longitude)
@@ -255,11 +256,47 @@ def outgoing(session: Session, report: Report, text: str) -> str:
     return masking.mask_identity(text, identity_of(session, report)) if report.anonymous else text
 
 
-def for_public(session: Session, report: Report) -> Callable[[str], str]:
-    """How the public (and anyone who has not proven the report) reads its texts: an
-    Anonim reporter's identity masked, and any phone, email or NIK in every report."""
+@dataclass(frozen=True)
+class Reading:
+    """How one reader reads a report: its title and story, and how any other text of it
+    (a history line) is masked for them."""
+
+    title: str
+    story: str
+    mask: Callable[[str], str]
+
+    def __call__(self, text: str) -> str:
+        return self.mask(text)
+
+
+def for_public(session: Session, report: Report) -> Reading:
+    """How the public (and anyone who has not proven the report) reads it: a verifier's
+    redaction, an Anonim reporter's identity masked, and any phone, email or NIK masked
+    in every report."""
     pattern = identity_of(session, report) if report.anonymous else None
-    return lambda text: masking.mask_contacts(masking.mask_identity(text, pattern))
+
+    def mask(text: str) -> str:
+        return masking.mask_contacts(masking.mask_identity(text, pattern))
+
+    title = report.public_title if report.public_title is not None else report.title
+    story = report.public_body if report.public_body is not None else report.body
+    return Reading(mask(title), mask(story), mask)
+
+
+def for_reporter(report: Report) -> Reading:
+    """How the reporter reads their own report: their own words."""
+    return Reading(report.title, report.body, str)
+
+
+def publish_texts(
+    session: Session, report: Report, title: str | None = None, story: str | None = None
+) -> None:
+    """Store the title and story as the public reads them (search looks there): from the
+    verifier's redaction when given, else from what is public now."""
+    report.public_title = title if title is not None else report.public_title
+    report.public_body = story if story is not None else report.public_body
+    public = for_public(session, report)
+    report.public_title, report.public_body = public.title[:200], public.story
 
 
 def attachment_count(session: Session, report_id: str) -> int:
@@ -409,7 +446,21 @@ def on_verified(ctx: HandlerContext, event: ReportVerified) -> None:
     protect: dict[str, Any] = {
         flag: True for flag in ("anonymous", "confidential") if getattr(event, flag) is True
     }
+    redaction = event.redaction
+    if redaction is not None and redaction.withheld:
+        protect["withheld"] = json.dumps(redaction.withheld)
     _advance(ctx, event.report_id, "verified", event.verified_at, event.reason, **protect)
+    if redaction is not None or protect.get("anonymous"):
+        # What the public reads changes: the redaction, or the reporter now Anonim.
+        report = ctx.session.get(Report, event.report_id)
+        assert report is not None  # _advance found it
+        ctx.session.refresh(report)
+        publish_texts(
+            ctx.session,
+            report,
+            redaction.title if redaction else None,
+            redaction.story if redaction else None,
+        )
 
 
 def on_rejected(ctx: HandlerContext, event: ReportRejected) -> None:

@@ -54,6 +54,12 @@ class Report(Base, table=True):
     agency_ids: str = Field(default="", max_length=400, sa_column_kwargs={"server_default": ""})
     due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     idempotency_key: str | None = Field(default=None, max_length=128, unique=True)
+    # The title and story as everyone but the reporter and administrators reads them
+    # (masked; a verifier's redaction once verified): public pages, search and Open311.
+    public_title: str | None = Field(default=None, max_length=200)
+    public_body: str | None = Field(default=None, sa_type=sa.Text)
+    # The reporter's files a verifier withheld from agencies, regions and the public (JSON).
+    withheld: str = Field(default="[]", max_length=1400, sa_column_kwargs={"server_default": "[]"})
     submitted_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 

@@ -22,7 +22,6 @@ import hashlib
 import json
 import secrets
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from xml.etree.ElementTree import Element, SubElement, tostring
@@ -251,7 +250,7 @@ def service_definition(name: str) -> Response:
 # --- requests --------------------------------------------------------------------------------
 
 
-def request_row(report: Report, shown: Callable[[str], str]) -> dict[str, Any]:
+def request_row(report: Report, shown: handlers.Reading) -> dict[str, Any]:
     """A report as Open311 shows it: nothing of who reported (``shown``: the public's
     masking of its text, handlers.for_public)."""
     regency = areas.get(report.regency_code)
@@ -264,7 +263,7 @@ def request_row(report: Report, shown: Callable[[str], str]) -> dict[str, Any]:
         "status_notes": notes,
         "service_name": CATEGORIES.get(report.category, ("", ""))[0],
         "service_code": report.category,
-        "description": shown(report.body) if public else "",
+        "description": shown.story if public else "",
         "agency_responsible": report.agency_name or "",
         "requested_datetime": report.submitted_at,
         "updated_datetime": report.updated_at,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -453,13 +452,13 @@ async def tracking_page(request: Request, tn: str, kode: str = "", done: str = "
     rt = runtime_of(request)
 
     def work() -> tuple[
-        Report | None, list[HistoryEntry], Account | None, list[Any], Callable[[str], str]
+        Report | None, list[HistoryEntry], Account | None, list[Any], handlers.Reading | None
     ]:
         with rt.database.session() as session:
             report, history = _load(session, tn)
             account = accounts.current(session, request)
             attached = handlers.attachments_of(session, report.id) if report else []
-            public = handlers.for_public(session, report) if report else str
+            public = handlers.for_public(session, report) if report else None
             return report, history, account, attached, public
 
     report, history, account, attached, public = await rt.database.read(work)
@@ -483,7 +482,7 @@ async def tracking_page(request: Request, tn: str, kode: str = "", done: str = "
         report=report,
         history=history,
         agency_files=agency_files,
-        shown=str if proven else public,
+        shown=handlers.for_reporter(report) if proven else public,
         proven=proven,
         kode=kode if domain.proves(kode, report.tracking_secret_hash) else "",
         attached=attached if proven else [],
@@ -609,7 +608,11 @@ async def browse(
     if q.strip():
         like = f"%{q.strip().lower()[:100]}%"
         query = query.where(
-            sa.or_(sa.func.lower(c.title).like(like), sa.func.lower(c.body).like(like))
+            # The public's texts: a covered or masked word never finds its report.
+            sa.or_(
+                sa.func.lower(sa.func.coalesce(c.public_title, c.title)).like(like),
+                sa.func.lower(sa.func.coalesce(c.public_body, c.body)).like(like),
+            )
         )
     if re.fullmatch(r"\d{2}(\.\d{2})?", wilayah):
         query = query.where(c.regency_code.startswith(wilayah))
@@ -631,7 +634,7 @@ async def browse(
                     query.order_by(c.submitted_at.desc()).limit(size + 1).offset((hal - 1) * size)
                 )
             )
-            return rows, {r.id: handlers.for_public(session, r)(r.title) for r in rows}
+            return rows, {r.id: handlers.for_public(session, r).title for r in rows}
 
     rows, titles = await rt.database.read(work)
     return page(
@@ -656,7 +659,7 @@ async def browse(
 async def public_report(request: Request, tn: str) -> Response:
     rt = runtime_of(request)
 
-    def work() -> tuple[Report | None, list[HistoryEntry], str | None, Callable[[str], str]]:
+    def work() -> tuple[Report | None, list[HistoryEntry], str | None, handlers.Reading | None]:
         with rt.database.session() as session:
             report, history = _load(session, tn)
             account = (
@@ -665,7 +668,7 @@ async def public_report(request: Request, tn: str) -> Response:
                 else None
             )
             named = account.username if account else None
-            shown = handlers.for_public(session, report) if report else str
+            shown = handlers.for_public(session, report) if report else None
             return report, history, named, shown
 
     report, history, username, shown_text = await rt.database.read(work)

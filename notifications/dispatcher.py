@@ -210,7 +210,7 @@ def agency_data(note: Notification, recipient: Recipient) -> dict[str, Any]:
         "notice": note.template,
         "agency_id": note.agency_id,
         "agency_name": values.get("agency_name", recipient.agency_name),
-        "title": recipient.title,
+        "title": values.get("title", recipient.title),
         "category": recipient.category,
         "regency_code": recipient.regency_code,
         "anonymous": recipient.anonymous,

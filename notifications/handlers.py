@@ -360,6 +360,8 @@ def on_routed(ctx: HandlerContext, event: ReportRouted) -> None:
     )
     values = {"agency_name": event.agency_name}
     _notice(ctx, event.report_id, "routed", event.routed_at, **values)
+    if event.title:  # as the verifier left it, even before report.verified arrives here
+        values["title"] = event.title
     _notice(
         ctx,
         event.report_id,

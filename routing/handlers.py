@@ -291,10 +291,43 @@ def on_submitted(ctx: HandlerContext, event: ReportSubmitted) -> None:
 def on_information_added(ctx: HandlerContext, event: ReportInformationAdded) -> None:
     copy = ctx.session.get(ReportCopy, event.report_id)
     if copy is not None:
-        stamp = localtime.format_local(event.added_at, copy.regency_code, short=True)
-        copy.added = f"{copy.added}\n[{stamp}] {event.text}".strip()
-        if event.attachments:  # the inbox drops a redelivered event: no repeats here
+        if copy.added and copy.additions == "[]":  # kept before additions were kept apart
+            stamp = localtime.format_local(event.added_at, copy.regency_code, short=True)
+            copy.added = f"{copy.added}\n[{stamp}] {event.text}"
             copy.files = uploads.with_refs(copy.files, event.attachments)
+            return
+        # The inbox drops a redelivered event: no repeats here.
+        additions = [*json.loads(copy.additions), [event.added_at.isoformat(), event.text]]
+        copy.additions = json.dumps(additions, ensure_ascii=False)
+        copy.added = _added(copy)
+        if event.attachments:
+            copy.files = uploads.with_refs(copy.files, event.attachments)
+
+
+def _added(copy: ReportCopy) -> str:
+    """What the citizen added, as the agency reads it: each addition stamped with its
+    local time, a verifier's covered text in place of the words it covered."""
+    covered: list[str] = json.loads(copy.covered_additions)
+    lines = []
+    for n, (at, text) in enumerate(json.loads(copy.additions)):
+        stamp = localtime.format_local(datetime.fromisoformat(at), copy.regency_code, short=True)
+        lines.append(f"[{stamp}] {covered[n] if n < len(covered) else text}")
+    return "\n".join(lines)
+
+
+def apply_redaction(copy: ReportCopy, event: ReportVerified) -> None:
+    """A verifier's redaction replaces routing's copy of the reporter's words: the agency,
+    the regions and the feed only ever read the covered version. The withheld files leave
+    the copy (intake refuses them to officers too)."""
+    redaction = event.redaction
+    if redaction is None:
+        return
+    copy.title, copy.body, copy.redacted = redaction.title, redaction.story, True
+    copy.covered_additions = json.dumps(redaction.additions, ensure_ascii=False)
+    copy.added = _added(copy)
+    if redaction.withheld:
+        files = [f for f in json.loads(copy.files) if f["attachment_id"] not in redaction.withheld]
+        copy.files = json.dumps(files, ensure_ascii=False)
 
 
 def on_verified(ctx: HandlerContext, event: ReportVerified) -> None:
@@ -324,6 +357,8 @@ def route_verified(ctx: HandlerContext, event: ReportVerified) -> None:
     if routing is not None and routing.status != "returned":
         return  # a redelivery, or a second verification of a report already handled
     copy = session.get(ReportCopy, event.report_id)
+    if copy is not None:
+        apply_redaction(copy, event)
     anonymous = bool(event.anonymous) or bool(copy and copy.anonymous)
     confidential = bool(event.confidential) or bool(copy and copy.confidential)
     district = event.district_code
@@ -419,6 +454,7 @@ def apply_decision(
             unit_name=routing.unit_name,
             subunit_id=routing.subunit_id,
             subunit_name=routing.subunit_name,
+            title=routing.title or None,
         )
     )
     actor_kind = "system" if actor == "system" else "administrator"

@@ -105,6 +105,14 @@ class ReportCopy(Base, table=True):
     # The reporter's files as JSON references (id, neutral name, type, size); the bytes
     # stay with intake, which serves them to staff who may see the report.
     files: str = Field(default="[]", sa_type=sa.Text, sa_column_kwargs={"server_default": "[]"})
+    # Each addition on its own (JSON [[added_at, text], ...]), and a verifier's redaction of
+    # the first ones (JSON list of covered texts: the n-th replaces the n-th addition,
+    # whether it came before the verification or after it); ``added`` is drawn from both.
+    additions: str = Field(default="[]", sa_type=sa.Text, sa_column_kwargs={"server_default": "[]"})
+    covered_additions: str = Field(
+        default="[]", sa_type=sa.Text, sa_column_kwargs={"server_default": "[]"}
+    )
+    redacted: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class Routing(Base, table=True):

@@ -105,6 +105,27 @@ class ReporterContactRecorded(Payload):
     language: Language = "id"
 
 
+class Redaction(BaseModel):
+    """What a verifier covered before the report went on: the texts as every reader but
+    the reporter and the administrators now reads them (the covered words stay in
+    intake), and the reporter's files withheld from agencies, regions and the public."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str = Field(max_length=200)
+    story: str = Field(max_length=20_000, description="The story as submitted, redacted.")
+    additions: list[Annotated[str, StringConstraints(max_length=20_000)]] = Field(
+        default_factory=list,
+        max_length=50,
+        description="What the citizen added before the verification, redacted, in the "
+        "order they added it (the n-th replaces the n-th report.information_added).",
+    )
+    withheld: list[Annotated[str, StringConstraints(max_length=64)]] = Field(
+        default_factory=list, max_length=20, description="Attachment ids withheld."
+    )
+    passages: int = Field(ge=0, description="How many passages were covered.")
+
+
 class ReportVerified(Payload):
     """A verifier (or the automatic checks) accepted the report for routing."""
 
@@ -123,6 +144,9 @@ class ReportVerified(Payload):
     )
     confidential: bool | None = Field(
         None, description="Set by a verifier to protect the reporter (Rahasia); null: unchanged."
+    )
+    redaction: Redaction | None = Field(
+        None, description="The verifier's redaction; null: nothing was covered."
     )
 
 
@@ -161,6 +185,12 @@ class ReportRouted(Payload):
         None, max_length=64, description="The sub-unit (kecamatan) for the report's district."
     )
     subunit_name: str | None = Field(None, max_length=200)
+    title: str | None = Field(
+        None,
+        max_length=200,
+        description="The title as agencies read it (a verifier's correction and redaction): "
+        "the agency's notice says it whichever of report.verified and this comes first.",
+    )
 
 
 class ReportPendingRegion(Payload):

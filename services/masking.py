@@ -69,3 +69,17 @@ def mask_contacts(text: str) -> str:
     for pattern in (_EMAIL, _PHONE, _NIK):
         text = pattern.sub(MASK, text)
     return text
+
+
+def cover(text: str, phrases: Iterable[str]) -> tuple[str, list[tuple[int, int]]]:
+    """The text with every occurrence of each phrase (any case, any run of spaces) covered
+    by the mask, and where the covered passages were in the original, as (start, end).
+
+    A verifier's redaction: the spans are what the audit keeps, never the words."""
+    patterns = [r"\s+".join(re.escape(w) for w in p.split()) for p in phrases if p and p.strip()]
+    if not text or not patterns:
+        return text, []
+    patterns.sort(key=len, reverse=True)
+    found = re.compile("|".join(patterns), re.IGNORECASE)
+    spans = [m.span() for m in found.finditer(text)]
+    return found.sub(MASK, text), spans

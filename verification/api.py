@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 from sqlmodel import Session, select
 
 from services import uploads
@@ -62,6 +62,9 @@ class CaseOut(BaseModel):
     time_left_seconds: float | None
     deferred_until: datetime | None
     report_type: str = "complaint"
+    withheld: list[str] = Field(
+        default_factory=list, description="Files withheld from agencies, regions and the public."
+    )
     reporter_files: list[dict[str, Any]] = Field(
         default_factory=list, description="The reporter's files, each with its intake url."
     )
@@ -93,6 +96,7 @@ def case_view(case: Case, due_at: datetime | None, base: str = "") -> dict[str, 
     return {
         **{k: getattr(case, k) for k in CaseOut.model_fields if hasattr(case, k)},
         "reporter_files": uploads.reporter_files(case.files, base, case.report_id),
+        "withheld": json.loads(case.withheld),
         "findings": json.loads(case.findings),
         "missing": json.loads(case.missing),
         "due_at": due_at,
@@ -153,6 +157,21 @@ class VerifyIn(BaseModel):
     regency_code: str | None = Field(None, pattern=r"^\d{2}\.\d{2}$")
     anonymous: bool | None = None
     confidential: bool | None = None
+    redact: list[
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
+    ] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Words to cover wherever they occur in the title, the story and what "
+        "the citizen added (any case): agencies, regions and the public read the covered "
+        "version; the reporter and administrators the original.",
+    )
+    withhold: list[Annotated[str, StringConstraints(max_length=64)]] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Ids of the reporter's files to withhold from agencies, regions and "
+        "the public.",
+    )
 
 
 class RejectIn(BaseModel):
@@ -215,18 +234,24 @@ async def do_verify(
 
     def decide(session: Session, case: Case) -> None:
         outcome = checks.Outcome("verified", None, body.reason, _findings(case))
-        fix = body.model_dump(exclude={"reason"}, exclude_none=True)
-        handlers.apply_decision(
-            session,
-            _emit(rt, session),
-            case,
-            outcome,
-            actor=staff.sub,
-            role=staff.role,
-            corrections=fix,
-        )
+        fix = body.model_dump(exclude={"reason", "redact", "withhold"}, exclude_none=True)
+        try:
+            handlers.apply_decision(
+                session,
+                _emit(rt, session),
+                case,
+                outcome,
+                actor=staff.sub,
+                role=staff.role,
+                corrections=fix,
+                cover=(body.redact, body.withhold) if body.redact or body.withhold else None,
+            )
+        except ValueError as exc:  # an attachment the report does not have
+            raise HTTPException(422, str(exc)) from exc
         if fix:
-            detail = json.dumps(fix)
+            if "title" in fix:  # as the redaction left it: the audit never keeps covered words
+                fix["title"] = case.title
+            detail = json.dumps(fix, ensure_ascii=False)
             handlers.audit(session, case.report_id, staff.sub, staff.role, "corrected", detail)
 
     return await _decide(rt, report_id, staff, decide)

@@ -58,6 +58,17 @@ _WORDS_EN: dict[str, str] = {
     "protect": N_("verifier_console", "Protect the reporter"),
     "anonymous": N_("verifier_console", "Anonymous (identity hidden)"),
     "confidential": N_("verifier_console", "Confidential (never public)"),
+    "redact": N_("verifier_console", "Cover before it goes on"),
+    "redact_words": N_(
+        "verifier_console",
+        "Words to cover, one per line: covered wherever they occur in the title, the story "
+        "and what the reporter added. Agencies, regions and the public read the covered "
+        "version; the reporter and administrators the original.",
+    ),
+    "cover_selection": N_("verifier_console", "Cover the selected text"),
+    "withhold": N_("verifier_console", "Withhold from agencies and the public"),
+    "withheld_flag": N_("verifier_console", "withheld"),
+    "action_redacted": N_("verifier_console", "Redacted"),
     "reason_code": N_("verifier_console", "Kind of rejection"),
     "out_of_scope": N_("verifier_console", "Not our authority (legal case)"),
     "duplicate": N_("verifier_console", "Duplicate"),
@@ -237,6 +248,12 @@ async def _act(request: Request, report_id: str, action: str) -> Response:
                     },
                     "anonymous": True if values.get("anonymous") else None,
                     "confidential": True if values.get("confidential") else None,
+                    "redact": [
+                        line.strip()
+                        for line in str(form.get("redact", "")).splitlines()
+                        if line.strip()
+                    ],
+                    "withhold": [str(v) for v in form.getlist("withhold")],
                 }
             )
             done = await api.do_verify(rt, report_id, staff, body)
@@ -249,7 +266,7 @@ async def _act(request: Request, report_id: str, action: str) -> Response:
         else:
             done = await api.do_defer(rt, report_id, staff, api.DeferIn.model_validate(values))
     except ValidationError as exc:
-        fields = ", ".join(str(e["loc"][-1]) for e in exc.errors())
+        fields = ", ".join(str(e["loc"][0]) for e in exc.errors())
         return RedirectResponse(
             f"/console/cases/{report_id}?error=invalid:{fields}", status_code=303
         )

@@ -9,6 +9,7 @@ and every step is written to the audit log.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -18,11 +19,12 @@ import sqlalchemy as sa
 from prometheus_client import Counter, Histogram
 from sqlmodel import Session, select
 
-from services import uploads
+from services import masking, uploads
 from services.bus import Handler, HandlerContext, Outbox, ignore
 from services.contracts import (
     DeadlineOpened,
     DeadlineUpdated,
+    Redaction,
     ReportInformationAdded,
     ReportInformationRequested,
     ReportRejected,
@@ -136,6 +138,59 @@ def check_case(session: Session, case: Case, settings: VerificationSettings) -> 
 Emit = Callable[[Any, str], None]
 
 
+def redact(case: Case, phrases: list[str], withheld: list[str]) -> tuple[Redaction, str] | None:
+    """Cover the phrases in the case's title, story and additions (verification then holds
+    only the covered texts), and withhold the files named: the redaction every reader but
+    the reporter and the administrators will see, and the audit's account of it (where,
+    how long, which files; never the covered words). None when nothing was covered."""
+    files = {f["attachment_id"] for f in json.loads(case.files)}
+    unknown = [a for a in withheld if a not in files]
+    if unknown:
+        raise ValueError(f"lampiran tidak dikenal / unknown attachment: {', '.join(unknown)}")
+    title_line, _, rest = case.text.partition("\n")
+    additions: list[str] = json.loads(case.additions)
+    tail = "".join(f"\n\n{a}" for a in additions)
+    story = rest[: len(rest) - len(tail)] if additions and rest.endswith(tail) else rest
+    if not rest.endswith(tail):
+        additions = []  # an older case whose additions only live in its text
+    title, in_title = masking.cover(case.title, phrases)
+    story, in_story = masking.cover(story, phrases)
+    covered = [masking.cover(a, phrases) for a in additions]
+    passages = len(in_title) + len(in_story) + sum(len(spans) for _, spans in covered)
+    if not passages and not withheld:
+        return None
+    case.title = title
+    case.additions = json.dumps([a for a, _ in covered], ensure_ascii=False)
+    case.text = f"{masking.cover(title_line, phrases)[0]}\n{story}" + "".join(
+        f"\n\n{a}" for a, _ in covered
+    )
+    case.withheld = json.dumps(sorted(set(withheld)))
+    findings = json.loads(case.findings)
+    for f in findings:  # a check's evidence quotes the text ("nama: ...")
+        f["detail"] = masking.cover(f["detail"], phrases)[0]
+        f["evidence"] = [masking.cover(e, phrases)[0] for e in f["evidence"]]
+    case.findings = json.dumps(findings, ensure_ascii=False)
+
+    def where(name: str, spans: list[tuple[int, int]]) -> str:
+        return f"{name} " + ", ".join(f"{a}-{b} ({b - a})" for a, b in spans)
+
+    parts = [where("title", in_title)] if in_title else []
+    parts += [where("story", in_story)] if in_story else []
+    parts += [where(f"addition {n + 1}", sp) for n, (_, sp) in enumerate(covered) if sp]
+    parts += [f"withheld {', '.join(sorted(set(withheld)))}"] if withheld else []
+    detail = f"{passages} passage(s) covered: " + "; ".join(parts)
+    return (
+        Redaction(
+            title=title,
+            story=story[:20_000],
+            additions=[a for a, _ in covered],
+            withheld=sorted(set(withheld)),
+            passages=passages,
+        ),
+        detail[:1000],
+    )
+
+
 def apply_decision(
     session: Session,
     emit: Emit,
@@ -145,10 +200,14 @@ def apply_decision(
     actor: str = "auto",
     role: str = "system",
     corrections: dict[str, Any] | None = None,
+    cover: tuple[list[str], list[str]] | None = None,
 ) -> None:
-    """Record an outcome on the case, publish its event, and audit it."""
+    """Record an outcome on the case, publish its event, and audit it. ``cover``: the
+    verifier's redaction (phrases to cover, attachment ids to withhold)."""
     now = datetime.now(UTC)
     decided_by = "auto" if actor == "auto" else "verifier"
+    if cover:  # the verifier's reason is published too: it never says the covered words
+        outcome = dataclasses.replace(outcome, reason=masking.cover(outcome.reason, cover[0])[0])
     case.findings = json.dumps([f.as_dict() for f in outcome.findings], ensure_ascii=False)
     case.missing = json.dumps(list(outcome.missing))
     case.duplicate_of = outcome.duplicate_of
@@ -178,6 +237,12 @@ def apply_decision(
             case.regency_code = fix.get("regency_code") or case.regency_code
             if case.district_code and not case.district_code.startswith(case.regency_code):
                 case.district_code = None  # the verifier moved it to another regency
+            redaction = redact(case, *cover) if cover else None
+            if redaction is not None and cover:
+                for line in audit_log(session, case.report_id):  # none keeps the words
+                    line.detail = masking.cover(line.detail, cover[0])[0][:1000]
+                    session.add(line)
+                audit(session, case.report_id, actor, role, "redacted", redaction[1])
             emit(
                 ReportVerified(
                     report_id=case.report_id,
@@ -190,6 +255,7 @@ def apply_decision(
                     verified_at=now,
                     anonymous=fix.get("anonymous"),
                     confidential=fix.get("confidential"),
+                    redaction=redaction[0] if redaction else None,
                 ),
                 case.report_id,
             )
@@ -272,6 +338,7 @@ def make_handlers(settings: VerificationSettings) -> dict[str, Handler]:
         if case is None:
             raise LookupError("information for a report verification never received")
         case.text = f"{case.text}\n\n{event.text}"[:40_000]
+        case.additions = json.dumps([*json.loads(case.additions), event.text], ensure_ascii=False)
         case.answers += 1
         if event.attachments:
             case.files = uploads.with_refs(case.files, event.attachments)

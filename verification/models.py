@@ -66,6 +66,11 @@ class Case(Base, table=True):
     duplicate_of: str | None = Field(default=None, max_length=36)
     queue_reason: str = Field(default="", max_length=500)
     answers: int = Field(default=0, description="Times the citizen added information.")
+    # What the citizen added, each on its own (JSON list, in order): a verifier's redaction
+    # covers each addition as routing and intake received it.
+    additions: str = Field(default="[]", sa_type=sa.Text, sa_column_kwargs={"server_default": "[]"})
+    # Attachment ids a verifier withheld from agencies, regions and the public (JSON list).
+    withheld: str = Field(default="[]", max_length=1400, sa_column_kwargs={"server_default": "[]"})
     deferred_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
