@@ -365,6 +365,8 @@ async def track(
                 detail=shown(domain.history_detail(h.kind, h.detail, report.regency_code, lang)),
             )
             for h in history
+            if domain.proves(secret, report.tracking_secret_hash)
+            or not h.kind.startswith("identity_")
         ],
         attachments=files if domain.proves(secret, report.tracking_secret_hash) else None,
     )

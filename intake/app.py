@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from intake import api, blocking, domain, files, open311, sms, web
+from intake import api, blocking, domain, files, identity, open311, sms, web
 from intake.handlers import HANDLERS, REPORTS, count_by_status
 from intake.models import INBOX, OUTBOX, Base
 from intake.settings import IntakeSettings
@@ -43,10 +43,11 @@ def build() -> ServiceDefinition:
         outbox_table=OUTBOX,
         inbox_table=INBOX,
         migrations=Path(__file__).parent / "migrations",
-        handlers=HANDLERS,
+        handlers={**HANDLERS, **identity.HANDLERS},
         routers=[
             api.router,
             files.router,
+            identity.router,
             blocking.router,
             open311.router,
             open311.partners,

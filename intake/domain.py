@@ -61,6 +61,15 @@ _HISTORY_LABELS_EN: dict[str, str] = {
     "forwarded": N_("history", "Passed to the unit handling it"),
     "transferred": N_("history", "Moved to another agency"),
     "information_added": N_("history", "You added information"),
+    "identity_consent": N_(
+        "history",
+        "An agency asks to know who you are, for this report only; an administrator agreed. "
+        "It will only know if you consent",
+    ),
+    "identity_released": N_(
+        "history", "Your name and contact were opened to this agency, for this report only"
+    ),
+    "identity_declined": N_("history", "You declined: your identity stays hidden"),
     "reply": N_("history", "Your reply"),
     "followup": N_("history", "The agency's response"),
     "question": N_("history", "A question from the agency"),

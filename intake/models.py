@@ -189,3 +189,20 @@ class BlockedSender(Base, table=True):
     reason: str = Field(max_length=500)
     blocked_by: str = Field(max_length=64)
     blocked_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class IdentityGrant(Base, table=True):
+    """One agency's request for a report's reporter identity, as intake follows it
+    (routing decides; see routing/identity.py): consent_requested (the Anonim reporter
+    is asked), consented, declined, released (that agency may read the name and contact
+    here), refused."""
+
+    __tablename__ = "identity_grants"
+
+    request_id: str = Field(primary_key=True, max_length=64)
+    report_id: str = Field(max_length=36, index=True)
+    agency_id: str = Field(max_length=64)
+    agency_name: str = Field(default="", max_length=200)
+    reason: str = Field(default="", max_length=500)
+    status: str = Field(max_length=20)
+    updated_at: datetime = Field(sa_type=UTCDateTime)

@@ -11,6 +11,9 @@ What a citizen can send (case, spacing and small typos do not matter):
 - ``STATUS 1234567`` (``CEK``, ``LACAK``): where report #1234567 is, for its reporter's
   phone only;
 - ``TAMBAH 1234567 <teks>``: add information to one's own report;
+- ``SETUJU 1234567`` / ``TOLAK 1234567``: consent (or not) to the agency reading one's
+  identity for an Anonim report, when an administrator approved its request (exact words
+  only: no typo is taken for consent);
 - anything else: a new report. Its regency is read from a place name in the text
   ("Kota Bandung", "Surabaya"); its category from what it talks about; verifiers correct
   both. Without a place the citizen is asked for one, and the next SMS completes the
@@ -37,7 +40,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import PlainTextResponse
 from sqlmodel import Session
 
-from intake import domain, handlers
+from intake import domain, handlers, identity
 from intake.models import SmsDraft
 from intake.settings import IntakeSettings
 from services import areas, lifecycle
@@ -81,7 +84,7 @@ ASK_PLACE = (
 class Command:
     """What an SMS asks for."""
 
-    kind: str  # help, status, add, report
+    kind: str  # help, status, add, consent, decline, report
     tracking_number: str | None = None
     text: str = ""
 
@@ -98,6 +101,9 @@ def parse(text: str) -> Command:
         return Command("help")
     head, _, rest = folded.partition(" ")
     word = head.lower().rstrip(":.,#")
+    consent = {"setuju": "consent", "tolak": "decline"}.get(word)
+    if consent and (answered := re.fullmatch(r"#?(\d{7})[.!]?", rest.strip())):
+        return Command(consent, answered.group(1))
     match = WORDS.get(word)
     if match is None and len(word) >= 4:
         close = difflib.get_close_matches(word, list(WORDS), n=1, cutoff=0.8)
@@ -194,10 +200,21 @@ async def kannel(request: Request, rt: Runtime) -> PlainTextResponse:
 def _answer(session: Session, rt: ServiceRuntime, phone: str, command: Command, key: str) -> str:
     if command.kind == "help":
         return HELP
-    if command.kind in ("status", "add"):
+    if command.kind in ("status", "add", "consent", "decline"):
         report = handlers.find_report(session, command.tracking_number or "")
         if report is None or not handlers.reported_by(session, report, phone):
             return f"Laporan #{command.tracking_number} tidak ditemukan untuk nomor ini."
+        if command.kind in ("consent", "decline"):
+            try:
+                grant = identity.answer(session, rt.outbox, report, command.kind == "consent")
+            except LookupError:
+                return f"Tidak ada permintaan identitas untuk #{report.tracking_number}."
+            if command.kind == "consent":
+                return (
+                    f"Terima kasih. Identitas Anda akan dibuka hanya untuk {grant.agency_name} "
+                    f"dan hanya untuk laporan #{report.tracking_number}."
+                )
+            return f"Identitas Anda tetap dirahasiakan untuk laporan #{report.tracking_number}."
         if command.kind == "status":
             label = lifecycle.label(report.status, report.language)
             agency = f" ({report.agency_name})" if report.agency_name else ""

@@ -24,8 +24,15 @@ from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.datastructures import UploadFile
 
-from intake import accounts, api, domain, files, handlers
-from intake.models import Account, HistoryEntry, Report, ReportAttachment, Reporter
+from intake import accounts, api, domain, files, handlers, identity
+from intake.models import (
+    Account,
+    HistoryEntry,
+    IdentityGrant,
+    Report,
+    ReportAttachment,
+    Reporter,
+)
 from services import areas, i18n, lifecycle, localtime, uploads
 from services.categories import CATEGORIES, NEEDS
 from services.i18n import N_
@@ -154,6 +161,15 @@ _WORDS_EN: dict[str, str] = {
     "not_solved": N_("web", "Not solved"),
     "no_verdict": N_("web", "Just replying"),
     "add_info": N_("web", "Add information"),
+    "identity_ask": N_("web", "An agency asks to know who you are"),
+    "identity_why": N_(
+        "web",
+        "For this report only, an administrator agreed to let this agency read your name and "
+        "contact. Your report is Anonymous: nothing is opened unless you consent. The agency's "
+        "reason:",
+    ),
+    "identity_yes": N_("web", "I consent: open my identity to this agency"),
+    "identity_no": N_("web", "I decline: keep it hidden"),
     "text": N_("web", "Text"),
     "done": N_("web", "Sent. Thank you."),
     "error": N_("web", "Check the form"),
@@ -452,16 +468,22 @@ async def tracking_page(request: Request, tn: str, kode: str = "", done: str = "
     rt = runtime_of(request)
 
     def work() -> tuple[
-        Report | None, list[HistoryEntry], Account | None, list[Any], handlers.Reading | None
+        Report | None,
+        list[HistoryEntry],
+        Account | None,
+        list[Any],
+        handlers.Reading | None,
+        IdentityGrant | None,
     ]:
         with rt.database.session() as session:
             report, history = _load(session, tn)
             account = accounts.current(session, request)
             attached = handlers.attachments_of(session, report.id) if report else []
             public = handlers.for_public(session, report) if report else None
-            return report, history, account, attached, public
+            asked = identity.waiting(session, report.id) if report else None
+            return report, history, account, attached, public, asked
 
-    report, history, account, attached, public = await rt.database.read(work)
+    report, history, account, attached, public, asked = await rt.database.read(work)
     if report is None or (report.confidential and not _proven(report, kode, account)):
         return page(request, "lacak.html", 404, missing=True)
     proven = _proven(report, kode, account)
@@ -480,12 +502,14 @@ async def tracking_page(request: Request, tn: str, kode: str = "", done: str = "
         request,
         "laporan_saya.html",
         report=report,
-        history=history,
+        # An identity request is the reporter's business alone.
+        history=history if proven else [h for h in history if not h.kind.startswith("identity_")],
         agency_files=agency_files,
         shown=handlers.for_reporter(report) if proven else public,
         proven=proven,
         kode=kode if domain.proves(kode, report.tracking_secret_hash) else "",
         attached=attached if proven else [],
+        asked=asked if proven else None,
         done=done,
         region=_region(report),
         report_type=domain.label(domain.REPORT_TYPES, report.report_type, language(request)),
@@ -577,6 +601,33 @@ async def reply(request: Request, tn: str) -> Response:
 @router.post("/lacak/{tn}/tambah")
 async def add(request: Request, tn: str) -> Response:
     return await _answer(request, tn, "info")
+
+
+@router.post("/lacak/{tn}/identitas")
+async def identity_consent(request: Request, tn: str) -> Response:
+    """The reporter's answer to an approved request for their identity."""
+    rt = runtime_of(request)
+    form = await request.form()
+    kode = str(form.get("kode", ""))
+    consent = {"ya": True, "tidak": False}.get(str(form.get("consent", "")))
+    api.limit(rt, request)
+
+    def work() -> None:
+        with rt.database.session() as session:
+            report, _ = _load(session, tn)
+            if report is None or not _proven(report, kode, accounts.current(session, request)):
+                raise HTTPException(404, "Laporan tidak ditemukan / report not found")
+            if consent is None:
+                raise HTTPException(422, "consent")
+            try:
+                identity.answer(session, rt.outbox, report, consent)
+            except LookupError as exc:
+                raise HTTPException(404, "tidak ada permintaan / nothing is asked") from exc
+
+    await rt.database.write(work)
+    rt.wake_relay()
+    suffix = f"kode={kode}&" if kode else ""
+    return RedirectResponse(f"/lacak/{tn}?{suffix}done=1", status_code=303)
 
 
 def _region(report: Report) -> str:

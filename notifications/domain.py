@@ -76,6 +76,16 @@ _REPORTER_TEMPLATES_EN: dict[str, str] = {
         "Report #$tracking_number was not resolved in time. You can take it to the Ombudsman of "
         "Indonesia: $ombudsman_url",
     ),
+    "identity_consent": N_(
+        "notice",
+        "$agency_name asks to know who you are for Anonymous report #$tracking_number; an "
+        "administrator agreed. Nothing is opened without you: reply SETUJU $tracking_number to "
+        "consent or TOLAK $tracking_number to decline, or answer on the tracking page.",
+    ),
+    "identity_released": N_(
+        "notice",
+        "Your name and contact were opened to $agency_name for report #$tracking_number only.",
+    ),
 }
 REPORTER_TEMPLATES: dict[str, tuple[str, str]] = i18n.pairs("notice", _REPORTER_TEMPLATES_EN)
 
@@ -112,6 +122,8 @@ _SUBJECTS_EN: dict[str, str] = {
     "closed_accepted": N_("subject", "Report closed"),
     "closed_no_reply": N_("subject", "Report closed"),
     "escalated": N_("subject", "Report may go to the Ombudsman"),
+    "identity_consent": N_("subject", "An agency asks for your identity"),
+    "identity_released": N_("subject", "Your identity was opened to the agency"),
     "new_report": N_("subject", "New report"),
     "deadline_warning": N_("subject", "Deadline near"),
     "deadline_breached": N_("subject", "Deadline passed"),
@@ -134,6 +146,8 @@ TEMPLATE_ORDER: dict[str, int] = {
     "closed_accepted": 50,
     "closed_no_reply": 50,
     "escalated": 50,
+    "identity_consent": 60,
+    "identity_released": 61,
 }
 
 

@@ -28,6 +28,7 @@ from services import areas, lifecycle, localtime
 from services.bus import Handler, HandlerContext, ignore
 from services.categories import CATEGORIES
 from services.contracts import (
+    IdentityReleaseChanged,
     NotificationSent,
     ReportClosed,
     ReporterContactRecorded,
@@ -479,7 +480,19 @@ def notifications_of(session: Session, report_id: str) -> list[Notification]:
     )
 
 
+def on_identity(ctx: HandlerContext, event: IdentityReleaseChanged) -> None:
+    """An Anonim reporter is asked to consent; any reporter is told their identity was
+    opened to an agency (for one report only). Never the identity itself."""
+    template = {"consent_requested": "identity_consent", "released": "identity_released"}.get(
+        event.step
+    )
+    if template is not None:
+        name = event.agency_name or event.agency_id
+        _notice(ctx, event.report_id, template, event.occurred_at, agency_name=name)
+
+
 HANDLERS: dict[str, Handler] = {
+    "id.aduan.report.identity_release.v1": on_identity,
     "id.aduan.region.report_changed.v1": regions.on_region_changed,
     "id.aduan.reporter.contact_recorded.v1": on_contact_recorded,
     "id.aduan.report.submitted.v1": on_submitted,

@@ -120,9 +120,13 @@ def load_visible(session: Session, report_id: str, staff: Staff) -> Routing:
     return routing
 
 
-def report_detail(session: Session, routing: Routing, intake_url: str = "") -> dict[str, Any]:
+def report_detail(
+    session: Session, routing: Routing, intake_url: str = "", staff: Staff | None = None
+) -> dict[str, Any]:
     """Everything an agency reads about one report; the reporter's files link to intake,
-    which serves them to staff who may see the report."""
+    which serves them to staff who may see the report. ``identity``: the caller's agency's
+    requests for the reporter's identity (all of them for an administrator) and, once one
+    is released, where intake shows it."""
     copy = session.get(ReportCopy, routing.report_id)
     files = uploads.reporter_files(copy.files, intake_url, routing.report_id) if copy else []
     log = session.exec(
@@ -146,7 +150,25 @@ def report_detail(session: Session, routing: Routing, intake_url: str = "") -> d
         # Identity reaches an agency only when an administrator releases it; routing never
         # holds it, so the agency sees only whether the reporter chose to hide it.
         "reporter": "Anonim" if routing.anonymous else "Identitas tidak dibuka",
+        "identity": _identity(session, routing, intake_url, staff),
         "log": [entry_view(e) for e in log],
+    }
+
+
+def _identity(
+    session: Session, routing: Routing, intake_url: str, staff: Staff | None
+) -> dict[str, Any]:
+    from routing.models import IdentityRequest
+
+    query = select(IdentityRequest).where(IdentityRequest.report_id == routing.report_id)
+    if staff is None or staff.role is not Role.administrator:
+        query = query.where(IdentityRequest.agency_id == (staff and _acting_agency(staff, routing)))
+    requests = session.exec(query.order_by(IdentityRequest.created_at)).all()  # type: ignore[arg-type]
+    released = any(r.status == "released" for r in requests)
+    return {
+        "requests": [{**r.model_dump(exclude={"id"}), "request_id": r.id} for r in requests],
+        "released": released,
+        "url": f"{intake_url}/v1/staff/reports/{routing.report_id}/identity" if released else None,
     }
 
 
@@ -232,7 +254,7 @@ async def get_report(report_id: str, rt: Runtime, staff: Officer) -> dict[str, A
     """One report: the story, where it is, and every step of its handling."""
     intake_url = rt.settings.intake_url  # type: ignore[attr-defined]
     return await _read(
-        rt, lambda s: report_detail(s, load_visible(s, report_id, staff), intake_url)
+        rt, lambda s: report_detail(s, load_visible(s, report_id, staff), intake_url, staff)
     )
 
 

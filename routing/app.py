@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from routing import api, console, handlers, region_api
+from routing import api, console, handlers, identity, region_api
 from routing.models import INBOX, OUTBOX, Base
 from routing.settings import RoutingSettings
 from services.runtime import ServiceDefinition, ServiceRuntime, every
@@ -51,8 +51,14 @@ def build() -> ServiceDefinition:
         outbox_table=OUTBOX,
         inbox_table=INBOX,
         migrations=Path(__file__).parent / "migrations",
-        handlers=handlers.HANDLERS,
-        routers=[api.router, api.reporter_router, region_api.router, console.router],
+        handlers={**handlers.HANDLERS, **identity.HANDLERS},
+        routers=[
+            api.router,
+            identity.router,
+            api.reporter_router,
+            region_api.router,
+            console.router,
+        ],
         startup=[seed_directory],
         background=[count_loop],
     )

@@ -229,7 +229,7 @@ async def report_page(request: Request, report_id: str, error: str = "") -> Resp
 
     def work(s: Session) -> dict[str, Any]:
         routing = api.load_visible(s, report_id, staff)
-        detail = api.report_detail(s, routing, rt.settings.intake_url)  # type: ignore[attr-defined]
+        detail = api.report_detail(s, routing, rt.settings.intake_url, staff)  # type: ignore[attr-defined]
         # Names, never codes: who a step went to, and where the report is.
         for e in detail["log"]:
             target = s.get(Agency, e["target_id"]) if e["target_id"] else None

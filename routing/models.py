@@ -193,3 +193,24 @@ class RegionCall(Base, table=True):
     fingerprint: str = Field(max_length=64)
     result: str = Field(sa_type=sa.Text)
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class IdentityRequest(Base, table=True):
+    """An agency's request to know who reported one report (LAPOR!'s identity release):
+    requested (an administrator decides), awaiting_consent (an Anonim reporter decides),
+    released, refused (by the administrator) or declined (by the reporter). Routing never
+    holds the identity: intake shows it to this agency once released."""
+
+    __tablename__ = "identity_requests"
+
+    id: str = Field(primary_key=True, max_length=64)
+    report_id: str = Field(max_length=36, index=True)
+    agency_id: str = Field(max_length=64)
+    agency_name: str = Field(max_length=200)
+    requested_by: str = Field(max_length=64)
+    reason: str = Field(max_length=500)
+    status: str = Field(max_length=20, index=True)
+    decided_by: str | None = Field(default=None, max_length=64)
+    note: str = Field(default="", max_length=500)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)

@@ -146,6 +146,17 @@ TOPICS: tuple[Topic, ...] = (
         "the resolution clock.",
     ),
     Topic(
+        "report.identity",
+        ("id.aduan.report.identity_release.v1",),
+        producer="routing",
+        also_produced_by=("intake",),
+        consumers=("intake", "notifications", "routing"),
+        description="Releasing a reporter's identity to one agency for one report: the "
+        "officer's request, the administrator's decision, an Anonim reporter's consent "
+        "(from intake), the release. Never the identity itself: the agency reads it at "
+        "intake, which checks the release.",
+    ),
+    Topic(
         "region.feed",
         ("id.aduan.region.report_changed.v1",),
         producer="routing",

@@ -379,6 +379,28 @@ class ReportEscalated(Payload):
     escalated_at: datetime
 
 
+IdentityStep = Literal[
+    "requested", "refused", "consent_requested", "consented", "declined", "released"
+]
+
+
+class IdentityReleaseChanged(Payload):
+    """One step of releasing a reporter's identity to one agency, for one report, as the
+    LAPOR! FAQ describes it: an officer asks with a reason (routing), an administrator
+    approves or refuses (routing), an Anonim reporter consents or declines (intake), and
+    on release that agency alone may read the name and contact, at intake. Never the
+    identity itself."""
+
+    report_id: ReportId
+    request_id: str = Field(max_length=64)
+    agency_id: str = Field(max_length=64)
+    agency_name: str = Field("", max_length=200)
+    step: IdentityStep
+    actor: Actor
+    reason: str = Field("", max_length=500, description="The officer's reason, or the note.")
+    occurred_at: datetime
+
+
 RegionChange = Literal[
     "routed",
     "forwarded",
@@ -489,6 +511,7 @@ EVENT_TYPES: dict[str, type[Payload]] = {
     "id.aduan.sla.breached.v1": SlaBreached,
     "id.aduan.report.closed.v1": ReportClosed,
     "id.aduan.report.escalated.v1": ReportEscalated,
+    "id.aduan.report.identity_release.v1": IdentityReleaseChanged,
     "id.aduan.region.report_changed.v1": RegionReportChanged,
     "id.aduan.notification.sent.v1": NotificationSent,
     "id.aduan.notification.dead_lettered.v1": NotificationDeadLettered,

@@ -56,3 +56,14 @@ def test_the_category_is_guessed_verifiers_correct_it() -> None:
     assert category_of("Jalan berlubang besar") == "infrastruktur"
     assert category_of("Antrean KTP lama sekali") == "kependudukan"
     assert category_of("Pelayanan lambat") == "pelayanan-publik"
+
+
+def test_consent_to_an_identity_request_takes_the_exact_words_only() -> None:
+    assert parse("SETUJU 4542662") == parse("setuju #4542662")
+    assert parse("SETUJU 4542662").kind == "consent"
+    assert parse("Tolak 4542662.").kind == "decline"
+    assert parse("tolak 4542662").tracking_number == "4542662"
+    # A typo, or more words after the number, is not taken for consent: it is a report.
+    assert parse("SETUJA 4542662").kind == "report"
+    assert parse("setuju 4542662 tapi jalan masih rusak").kind == "report"
+    assert parse("setuju").kind == "report"
