@@ -118,6 +118,7 @@ def test_identity_reaches_one_agency_for_one_report_only_as_approved_and_consent
         headers=admin,
     ).json()
     assert decided["status"] == "awaiting_consent"
+
     def asked() -> str | None:
         text = httpx.get(f"{intake}/lacak/{tn2}", params={"kode": code}).text
         return text if 'id="identity-consent"' in text else None
