@@ -202,6 +202,8 @@ def submit_report(
             tracking_number=tracking,
             title=outgoing(session, report, report.title)[:200],
             body=outgoing(session, report, report.body)[:20_000],
+            anonymous_title=(if_anonymous(session, report, report.title) or "")[:200] or None,
+            anonymous_body=(if_anonymous(session, report, report.body) or "")[:20_000] or None,
             category=report.category,
             regency_code=report.regency_code,
             district_code=report.district_code,
@@ -248,6 +250,15 @@ def identity_of(session: Session, report: Report) -> re.Pattern[str] | None:
         reporter.email if reporter else None,
         [account.username] if account else [],
     )
+
+
+def if_anonymous(session: Session, report: Report, text: str) -> str | None:
+    """A named report's text as it would leave intake were the report Anonim (a verifier
+    may make it so): None when it is Anonim already, or when masking changes nothing."""
+    if report.anonymous or not text:
+        return None
+    masked = masking.mask_identity(text, identity_of(session, report))
+    return masked if masked != text else None
 
 
 def outgoing(session: Session, report: Report, text: str) -> str:
@@ -508,6 +519,7 @@ def add_information(
             text=outgoing(session, report, text)[:20_000],
             added_at=now,
             attachments=refs,
+            anonymous_text=(if_anonymous(session, report, text) or "")[:20_000] or None,
         ),
         report.id,
     )

@@ -94,6 +94,18 @@ class ReportSubmitted(Payload):
         description="The reporter's files; the bytes stay with intake, which serves them to "
         "staff (GET /v1/staff/reports/{report_id}/attachments/{attachment_id}).",
     )
+    anonymous_title: str | None = Field(
+        None,
+        max_length=200,
+        description="Not Anonim: the title with the reporter's own identity masked, for a "
+        "verifier who makes the report Anonim (set only when it differs from title).",
+    )
+    anonymous_body: str | None = Field(
+        None,
+        max_length=20_000,
+        description="Not Anonim: the story with the reporter's own identity masked (set "
+        "only when it differs from body).",
+    )
 
 
 class ReporterContactRecorded(Payload):
@@ -234,6 +246,12 @@ class ReportInformationAdded(Payload):
     added_at: datetime
     attachments: list[AttachmentRef] = Field(
         default_factory=list, max_length=10, description="Files added with the text."
+    )
+    anonymous_text: str | None = Field(
+        None,
+        max_length=20_000,
+        description="Not Anonim: the text with the reporter's own identity masked, for a "
+        "verifier who makes the report Anonim (set only when it differs from text).",
     )
 
 

@@ -138,26 +138,58 @@ def check_case(session: Session, case: Case, settings: VerificationSettings) -> 
 Emit = Callable[[Any, str], None]
 
 
-def redact(case: Case, phrases: list[str], withheld: list[str]) -> tuple[Redaction, str] | None:
+def _parts(case: Case) -> tuple[str, str, list[str]]:
+    """A case's text as its parts: the title as submitted, the story, each addition."""
+    title_line, _, rest = case.text.partition("\n")
+    additions: list[str] = json.loads(case.additions)
+    tail = "".join(f"\n\n{a}" for a in additions)
+    if not rest.endswith(tail):
+        return title_line, rest, []  # an older case whose additions only live in its text
+    return title_line, rest[: len(rest) - len(tail)], additions
+
+
+def make_anonymous(case: Case) -> int:
+    """A verifier made a named report Anonim: the case's texts become the ones intake
+    masked the reporter's own identity out of (``report.submitted.anonymous_*``).
+    Returns how many texts changed."""
+    masked = json.loads(case.anonymous_texts) if case.anonymous_texts else None
+    if not masked:
+        return 0
+    title_line, story, additions = _parts(case)
+    changed = 0
+    if masked.get("title"):
+        if case.title == title_line:  # a title the verifier corrected is their own words
+            case.title = masked["title"]
+        title_line, changed = masked["title"], changed + 1
+    if masked.get("body"):
+        story, changed = masked["body"], changed + 1
+    for n, text in enumerate(masked.get("additions", [])[: len(additions)]):
+        if text:
+            additions[n], changed = text, changed + 1
+    case.text = f"{title_line}\n{story}" + "".join(f"\n\n{a}" for a in additions)
+    case.additions = json.dumps(additions, ensure_ascii=False)
+    case.anonymous, case.anonymous_texts = True, None
+    return changed
+
+
+def redact(
+    case: Case, phrases: list[str], withheld: list[str], masked: int = 0
+) -> tuple[Redaction, str] | None:
     """Cover the phrases in the case's title, story and additions (verification then holds
     only the covered texts), and withhold the files named: the redaction every reader but
     the reporter and the administrators will see, and the audit's account of it (where,
-    how long, which files; never the covered words). None when nothing was covered."""
+    how long, which files; never the covered words). ``masked``: texts make_anonymous
+    changed, which go on as a redaction too. None when nothing was covered."""
     files = {f["attachment_id"] for f in json.loads(case.files)}
     unknown = [a for a in withheld if a not in files]
     if unknown:
         raise ValueError(f"lampiran tidak dikenal / unknown attachment: {', '.join(unknown)}")
-    title_line, _, rest = case.text.partition("\n")
-    additions: list[str] = json.loads(case.additions)
-    tail = "".join(f"\n\n{a}" for a in additions)
-    story = rest[: len(rest) - len(tail)] if additions and rest.endswith(tail) else rest
-    if not rest.endswith(tail):
-        additions = []  # an older case whose additions only live in its text
+    title_line, story, additions = _parts(case)
     title, in_title = masking.cover(case.title, phrases)
     story, in_story = masking.cover(story, phrases)
     covered = [masking.cover(a, phrases) for a in additions]
     passages = len(in_title) + len(in_story) + sum(len(spans) for _, spans in covered)
-    if not passages and not withheld:
+    if not passages and not withheld and not masked:
         return None
     case.title = title
     case.additions = json.dumps([a for a, _ in covered], ensure_ascii=False)
@@ -178,6 +210,7 @@ def redact(case: Case, phrases: list[str], withheld: list[str]) -> tuple[Redacti
     parts += [where("story", in_story)] if in_story else []
     parts += [where(f"addition {n + 1}", sp) for n, (_, sp) in enumerate(covered) if sp]
     parts += [f"withheld {', '.join(sorted(set(withheld)))}"] if withheld else []
+    parts += [f"the reporter's identity masked in {masked} text(s)"] if masked else []
     detail = f"{passages} passage(s) covered: " + "; ".join(parts)
     return (
         Redaction(
@@ -237,11 +270,16 @@ def apply_decision(
             case.regency_code = fix.get("regency_code") or case.regency_code
             if case.district_code and not case.district_code.startswith(case.regency_code):
                 case.district_code = None  # the verifier moved it to another regency
-            redaction = redact(case, *cover) if cover else None
+            # Made Anonim now: what leaves for the agency is masked as if it always was.
+            masked = make_anonymous(case) if fix.get("anonymous") and not case.anonymous else 0
+            redaction = (
+                redact(case, *(cover or ([], [])), masked=masked) if cover or masked else None
+            )
             if redaction is not None and cover:
                 for line in audit_log(session, case.report_id):  # none keeps the words
                     line.detail = masking.cover(line.detail, cover[0])[0][:1000]
                     session.add(line)
+            if redaction is not None:
                 audit(session, case.report_id, actor, role, "redacted", redaction[1])
             emit(
                 ReportVerified(
@@ -324,6 +362,14 @@ def make_handlers(settings: VerificationSettings) -> dict[str, Handler]:
             submitted_at=event.submitted_at,
             report_type=event.report_type,
             files=uploads.with_refs("[]", event.attachments),
+            anonymous_texts=(
+                json.dumps(
+                    {"title": event.anonymous_title, "body": event.anonymous_body},
+                    ensure_ascii=False,
+                )
+                if event.anonymous_title or event.anonymous_body
+                else None
+            ),
             state="new",
             updated_at=datetime.now(UTC),
         )
@@ -338,7 +384,13 @@ def make_handlers(settings: VerificationSettings) -> dict[str, Handler]:
         if case is None:
             raise LookupError("information for a report verification never received")
         case.text = f"{case.text}\n\n{event.text}"[:40_000]
+        before = len(json.loads(case.additions))
         case.additions = json.dumps([*json.loads(case.additions), event.text], ensure_ascii=False)
+        if event.anonymous_text:  # aligned with the additions: the n-th masks the n-th
+            masked = json.loads(case.anonymous_texts or "{}")
+            kept = masked.get("additions", [])
+            masked["additions"] = [*kept, *[None] * (before - len(kept)), event.anonymous_text]
+            case.anonymous_texts = json.dumps(masked, ensure_ascii=False)
         case.answers += 1
         if event.attachments:
             case.files = uploads.with_refs(case.files, event.attachments)

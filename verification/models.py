@@ -69,6 +69,9 @@ class Case(Base, table=True):
     # What the citizen added, each on its own (JSON list, in order): a verifier's redaction
     # covers each addition as routing and intake received it.
     additions: str = Field(default="[]", sa_type=sa.Text, sa_column_kwargs={"server_default": "[]"})
+    # A named report's texts with its reporter's identity masked (JSON {"title", "body",
+    # "additions": [...]}, from intake), for a verifier who makes it Anonim; null: none.
+    anonymous_texts: str | None = Field(default=None, sa_type=sa.Text)
     # Attachment ids a verifier withheld from agencies, regions and the public (JSON list).
     withheld: str = Field(default="[]", max_length=1400, sa_column_kwargs={"server_default": "[]"})
     deferred_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -423,3 +423,62 @@ def test_no_contact_data_leaves_intake_through_any_channel(
     for log in Path(platform.log_dir).glob("*.log"):
         clean(log.read_text(errors="replace"), log.name)
     print(f"\nprivacy canary: {len(needles)} needles, 0 hits on", dict(sorted(scanned.items())))
+
+
+def test_a_report_a_verifier_makes_anonim_later_reads_masked_for_everyone_else(
+    make_platform: Any,
+) -> None:
+    """A named reporter who wrote their name and phone in the story; the agency returns
+    it and a verifier, reading it again, makes it Anonim: from then on the agency, the
+    public and the new routing read the masked words (intake sent them beforehand, in
+    report.submitted.anonymous_*); the reporter still reads their own."""
+    from tests.e2e.helpers import routing_of
+
+    platform: Platform = make_platform("sqlite")
+    intake, routing = platform.url("intake"), platform.url("routing")
+    story = (
+        f"{STORY} Saya Hendra Gunawan, warga setempat; hubungi saya di 0812-3334-4455 bila "
+        "perlu keterangan."
+    )
+    made = submit(
+        platform, body=story, reporter={"name": "Hendra Gunawan", "phone": "081233344455"}
+    )
+    rid, tn = made["report_id"], made["tracking_number"]
+    wait_for(lambda: fully_routed(platform, tn), what="routed")
+    agency = routing_of(platform, rid)["agency_id"]
+    officer = staff_headers(platform, "agency_officer", agency)
+    back = httpx.post(
+        f"{routing}/v1/reports/{rid}/return",
+        json={"reason": "Mohon diperiksa ulang sebelum diteruskan."},
+        headers=officer,
+    )
+    assert back.status_code == 200, back.text
+    verifier, vurl = staff_headers(platform, "verifier"), platform.url("verification")
+    wait_for(
+        lambda: httpx.get(f"{vurl}/v1/cases/{rid}", headers=verifier).json()["state"] == "queued",
+        what="the case back in the queue",
+    )
+    ok = httpx.post(
+        f"{vurl}/v1/cases/{rid}/verify",
+        json={"reason": "Pelapor dilindungi: dijadikan Anonim", "anonymous": True},
+        headers=verifier,
+    )
+    assert ok.status_code == 200, ok.text
+    assert "Hendra" not in ok.json()["text"] and ok.json()["anonymous"]
+    admin = staff_headers(platform)
+
+    def masked_copy() -> str | None:
+        got = httpx.get(f"{routing}/v1/reports/{rid}", headers=admin)
+        return got.text if got.json()["anonymous"] and "[disamarkan]" in got.text else None
+
+    copy = wait_for(masked_copy, what="routing's copy masked")
+    for text, where in (
+        (copy, "the agency's copy"),
+        (httpx.get(f"{intake}/laporan/{tn}").text, "the public page"),
+        (httpx.get(f"{intake}/v1/reports/{tn}").text, "the public API"),
+        (httpx.get(f"{intake}/open311/v2/requests/{tn}.json").text, "Open311"),
+    ):
+        assert "Hendra" not in text and "3334" not in text, where
+    assert tn not in httpx.get(f"{intake}/laporan", params={"q": "Hendra"}).text
+    own = httpx.get(f"{intake}/v1/staff/reports/{rid}/original", headers=admin).json()
+    assert "Hendra Gunawan" in own["story"]

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from services import masking
-from verification.handlers import redact
+from verification.handlers import make_anonymous, redact
 from verification.models import Case
 
 
@@ -70,3 +70,28 @@ def test_nothing_to_cover_changes_nothing_and_an_unknown_file_is_refused() -> No
     assert "Joko" in case.text
     with pytest.raises(ValueError, match="unknown attachment"):
         redact(case, [], ["not-a-file"])
+
+
+def test_made_anonim_the_case_takes_intakes_masked_texts_and_says_so() -> None:
+    case = _case(
+        anonymous=False,
+        title="Lampu mati, lapor Joko",
+        text="Lampu mati, lapor Joko\nSaya Joko Widodo.\n\nTambahan Joko",
+        additions=json.dumps(["Tambahan Joko"]),
+        anonymous_texts=json.dumps(
+            {
+                "title": "Lampu mati, lapor [disamarkan]",
+                "body": "Saya [disamarkan] [disamarkan].",
+                "additions": ["Tambahan [disamarkan]"],
+            }
+        ),
+    )
+    assert make_anonymous(case) == 3
+    found = redact(case, [], [], masked=3)
+    assert found is not None
+    redaction, detail = found
+    assert redaction.title == "Lampu mati, lapor [disamarkan]"
+    assert redaction.story == "Saya [disamarkan] [disamarkan]."
+    assert redaction.additions == ["Tambahan [disamarkan]"]
+    assert "joko" not in case.text.lower() and case.anonymous and case.anonymous_texts is None
+    assert "identity masked in 3 text(s)" in detail
