@@ -22,11 +22,11 @@ from urllib.parse import quote
 from fastapi import HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
-from sqlmodel import Session
+from sqlmodel import Session, select
 from starlette.datastructures import UploadFile
 
-from routing import api, directory, handlers
-from routing.models import Agency
+from routing import api, directory, handlers, identity
+from routing.models import Agency, ReportCopy
 from services import areas, i18n, lifecycle, localtime
 from services.auth import Role, Staff
 from services.categories import CATEGORIES
@@ -63,6 +63,25 @@ _WORDS_EN: dict[str, str] = {
     "added": N_("agency_console", "Added by the reporter"),
     "reporter": N_("agency_console", "Reporter"),
     "identity_hidden": N_("agency_console", "Identity not released"),
+    "identity": N_("agency_console", "The reporter's identity"),
+    "identity_ask": N_("agency_console", "Ask for the reporter's identity"),
+    "identity_reason": N_(
+        "agency_console",
+        "Why your agency needs it, for this report only (an administrator decides; an "
+        "Anonymous reporter must also consent and reads your reason)",
+    ),
+    "identity_open": N_("agency_console", "Read the name and contact (this report only)"),
+    "identity_requests": N_("agency_console", "Identity requests"),
+    "no_requests": N_("agency_console", "No request waits."),
+    "approve": N_("agency_console", "Approve"),
+    "refuse": N_("agency_console", "Refuse"),
+    "asked_by": N_("agency_console", "Asked by"),
+    "req_requested": N_("agency_console", "waiting for an administrator"),
+    "req_awaiting_consent": N_("agency_console", "waiting for the reporter's consent"),
+    "req_released": N_("agency_console", "released to the agency"),
+    "req_refused": N_("agency_console", "refused by an administrator"),
+    "req_declined": N_("agency_console", "declined by the reporter"),
+    "req_decided": N_("agency_console", "decided already"),
     "anonymous_reporter": N_("agency_console", "Anonymous"),
     "in_charge": N_("agency_console", "In charge"),
     "unit": N_("agency_console", "Work unit"),
@@ -138,6 +157,11 @@ _LOG_EN: dict[str, str] = {
     "reopened": N_("agency_log", "Re-opened: not solved"),
     "closed": N_("agency_log", "Closed"),
     "escalated": N_("agency_log", "Escalated to the Ombudsman"),
+    "identity_requested": N_("agency_log", "Identity requested"),
+    "identity_refused": N_("agency_log", "Identity request refused"),
+    "identity_consent_requested": N_("agency_log", "Approved: the reporter is asked to consent"),
+    "identity_declined": N_("agency_log", "The reporter declined"),
+    "identity_released": N_("agency_log", "Identity released to the agency"),
 }
 LOG: dict[str, tuple[str, str]] = i18n.pairs("agency_log", _LOG_EN)
 
@@ -279,6 +303,10 @@ async def _act(request: Request, report_id: str, action: str) -> Response:
             return RedirectResponse("/console/inbox?done=returned", status_code=303)
         elif action == "resolve":
             await api.do_resolve(rt, report_id, staff, api.ResolveIn.model_validate(values))
+        elif action == "identity":
+            await identity.do_request(
+                rt, report_id, staff, identity.RequestIn.model_validate(values)
+            )
         elif action == "reroute":
             if staff.role is not Role.administrator:
                 raise HTTPException(403, "hanya administrator / administrators only")
@@ -315,8 +343,50 @@ def _form_route(action: str) -> None:
     router.add_api_route(f"/reports/{{report_id}}/{action}", post, methods=["POST"])
 
 
-for _action in ("followup", "forward", "return", "resolve", "reroute"):
+for _action in ("followup", "forward", "return", "resolve", "reroute", "identity"):
     _form_route(_action)
+
+
+@router.get("/identity")
+async def identity_page(request: Request, done: str = "") -> Response:
+    """Administrators: the agencies' requests for a reporter's identity, to decide."""
+    if _admin(request) is None:
+        return console.login_redirect(request)
+    staff = _admin(request)
+    assert staff is not None
+    rt = runtime_of(request)
+    rows = await identity.list_requests(rt, staff, "requested", 200)
+
+    def copies(session: Session) -> dict[str, ReportCopy]:
+        ids = [r["report_id"] for r in rows]
+        found = session.exec(select(ReportCopy).where(ReportCopy.report_id.in_(ids)))  # type: ignore[attr-defined]
+        return {c.report_id: c for c in found}
+
+    known_copies = await api._read(rt, copies)
+    for row in rows:
+        copy = known_copies.get(row["report_id"])
+        row["tracking_number"] = copy.tracking_number if copy else row["report_id"][:8]
+        row["anonymous"] = bool(copy and copy.anonymous)
+    known = ("awaiting_consent", "released", "refused", "decided")
+    return _render(request, "identity.html", rows=rows, done=done if done in known else "")
+
+
+@router.post("/identity/{request_id}")
+async def identity_decide(request: Request, request_id: str) -> Response:
+    form = await request.form()
+    staff = console.check_form(request, str(form.get("csrf", "")))
+    if staff.role is not Role.administrator:
+        raise HTTPException(403, "hanya administrator / administrators only")
+    body = identity.DecisionIn(
+        approve=form.get("approve") == "1", note=str(form.get("note", ""))[:500]
+    )
+    try:
+        done = await identity.do_decide(runtime_of(request), request_id, staff, body)
+    except HTTPException as exc:
+        if exc.status_code != 409:
+            raise
+        return RedirectResponse("/console/identity?done=decided", status_code=303)
+    return RedirectResponse(f"/console/identity?done={done['status']}", status_code=303)
 
 
 @router.get("/reports/{report_id}/attachments/{attachment_id}")

@@ -22,8 +22,10 @@ from sqlmodel import Session, select
 
 from routing import api, handlers
 from routing.models import IdentityRequest, Routing
+from services.auth import Staff
 from services.bus import HandlerContext
 from services.contracts import IdentityReleaseChanged, IdentityStep
+from services.runtime import ServiceRuntime
 
 log = logging.getLogger("routing.identity")
 
@@ -109,6 +111,13 @@ async def request_identity(
     """Ask for the reporter's identity, for this report only, with a reason. One open
     request per agency and report (409 for a second); 404 for a report the caller's
     agency does not hold."""
+    return await do_request(rt, report_id, staff, body)
+
+
+async def do_request(
+    rt: ServiceRuntime, report_id: str, staff: Staff, body: RequestIn
+) -> dict[str, Any]:
+    """The API's and the console's path."""
 
     def work(session: Session) -> dict[str, Any]:
         routing = api.load_visible(session, report_id, staff)
@@ -171,6 +180,13 @@ async def decide(
 ) -> dict[str, Any]:
     """Approve or refuse. Approved, a named report's identity is released to the agency
     at once; an Anonim one's waits for the reporter's consent."""
+    return await do_decide(rt, request_id, staff, body)
+
+
+async def do_decide(
+    rt: ServiceRuntime, request_id: str, staff: Staff, body: DecisionIn
+) -> dict[str, Any]:
+    """The API's and the console's path."""
 
     def work(session: Session) -> dict[str, Any]:
         r = session.get(IdentityRequest, request_id)

@@ -45,6 +45,49 @@ def _screenshots(url: str, where: Path) -> None:
             browser.close()
 
 
+def _consoles(platform: Platform, rid: str, agency: str, where: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from services import auth
+    from tests.e2e.test_verification_console import CHROMIUM, FLAGS
+
+    base = f"{platform.url('routing')}/console"
+    officer = platform.staff_token(auth.Role.agency_officer, "petugas-id", agency)
+    admin = platform.staff_token(auth.Role.administrator, "admin-id")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            for token, role in ((officer, "officer"), (admin, "admin")):
+                ctx = browser.new_context()
+                page = ctx.new_page()
+                page.goto(f"{base}/login")
+                page.fill("#token", token)
+                page.click("button[type=submit]")
+                page.wait_for_url("**/console/**")
+                if role == "officer":
+                    page.goto(f"{base}/reports/{rid}")
+                    page.fill("#identity-reason", "Perlu bertemu pelapor untuk menunjukkan lokasi.")
+                    page.click("#identity-request button")
+                    page.wait_for_selector("#identity .request[data-status=requested]")
+                    page.screenshot(path=str(where / "identity-asked.png"), full_page=True)
+                    officer_page = page
+                else:
+                    page.goto(f"{base}/identity")
+                    assert "Perlu bertemu pelapor" in page.inner_text("main")
+                    page.screenshot(path=str(where / "identity-requests.png"), full_page=True)
+                    page.click(".request button[value='1']")
+                    page.wait_for_url("**/console/identity?done=released")
+            officer_page.reload()
+            link = officer_page.locator("#identity-link")
+            assert link.count() == 1
+            officer_page.set_viewport_size({"width": 375, "height": 800})
+            officer_page.screenshot(path=str(where / "identity-released-375.png"), full_page=True)
+            shown = officer_page.request.get(link.get_attribute("href") or "")
+            assert shown.status == 200 and shown.json()["name"] == "Agus Salim"
+        finally:
+            browser.close()
+
+
 def test_identity_reaches_one_agency_for_one_report_only_as_approved_and_consented(
     make_platform: Any, tmp_path: Path
 ) -> None:
@@ -181,6 +224,13 @@ def test_identity_reaches_one_agency_for_one_report_only_as_approved_and_consent
             assert decided["status"] == "refused"
         url = f"{intake}/v1/staff/reports/{other['report_id']}/identity"
         assert httpx.get(url, headers=officer3).status_code == 404
+    # The same through the consoles, in Chromium: the officer asks on the report's page,
+    # the administrator approves on the requests' page, the officer opens the identity.
+    console_case, agency4 = _routed(
+        platform, reporter={"name": "Agus Salim", "phone": "081211122233"}
+    )
+    _consoles(platform, console_case["report_id"], agency4, tmp_path)
+
     # No identity in the services' logs (who read it is logged, never what).
     for log in Path(platform.log_dir).glob("*.log"):
         text = log.read_text(errors="replace")
