@@ -23,7 +23,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field, field_validator
 from sqlmodel import col, select
 
-from notifications import domain, handlers, webhooks
+from notifications import dispatcher, domain, handlers, webhooks
 from notifications.models import Delivery, DeliveryAttempt, Endpoint
 from notifications.settings import NotificationsSettings
 from services.auth import Administrator, Role, Staff, require_staff
@@ -146,14 +146,12 @@ async def retry(delivery_id: str, rt: Runtime, staff: Administrator) -> Delivery
 
     def work() -> None:
         with rt.database.session() as session:
-            delivery = session.get(Delivery, delivery_id)
-            if delivery is None:
-                raise HTTPException(404, "no such delivery")
-            if delivery.status not in ("dead", "skipped"):
-                raise HTTPException(409, f"delivery is {delivery.status}")
-            delivery.status, delivery.attempts = "pending", 0
-            delivery.next_attempt_at = datetime.now(UTC)
-            session.add(delivery)
+            try:
+                dispatcher.restart(session, delivery_id, datetime.now(UTC))
+            except LookupError as exc:
+                raise HTTPException(404, "no such delivery") from exc
+            except ValueError as exc:
+                raise HTTPException(409, f"delivery is {exc}") from exc
 
     await rt.database.write(work)
     found = await rt.database.read(_deliveries, rt, Delivery.id == delivery_id)

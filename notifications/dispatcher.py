@@ -233,6 +233,53 @@ def live_secrets(endpoint: Endpoint, now: datetime) -> tuple[str, ...]:
     return tuple(out)
 
 
+def dead_letter_id(delivery: Delivery) -> str:
+    """The dead letter's event id: one per delivery and round (a redelivered settlement
+    writes it once; a delivery sent again and dead again is a new fact)."""
+    suffix = f":{delivery.rounds}" if delivery.rounds else ""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"aduan:delivery:{delivery.id}:dead{suffix}"))
+
+
+def restart(session: Session, delivery_id: str, now: datetime) -> Delivery:
+    """Send a dead (or skipped) delivery again: a fresh round of attempts."""
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None:
+        raise LookupError(delivery_id)
+    if delivery.status not in ("dead", "skipped"):
+        raise ValueError(delivery.status)
+    delivery.status, delivery.attempts, delivery.rounds = "pending", 0, delivery.rounds + 1
+    delivery.next_attempt_at, delivery.lease_until = now, None
+    session.add(delivery)
+    return delivery
+
+
+def settle_all(
+    database: Any,
+    outbox: Outbox,
+    settings: NotificationsSettings,
+    results: list[tuple[str, Outcome | str, float]],
+) -> None:
+    """Record finished attempts, as many per transaction as came together; if that
+    transaction fails, each alone, so that one delivery that cannot be recorded never
+    holds back the others (it stays leased and is tried again after its lease)."""
+    try:
+        with database.session() as session:
+            for delivery_id, outcome, took in results:
+                settle(session, outbox, settings, delivery_id, outcome, took)
+        return
+    except Exception:
+        if len(results) == 1:
+            log.exception("recording delivery %s failed", results[0][0])
+            return
+        log.exception("recording %d deliveries failed; recording each alone", len(results))
+    for delivery_id, outcome, took in results:
+        try:
+            with database.session() as session:
+                settle(session, outbox, settings, delivery_id, outcome, took)
+        except Exception:
+            log.exception("recording delivery %s failed", delivery_id)
+
+
 def settle(
     session: Session,
     outbox: Outbox,
@@ -329,7 +376,7 @@ def settle(
                     failed_at=now,
                 ),
                 delivery.report_id,
-                event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"aduan:delivery:{delivery.id}:dead")),
+                event_id=dead_letter_id(delivery),
             )
     if endpoint is not None:
         session.add(endpoint)
@@ -405,9 +452,7 @@ class Dispatcher:
                 finished.set()
 
         def record(results: list[tuple[str, Outcome | str, float]]) -> None:
-            with rt.database.session() as session:
-                for delivery_id, outcome, took in results:
-                    settle(session, rt.outbox, settings, delivery_id, outcome, took)
+            settle_all(rt.database, rt.outbox, settings, results)
 
         # Attempts are recorded as they finish, as many per transaction as have finished
         # meanwhile: prompt when idle, few commits under load.

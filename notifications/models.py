@@ -108,6 +108,9 @@ class Delivery(Base, table=True):
         default="pending", max_length=16, description="pending, sending, sent, dead, skipped"
     )
     attempts: int = 0
+    # Times an administrator sent it again after it died: each round's dead letter is
+    # its own fact (its own event id).
+    rounds: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, max_length=300)

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from notifications.dispatcher import claim, settle
+from notifications.dispatcher import claim, dead_letter_id, restart, settle, settle_all
 from notifications.handlers import HANDLERS, notifications_of
 from notifications.models import (
     INBOX,
@@ -294,5 +294,71 @@ def test_settling_attempts_retries_dead_letters_and_disables_endpoints(
             d0, ok = session.get(Delivery, "d0"), session.get(Endpoint, "ok")
             assert d0 is not None and d0.status == "sent" and d0.attempts == 2
             assert ok is not None and ok.consecutive_failures == 0
+
+        # Sent again by an administrator and dead again, twice: each dead letter is its own
+        # event (before: the same event id, a UNIQUE failure, the round rolled back and the
+        # delivery stuck in "sending", dragging the others settled with it).
+        for round_ in (1, 2):
+            with db.session() as session:
+                restart(session, "d3", datetime.now(UTC))
+                d3 = session.get(Delivery, "d3")
+                assert d3 is not None and (d3.status, d3.attempts, d3.rounds) == (
+                    "pending",
+                    0,
+                    round_,
+                )
+                d3.status = "sending"
+                session.add(d3)
+            settle_("d3", Outcome(ok=False, retryable=False, status_code=400, error="HTTP 400"))
+            with db.session() as session:
+                d3 = session.get(Delivery, "d3")
+                assert d3 is not None and d3.status == "dead", round_
+        with db.engine.connect() as conn:
+            ids = conn.execute(
+                sa.select(OUTBOX.c.event_id).where(
+                    OUTBOX.c.event_type == "id.aduan.notification.dead_lettered.v1"
+                )
+            ).all()
+        assert len(ids) == len({i for (i,) in ids}) == 4
+        with db.session() as session, pytest.raises(ValueError):
+            restart(session, "d0", datetime.now(UTC))  # sent: nothing to send again
+
+        # One delivery that cannot be recorded holds back none of those that finished with
+        # it: the batch is recorded again one by one.
+        with db.session() as session:
+            restart(session, "d3", datetime.now(UTC))
+            restart(session, "d1", datetime.now(UTC))  # skipped: sent again
+            for i in (1, 3):
+                d = session.get(Delivery, f"d{i}")
+                assert d is not None
+                d.status = "sending"
+                session.add(d)
+        with db.session() as session:
+            d3 = session.get(Delivery, "d3")
+            assert d3 is not None
+            # The dead letter d3 is about to write exists already: recording d3 fails.
+            session.execute(
+                OUTBOX.insert().values(
+                    event_id=dead_letter_id(d3),
+                    topic="t",
+                    key=rid,
+                    event_type="id.aduan.notification.dead_lettered.v1",
+                    payload="{}",
+                    created_at=datetime.now(UTC),
+                )
+            )
+        settle_all(
+            db,
+            outbox,
+            settings,
+            [
+                ("d1", Outcome(ok=True, status_code=204), 1.0),
+                ("d3", Outcome(ok=False, retryable=False, status_code=400, error="HTTP 400"), 1.0),
+            ],
+        )
+        with db.session() as session:
+            d1, d3 = session.get(Delivery, "d1"), session.get(Delivery, "d3")
+            assert d1 is not None and d1.status == "sent"  # recorded despite d3
+            assert d3 is not None and d3.status == "sending"  # tried again after its lease
     finally:
         db.close()
