@@ -221,6 +221,14 @@ def limit(rt: ServiceRuntime, request: Request, phone: str | None = None) -> Non
         limits["phone"].check(phone)
 
 
+def limit_lookup(rt: ServiceRuntime, request: Request) -> None:
+    """The per-address limit on looking one report up by its number: 429 with
+    Retry-After (tracking numbers are 7 digits; guessing them must be slow)."""
+    settings = rt.definition.settings
+    limiter = rt.definition.extra["limits"]["lookup"]
+    limiter.check(client_ip(request, settings.trusted_proxies))  # type: ignore[attr-defined]
+
+
 class AnswerIn(BaseModel):
     """The reporter's words on a report, proven by the secret given at submission."""
 
@@ -309,6 +317,7 @@ async def track(
     tracking_number: str, request: Request, rt: Runtime, secret: str | None = None
 ) -> ReportOut:
     """Follow a report. A confidential report needs the secret given at submission."""
+    limit_lookup(rt, request)
     if not tracking_number.isdigit() or len(tracking_number) != 7:
         raise HTTPException(404, "Laporan tidak ditemukan / report not found")
 

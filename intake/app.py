@@ -33,6 +33,7 @@ def build() -> ServiceDefinition:
     limits = {
         "ip": Limiter(settings.rate_per_ip_per_minute, 60),
         "phone": Limiter(settings.rate_per_phone_per_hour, 3600),
+        "lookup": Limiter(settings.lookups_per_ip_per_minute, 60),
     }
     return ServiceDefinition(
         name="intake",

@@ -323,11 +323,18 @@ def _list_requests(fmt: str, request: Request, rt: ServiceRuntime) -> Response:
 
 
 @router.get("/requests/{name}")
-def one_request(name: str, rt: Runtime) -> Response:
-    """One request by its id (the tracking number); a confidential one does not exist."""
+def one_request(name: str, rt: Runtime, request: Request) -> Response:
+    """One request by its id (the tracking number); a confidential one does not exist.
+    Look-ups by number are rate-limited per address (429)."""
     tn, fmt = _split(name)
     if fmt is None:
         return error("json", 404, "format must be json or xml")
+    try:
+        api.limit_lookup(rt, request)
+    except HTTPException as exc:
+        limited = error(fmt, 429, str(exc.detail))
+        limited.headers.update(exc.headers or {})
+        return limited
 
     def work() -> dict[str, Any] | None:
         with rt.database.session() as s:

@@ -38,6 +38,13 @@ class IntakeSettings(ServiceSettings):
     rate_per_ip_per_minute: float = Field(
         30, gt=0, description="Reports, replies and Open311 requests per minute from one IP."
     )
+    lookups_per_ip_per_minute: float = Field(
+        60,
+        gt=0,
+        description="Look-ups of one report by its number (the tracking page, the public "
+        "page, GET /v1/reports/{n}, Open311 by id) per minute from one IP: guessing numbers "
+        "is slow.",
+    )
     rate_per_phone_per_hour: float = Field(
         10, gt=0, description="Reports per hour from one phone number (web, API, Open311)."
     )

@@ -466,6 +466,7 @@ def _proven(report: Report, code: str, account: Account | None = None) -> bool:
 @router.get("/lacak/{tn}")
 async def tracking_page(request: Request, tn: str, kode: str = "", done: str = "") -> Response:
     rt = runtime_of(request)
+    api.limit_lookup(rt, request)
 
     def work() -> tuple[
         Report | None,
@@ -709,6 +710,7 @@ async def browse(
 @router.get("/laporan/{tn}")
 async def public_report(request: Request, tn: str) -> Response:
     rt = runtime_of(request)
+    api.limit_lookup(rt, request)
 
     def work() -> tuple[Report | None, list[HistoryEntry], str | None, handlers.Reading | None]:
         with rt.database.session() as session:

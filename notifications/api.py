@@ -26,7 +26,7 @@ from sqlmodel import col, select
 from notifications import dispatcher, domain, handlers, webhooks
 from notifications.models import Delivery, DeliveryAttempt, Endpoint
 from notifications.settings import NotificationsSettings
-from services.auth import Administrator, Role, Staff, require_staff
+from services.auth import Administrator, CaseReader, Role, Staff, require_staff
 from services.runtime import ServiceRuntime, runtime_of
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
@@ -48,8 +48,9 @@ class NotificationOut(BaseModel):
 
 
 @router.get("/reports/{report_id}/notifications", response_model=list[NotificationOut])
-async def notifications(report_id: str, rt: Runtime) -> list[NotificationOut]:
-    """Notices about a report for its reporter, in lifecycle order."""
+async def notifications(report_id: str, rt: Runtime, staff: CaseReader) -> list[NotificationOut]:
+    """Notices about a report for its reporter, in lifecycle order (staff only: the
+    reporter reads them on the tracking page)."""
 
     def work() -> list[NotificationOut]:
         with rt.database.session() as session:

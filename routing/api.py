@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Query, UploadFile
+from fastapi import Path as FastPath
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, select
@@ -241,7 +242,7 @@ async def get_inbox(
     box: Box = "open",
     agency: str | None = Query(None, max_length=64, description="Administrators: one agency"),
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=100_000),
 ) -> list[dict[str, Any]]:
     """The caller's reports, the nearest first-response deadline first."""
     return await _read(
@@ -379,14 +380,16 @@ async def do_followup(
     except uploads.UploadRefused as exc:
         store.discard(stored)
         raise HTTPException(422, str(exc)) from exc
+    # Neutral names, as intake gives the reporter's files: an officer's own file name can
+    # carry a person's name, or a path.
     refs = [
         AttachmentRef(
             attachment_id=f.attachment_id,
-            filename=f.filename,
+            filename=f"lampiran-{n}.{uploads.KINDS[f.media_type]}",
             media_type=f.media_type,
             size=f.size,
         )
-        for f in stored
+        for n, f in enumerate(stored, 1)
     ]
 
     def work(s: Session) -> dict[str, Any]:
@@ -401,7 +404,7 @@ async def do_followup(
                     id=ref.attachment_id,
                     report_id=report_id,
                     entry_id=entry_id,
-                    filename=f.filename,
+                    filename=ref.filename,
                     media_type=f.media_type,
                     size=f.size,
                     storage_name=f.storage_name,
@@ -591,7 +594,7 @@ async def agencies(
     connected: bool | None = None,
     parent: str | None = Query(None, max_length=64),
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=100_000),
 ) -> list[dict[str, Any]]:
     """Search the directory (officers use it to pick a unit to forward to)."""
     found = await _read(
@@ -771,7 +774,9 @@ async def do_delete_rule(rt: ServiceRuntime, rule_id: int) -> None:
 
 
 @router.delete("/rules/{rule_id}", status_code=204)
-async def delete_rule(rule_id: int, rt: Runtime, staff: Administrator) -> None:
+async def delete_rule(
+    rule_id: Annotated[int, FastPath(ge=1, le=2**31 - 1)], rt: Runtime, staff: Administrator
+) -> None:
     """Retire a rule (kept, inactive, for the record of past routings)."""
     await do_delete_rule(rt, rule_id)
 

@@ -185,3 +185,6 @@ def require_staff(*roles: Role, cookie: str | None = None) -> Callable[[Request]
 
 
 Administrator = Annotated[Staff, Depends(require_staff(Role.administrator))]
+# Who may read one report's internals by its id (its clocks, notices, decision): these
+# name its tracking number and agency, so never anyone, even for a Rahasia report.
+CaseReader = Annotated[Staff, Depends(require_staff(Role.administrator, Role.verifier))]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,10 @@ from services.auth import InvalidToken, Role, Staff, verify
 from services.i18n import N_
 from services.settings import KitSettings
 
+log = logging.getLogger("aduan.console")
 COOKIE = "aduan_staff"
+# What a console says for a message it has no text for.
+GENERIC = ("Terjadi kesalahan; silakan coba lagi.", "Something went wrong; please try again.")
 LANG_COOKIE = "aduan_lang"
 LANGUAGES = ("id", "en")
 _KIT_TEMPLATES = Path(__file__).parent / "templates"
@@ -113,7 +117,11 @@ class Console:
         index = LANGUAGES.index(lang)
 
         def t(key: str) -> str:
-            return self.words[key][index]
+            found = self.words.get(key)
+            if found is None:  # a key from a link (?error=...): never a 500
+                log.warning("no console text for %r", key[:64])
+                return GENERIC[index]
+            return found[index]
 
         token = request.cookies.get(COOKIE, "")
         page = self.env.get_template(template).render(

@@ -18,7 +18,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
-from services.auth import Administrator
+from services.auth import Administrator, CaseReader
 from services.runtime import ServiceRuntime, runtime_of
 from sla import domain, handlers
 from sla.handlers import SlaCore
@@ -125,7 +125,7 @@ async def _clocks(
 
 
 @router.get("/reports/{report_id}/sla", response_model=ReportSla)
-async def report_sla(report_id: str, rt: Runtime, core: Core) -> ReportSla:
+async def report_sla(report_id: str, rt: Runtime, core: Core, staff: CaseReader) -> ReportSla:
     """The SLA state of a report: each clock, its deadline and the time left."""
 
     rows, cal = await _clocks(rt, core, report_id)
@@ -136,7 +136,7 @@ async def report_sla(report_id: str, rt: Runtime, core: Core) -> ReportSla:
 
 
 @router.get("/reports/{report_id}/deadlines", response_model=list[ClockView])
-async def deadlines(report_id: str, rt: Runtime, core: Core) -> list[ClockView]:
+async def deadlines(report_id: str, rt: Runtime, core: Core, staff: CaseReader) -> list[ClockView]:
     """Every clock of a report (an empty list for an unknown report)."""
 
     rows, cal = await _clocks(rt, core, report_id)

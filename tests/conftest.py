@@ -34,6 +34,7 @@ TEST_ENV = {
     # Tests send many reports from one address and one phone; test_intake_limits tests
     # the limits themselves.
     "INTAKE_RATE_PER_IP_PER_MINUTE": "1000000",
+    "INTAKE_LOOKUPS_PER_IP_PER_MINUTE": "1000000",
     "INTAKE_RATE_PER_PHONE_PER_HOUR": "1000000",
 }
 

@@ -353,8 +353,9 @@ def _findings(case: Case) -> tuple[checks.Finding, ...]:
 
 
 @router.get("/decisions/{report_id}", response_model=Decision)
-async def decision(report_id: str, rt: Runtime) -> Decision:
-    """The decision taken about a report (its outcome and reason are public)."""
+async def decision(report_id: str, rt: Runtime, staff: Verifier) -> Decision:
+    """The decision taken about a report (staff only: the citizen reads the outcome and
+    the reason on the tracking page)."""
 
     def work() -> Decision | None:
         with rt.database.session() as session:

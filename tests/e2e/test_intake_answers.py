@@ -67,7 +67,9 @@ def test_the_reporter_adds_information_and_replies_with_the_secret(make_platform
 
     # The SLA heard the reply: not solved re-opens the agency's first-response clock.
     def reopened() -> bool | None:
-        r = httpx.get(f"{platform.url('sla')}/v1/reports/{rid}/sla").json()
+        r = httpx.get(
+            f"{platform.url('sla')}/v1/reports/{rid}/sla", headers=staff_headers(platform)
+        ).json()
         opened = [c for c in r["clocks"] if c["clock"] == "first_response"]
         return len(opened) >= 2 or None
 

@@ -508,7 +508,9 @@ def test_not_solved_reopens_and_the_agency_answers_again(platforms: Platforms) -
     settle(platforms, report, path, "resolved", started, "resolved", "resolved")
     started = _step(lambda: citizen_reply(report, False, "Belum, lubangnya masih ada."))
     settle(platforms, report, path, "not solved: re-opened", started, "reopened", "reopened")
-    sla = httpx.get(f"{p.url('sla')}/v1/reports/{report.rid}/sla").json()["clocks"]
+    sla = httpx.get(f"{p.url('sla')}/v1/reports/{report.rid}/sla", headers=staff_headers(p)).json()[
+        "clocks"
+    ]
     assert [c["status"] for c in sla if c["clock"] == "first_response"][-1] == "open"
     started = _step(lambda: officer_post(report, "resolve", json={"summary": "Ditambal ulang."}))
     settle(platforms, report, path, "resolved again", started, "resolved")

@@ -29,7 +29,7 @@ from services.launcher import Platform
 from services.settings import BrokerProfile
 from tests.channels import KannelGateway, SmtpSink, WebhookReceiver
 from tests.conftest import PgDatabases, database_urls, new_namespace, platform_env
-from tests.e2e.helpers import metric, publish, scalar, submit, track, wait_for
+from tests.e2e.helpers import metric, publish, scalar, staff_headers, submit, track, wait_for
 from tests.kafka_helpers import read_topic
 
 pytestmark = pytest.mark.e2e
@@ -458,7 +458,8 @@ def test_dead_channels_hold_up_nothing_and_failures_are_dead_lettered(
                 >= 3
             )
         notes = httpx.get(
-            f"{platform.url('notifications')}/v1/reports/{by_mail['report_id']}/notifications"
+            f"{platform.url('notifications')}/v1/reports/{by_mail['report_id']}/notifications",
+            headers=staff_headers(platform),
         ).json()
         assert {n["status"] for n in notes} == {"failed"} and all(n["text"] for n in notes)
 
@@ -477,7 +478,8 @@ def test_dead_channels_hold_up_nothing_and_failures_are_dead_lettered(
         wait_for(lambda: len(smtp.received()) >= 3, 60, "the retried emails")
         assert {tuple(r) for r, _ in smtp.received()} == {("warga.c@example.id",)}
         notes = httpx.get(
-            f"{platform.url('notifications')}/v1/reports/{by_mail['report_id']}/notifications"
+            f"{platform.url('notifications')}/v1/reports/{by_mail['report_id']}/notifications",
+            headers=staff_headers(platform),
         ).json()
         assert {n["status"] for n in notes} == {"sent"}
     finally:

@@ -77,7 +77,9 @@ def test_report_goes_from_post_to_routed_with_deadline_and_its_notifications(
     assert routing["agency_id"] == "pemda-32.73" and routing["rule"] == "rule:1:infrastruktur"
 
     def sla_settled() -> dict | None:
-        state = httpx.get(f"{platform.url('sla')}/v1/reports/{rid}/sla")
+        state = httpx.get(
+            f"{platform.url('sla')}/v1/reports/{rid}/sla", headers=staff_headers(platform)
+        )
         if state.status_code != 200:
             return None
         clocks = {c["clock"]: c for c in state.json()["clocks"]}
@@ -98,7 +100,7 @@ def test_report_goes_from_post_to_routed_with_deadline_and_its_notifications(
         # The tracking page shows a notice as soon as it is known (in_app); the SMS
         # behind it is sent by the dispatcher a moment later.
         url = f"{platform.url('notifications')}/v1/reports/{rid}/notifications"
-        notes = httpx.get(url).json()
+        notes = httpx.get(url, headers=staff_headers(platform)).json()
         return notes if len(notes) == 3 and all(n["status"] == "sent" for n in notes) else None
 
     notes = wait_for(all_sent, what="the three SMS notices sent")
@@ -123,7 +125,8 @@ def test_empty_report_is_rejected_with_a_reason_and_told(platform: Platform) -> 
     reason = next(h["detail"] for h in view["history"] if h["kind"] == "rejected")
     assert "kosong" in reason
     notes = httpx.get(
-        f"{platform.url('notifications')}/v1/reports/{answer['report_id']}/notifications"
+        f"{platform.url('notifications')}/v1/reports/{answer['report_id']}/notifications",
+        headers=staff_headers(platform),
     ).json()
     assert [(n["template"], n["channel"]) for n in notes] == [
         ("received", "email"),
@@ -222,9 +225,11 @@ def test_contact_data_never_leaves_on_agency_facing_topics_pages_or_logs(
         track(platform, tn).text,
         httpx.get(f"{platform.url('routing')}/v1/routings/{rid}", headers=admin).text,
         httpx.get(f"{platform.url('routing')}/v1/reports/{rid}", headers=admin).text,
-        httpx.get(f"{platform.url('sla')}/v1/reports/{rid}/deadlines").text,
-        httpx.get(f"{platform.url('verification')}/v1/decisions/{rid}").text,
-        httpx.get(f"{platform.url('notifications')}/v1/reports/{rid}/notifications").text,
+        httpx.get(f"{platform.url('sla')}/v1/reports/{rid}/deadlines", headers=admin).text,
+        httpx.get(f"{platform.url('verification')}/v1/decisions/{rid}", headers=admin).text,
+        httpx.get(
+            f"{platform.url('notifications')}/v1/reports/{rid}/notifications", headers=admin
+        ).text,
     ]
     for page in pages:
         assert not [n for n in needles if n.decode() in page]

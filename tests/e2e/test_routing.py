@@ -54,7 +54,9 @@ def _photo_with_location() -> bytes:
 
 
 def _sla_clock(platform: Platform, rid: str, clock: str) -> dict[str, Any] | None:
-    r = httpx.get(f"{platform.url('sla')}/v1/reports/{rid}/sla", timeout=10)
+    r = httpx.get(
+        f"{platform.url('sla')}/v1/reports/{rid}/sla", headers=staff_headers(platform), timeout=10
+    )
     if r.status_code != 200:
         return None
     clocks = [c for c in r.json()["clocks"] if c["clock"] == clock]

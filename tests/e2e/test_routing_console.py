@@ -98,7 +98,11 @@ def test_an_officer_handles_a_report_and_an_administrator_connects_a_region(
             page.click("#followup button[type=submit]")
             page.wait_for_selector("tr.entry-followup")
             entry = page.inner_text("tr.entry-followup")
-            assert "Tim UPT sudah meninjau" in entry and "jalan.png" in entry
+            assert (
+                "Tim UPT sudah meninjau" in entry
+                and "lampiran-1.png" in entry
+                and "jalan.png" not in entry
+            )
             link = page.locator("tr.entry-followup a").get_attribute("href")
             got = page.request.get(f"{base}{link}")
             assert got.status == 200 and b"lokasi-rahasia" not in got.body()

@@ -22,7 +22,7 @@ from services.contracts import ReportForwarded, ReportResolved, encode, new_even
 from services.launcher import Platform
 from services.settings import BrokerProfile
 from tests.conftest import PgDatabases, database_urls, new_namespace, platform_env
-from tests.e2e.helpers import metric, publish, scalar, submit, track, wait_for
+from tests.e2e.helpers import metric, publish, scalar, staff_headers, submit, track, wait_for
 from tests.kafka_helpers import read_topic
 
 pytestmark = pytest.mark.e2e
@@ -75,7 +75,9 @@ def test_a_missed_deadline_is_breached_naming_the_agency(platform: Platform) -> 
     entry = next(h for h in view["history"] if h["kind"] == "overdue")
     assert entry["label"] == "Instansi melewati batas waktu tanggapan"
 
-    state = httpx.get(f"{platform.url('sla')}/v1/reports/{rid}/sla").json()
+    state = httpx.get(
+        f"{platform.url('sla')}/v1/reports/{rid}/sla", headers=staff_headers(platform)
+    ).json()
     first = next(c for c in state["clocks"] if c["clock"] == "first_response")
     assert first["breached_at"] and first["outcome"] == "late"
     assert first["time_left_seconds"] < 0
@@ -135,7 +137,9 @@ def test_reporter_silence_after_the_answer_closes_the_report(platform: Platform)
     assert [h["detail"] for h in view["history"] if h["kind"] == "closed"] == [
         "Tidak ada tanggapan dari Anda dalam 10 hari kerja."
     ]
-    clocks = httpx.get(f"{platform.url('sla')}/v1/reports/{rid}/sla").json()["clocks"]
+    clocks = httpx.get(
+        f"{platform.url('sla')}/v1/reports/{rid}/sla", headers=staff_headers(platform)
+    ).json()["clocks"]
     by_clock = {c["clock"]: c for c in clocks}
     assert by_clock["resolution"]["status"] == "stopped"
     assert by_clock["reporter_reply"]["breached_at"] is not None

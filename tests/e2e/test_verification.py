@@ -21,6 +21,7 @@ from tests.e2e.helpers import (
     metric,
     publish,
     routing_of,
+    staff_headers,
     submit,
     track,
     wait_for,
@@ -104,12 +105,15 @@ def test_checks_questions_duplicates_and_the_verifiers_queue(
 
     def notified() -> bool:
         url = f"{platform.url('notifications')}/v1/reports/{rid}/notifications"
-        return "information_requested" in [n["template"] for n in httpx.get(url).json()]
+        notes = httpx.get(url, headers=staff_headers(platform)).json()
+        return "information_requested" in [n["template"] for n in notes]
 
     wait_for(notified, what="the citizen told what is missing")
 
     def clock_paused() -> bool:
-        r = httpx.get(f"{platform.url('sla')}/v1/reports/{rid}/sla")
+        r = httpx.get(
+            f"{platform.url('sla')}/v1/reports/{rid}/sla", headers=staff_headers(platform)
+        )
         clocks = {c["clock"]: c for c in r.json()["clocks"]} if r.status_code == 200 else {}
         return clocks.get("verification", {}).get("status") == "paused"
 
@@ -207,7 +211,9 @@ def test_checks_questions_duplicates_and_the_verifiers_queue(
         reporter={"phone": "081200000003"},
     )
     view = wait_for(lambda: status(platform, blocked["tracking_number"], "rejected"), what="blk")
-    r = httpx.get(f"{vurl}/v1/decisions/{blocked['report_id']}").json()
+    r = httpx.get(
+        f"{vurl}/v1/decisions/{blocked['report_id']}", headers=staff_headers(platform)
+    ).json()
     assert r["reason_code"] == "abuse"
 
     # Metrics: decisions by outcome and by who decided; the queue by state and age.

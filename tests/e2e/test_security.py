@@ -1,0 +1,98 @@
+"""Regression tests for what an attacker found from outside (issue 20), on one running
+platform: a report's internals by id are staff's only, integers beyond what a database
+holds answer 422 (never 500), an unknown message key in a console link answers the page
+with a generic message, an officer's file keeps no name of its own, and looking reports
+up by number is rate-limited (429 with Retry-After) on every way to do it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from services import auth
+from services.launcher import Platform
+from tests.e2e.helpers import routing_of, scalar, staff_headers, submit, wait_for
+from tests.unit.test_areas_uploads import _jpeg_with_location
+
+pytestmark = pytest.mark.e2e
+
+LOOKUPS = 8
+
+
+def test_what_an_attacker_found_from_outside_holds(make_platform: Any) -> None:
+    platform: Platform = make_platform(
+        "sqlite", extra_env={"INTAKE_LOOKUPS_PER_IP_PER_MINUTE": str(LOOKUPS)}
+    )
+    made = submit(platform, confidential=True, reporter={"phone": "081244455566"})
+    rid = made["report_id"]
+    # Waited for in intake's database: looking it up by number counts against the limit.
+    wait_for(
+        lambda: (
+            scalar(platform, "intake", "SELECT status FROM reports WHERE id = :r", r=rid)
+            == "routed"
+        ),
+        what="routed",
+    )
+    agency = routing_of(platform, rid)["agency_id"]
+    admin, verifier = staff_headers(platform), staff_headers(platform, "verifier")
+    officer = staff_headers(platform, "agency_officer", agency)
+
+    # A Rahasia report's clocks, notices and decision name its number and agency: staff's.
+    for url in (
+        f"{platform.url('sla')}/v1/reports/{rid}/sla",
+        f"{platform.url('sla')}/v1/reports/{rid}/deadlines",
+        f"{platform.url('notifications')}/v1/reports/{rid}/notifications",
+        f"{platform.url('verification')}/v1/decisions/{rid}",
+    ):
+        assert httpx.get(url).status_code == 401, url
+        assert httpx.get(url, headers=officer).status_code == 403, url
+        assert httpx.get(url, headers=verifier).status_code == 200, url
+
+    # Integers beyond 2^63 (or a float) are refused before any database sees them.
+    routing = platform.url("routing")
+    for method, url in (
+        ("GET", f"{routing}/v1/inbox?offset=150641127218001182720"),
+        ("GET", f"{routing}/v1/agencies?offset=2e35"),
+        ("DELETE", f"{routing}/v1/rules/69120000000000000000000"),
+    ):
+        got = httpx.request(method, url, headers=admin)
+        assert got.status_code == 422, (url, got.status_code, got.text[:200])
+    # An unknown message key in a console link: the page, with a generic message.
+    token = platform.staff_token(auth.Role.verifier, "verifikator-sec")
+    page = httpx.get(
+        f"{platform.url('verification')}/console/cases/{rid}",
+        params={"error": "foo<script>"},
+        cookies={"aduan_staff": token},
+    )
+    assert page.status_code == 200 and "Terjadi kesalahan" in page.text
+    assert "foo<script>" not in page.text
+
+    # An officer's file keeps no name of its own (it may be a path, or a person's name).
+    posted = httpx.post(
+        f"{routing}/v1/reports/{rid}/followups",
+        data={"text": "Foto lokasi setelah perbaikan."},
+        files=[("files", ("../../../../tmp/evil<x>.jpg", _jpeg_with_location(), "image/jpeg"))],
+        headers=officer,
+    )
+    assert posted.status_code == 201, posted.text
+    assert [a["filename"] for a in posted.json()["attachments"]] == ["lampiran-1.jpg"]
+
+    # Looking reports up by number is slow to guess: every way of doing it shares a limit.
+    intake = platform.url("intake")
+    ways = [
+        f"{intake}/v1/reports/{{n}}",
+        f"{intake}/lacak/{{n}}",
+        f"{intake}/laporan/{{n}}",
+        f"{intake}/open311/v2/requests/{{n}}.json",
+    ]
+    answers = [
+        httpx.get(ways[i % len(ways)].format(n=str(2_000_000 + i))) for i in range(LOOKUPS + 4)
+    ]
+    codes = [a.status_code for a in answers]
+    assert codes.count(429) >= 4 and 429 not in codes[: LOOKUPS - 1], codes
+    limited = next(a for a in answers if a.status_code == 429)
+    assert int(limited.headers["retry-after"]) >= 1
+    open311 = httpx.get(ways[3].format(n="2999999"))
+    assert open311.status_code == 429 and open311.json()[0]["code"] == 429
