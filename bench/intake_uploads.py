@@ -72,6 +72,57 @@ def cleaning() -> None:
         )
 
 
+# Cleaned in a fresh process that only reads the file: its peak resident memory, less
+# what the interpreter and Pillow take before, is what one image costs (Pillow's buffers
+# are C memory that tracemalloc does not see).
+_CLEAN = """
+import sys, time
+from services import uploads
+def hwm():  # the process's peak resident memory, KiB (a fresh count per exec)
+    line = next(l for l in open("/proc/self/status") if l.startswith("VmHWM"))
+    return int(line.split()[1])
+data = open(sys.argv[1], "rb").read()
+before = hwm()
+t0 = time.perf_counter()
+try:
+    uploads.clean(data, 20_000_000)
+    verdict = "cleaned"
+except uploads.UploadRefused:
+    verdict = "refused"
+took = time.perf_counter() - t0
+after = hwm()
+print(f"{len(data) / 1e3:.0f} KB, {verdict} in {took * 1000:.0f} ms, "
+      f"peak +{(after - before) / 1024:.0f} MiB over {before / 1024:.0f} MiB")
+"""
+
+
+def worst_images() -> None:
+    """The largest images intake accepts, and bombs it refuses: time and peak memory."""
+    import subprocess
+    import sys
+
+    for w, h, mode, kind, name in (
+        (6000, 4360, "RGB", "flat", "largest RGB PNG allowed (26 MP, 99.8 MiB decoded)"),
+        (6000, 4360, "RGB", "noise", "largest RGB JPEG allowed (26 MP, noisy)"),
+        (6800, 5100, "RGB", "flat", "bomb: 35 MP RGB PNG (132 MiB decoded)"),
+        (4000, 3000, "RGB", "noise", "12 MP phone-like JPEG"),
+        (10_000, 10_000, "L", "flat", "bomb: 100 MP PNG"),
+        (6000, 5000, "RGBA", "flat", "bomb: 30 MP RGBA PNG (114 MiB decoded)"),
+    ):
+        out = io.BytesIO()
+        if kind == "noise":
+            Image.effect_noise((w, h), 60).convert(mode).save(out, "JPEG", quality=85)
+        else:
+            Image.new(mode, (w, h)).save(out, "PNG")
+        with tempfile.NamedTemporaryFile(suffix=".img") as f:
+            f.write(out.getvalue())
+            f.flush()
+            run = subprocess.run(
+                [sys.executable, "-c", _CLEAN, f.name], capture_output=True, text=True, check=True
+            )
+        print(f"clean {name}: {run.stdout.strip()}")
+
+
 async def web_reports(
     base: str, n: int, concurrency: int, image: bytes
 ) -> tuple[float, list[float]]:
@@ -106,6 +157,7 @@ def main() -> int:
     args = parser.parse_args()
     passwords()
     cleaning()
+    worst_images()
     image = photo(1600, 1200)
     with tempfile.TemporaryDirectory() as tmp:
         platform = Platform(

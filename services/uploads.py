@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,8 +38,17 @@ KINDS = {
     "video/webm": "webm",
 }
 IMAGES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
-# Decompression bombs: refuse images above this many pixels.
+# Decompression bombs: a 50 KB PNG can claim 100 megapixels. Its header is read first, and
+# an image is refused before any pixel is decoded when it claims more than MAX_PIXELS or
+# more than MAX_DECODED_BYTES once decoded (Pillow keeps RGB in four bytes a pixel: a
+# 24-megapixel photo is 92 MiB). Pillow's
+# own bomb check is set to the same limit.
 MAX_PIXELS = 40_000_000
+MAX_DECODED_BYTES = 100 * 2**20
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# At most this many images are decoded at once in one process: with the decoded image and
+# its clean copy, a decode holds at most 2 x MAX_DECODED_BYTES (see docs/benchmarks.md).
+DECODERS = threading.BoundedSemaphore(2)
 
 
 class UploadRefused(ValueError):
@@ -135,25 +145,53 @@ def strip_mp4(data: bytes) -> bytes:
     return bytes(out)
 
 
+def decoded_size(img: Image.Image) -> int:
+    """The bytes an image takes once decoded, from its header alone: Pillow keeps one
+    byte a pixel for 1, L and P, two for I;16, and four for the rest (RGB included)."""
+    mode = img.mode
+    per_pixel = 1 if mode in ("1", "L", "P") else 2 if mode.startswith("I;16") else 4
+    return img.width * img.height * per_pixel
+
+
+def _too_big(img: Image.Image) -> UploadRefused | None:
+    if img.width * img.height > MAX_PIXELS or decoded_size(img) > MAX_DECODED_BYTES:
+        mp = img.width * img.height / 1_000_000
+        return UploadRefused(
+            f"Gambar terlalu besar ({img.width} x {img.height}, {mp:.0f} megapiksel): kirim "
+            "foto yang lebih kecil.",
+            f"The image is too large ({img.width} x {img.height}, {mp:.0f} megapixels): "
+            "send a smaller photo.",
+        )
+    return None
+
+
 def _reencode(data: bytes, fmt: str) -> bytes:
     try:
         with Image.open(io.BytesIO(data)) as img:
-            if img.width * img.height > MAX_PIXELS:
-                raise UploadRefused("Gambar terlalu besar.", "The image is too large.")
-            img.load()
-            out = io.BytesIO()
-            if fmt == "JPEG":
-                rgb = img.convert("RGB") if img.mode not in ("RGB", "L") else img
-                rgb.save(out, "JPEG", quality=90, optimize=True)
-            else:
-                # A fresh image carries pixels only: no EXIF, no text chunks.
-                fresh = Image.new(img.mode, img.size)
-                fresh.putdata(list(img.getdata()))
-                if img.mode == "P" and img.getpalette():
-                    fresh.putpalette(img.getpalette())  # type: ignore[arg-type]
-                fresh.save(out, fmt)
-            return out.getvalue()
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+            refused = _too_big(img)  # from the header: nothing decoded yet
+            if refused is not None:
+                raise refused
+            with DECODERS:
+                img.load()
+                out = io.BytesIO()
+                if fmt == "JPEG":
+                    rgb = img.convert("RGB") if img.mode not in ("RGB", "L") else img
+                    rgb.save(out, "JPEG", quality=90, optimize=True)
+                else:
+                    # A fresh image carries pixels only: no EXIF, no text chunks. Copied
+                    # in C (paste), never through Python objects per pixel.
+                    fresh = Image.new(img.mode, img.size)
+                    fresh.paste(img, (0, 0))
+                    if img.mode == "P" and img.getpalette():
+                        fresh.putpalette(img.getpalette())  # type: ignore[arg-type]
+                    fresh.save(out, fmt)
+                return out.getvalue()
+    except Image.DecompressionBombError as exc:  # Pillow's own check, at twice the limit
+        raise UploadRefused(
+            "Gambar terlalu besar: kirim foto yang lebih kecil.",
+            "The image is too large: send a smaller photo.",
+        ) from exc
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
         if isinstance(exc, UploadRefused):
             raise
         raise UploadRefused("Gambar rusak atau tidak terbaca.", "The image is broken.") from exc

@@ -99,3 +99,42 @@ def test_a_phone_videos_location_is_blanked_and_its_media_kept() -> None:
     broken = video[:at] + (10_000).to_bytes(4, "big") + video[at + 4 :]
     with pytest.raises(uploads.UploadRefused, match="Video rusak"):
         uploads.clean(broken, 1_000_000)
+
+
+def _png(width: int, height: int, mode: str = "RGB") -> bytes:
+    """A flat image: a few kilobytes of PNG that claim many pixels (a decompression bomb
+    when large)."""
+    out = io.BytesIO()
+    Image.new(mode, (width, height)).save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
+def test_decompression_bombs_are_refused_from_their_header() -> None:
+    # 100 megapixels in a few dozen kilobytes: Pillow's own check refuses it at open.
+    bomb = _png(10_000, 10_000, "L")
+    assert len(bomb) < 200_000
+    with pytest.raises(uploads.UploadRefused, match="too large"):
+        uploads.clean(bomb, 10_000_000)
+    # Under the pixel limit but over the decoded-bytes limit: 30 MP of RGBA is 114 MiB.
+    with pytest.raises(uploads.UploadRefused, match=r"too large \(6000 x 5000"):
+        uploads.clean(_png(6000, 5000, "RGBA"), 10_000_000)
+    # Over the pixel limit in a small mode.
+    with pytest.raises(uploads.UploadRefused, match="41 megapixels"):
+        uploads.clean(_png(8200, 5000, "L"), 10_000_000)
+
+
+def test_a_large_allowed_image_is_cleaned_whole() -> None:
+    # 4000 x 4000 RGB (46 MiB decoded) passes, re-encoded without its text chunks.
+    img = Image.new("RGB", (4000, 4000), (10, 120, 30))
+    out = io.BytesIO()
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Author", "Siti Rahmawati")
+    img.save(out, "PNG", pnginfo=info)
+    cleaned, media_type = uploads.clean(out.getvalue(), 10_000_000)
+    assert media_type == "image/png"
+    with Image.open(io.BytesIO(cleaned)) as back:
+        assert back.size == (4000, 4000) and back.getpixel((3999, 3999)) == (10, 120, 30)
+        assert "Author" not in back.info
+    assert b"Siti" not in cleaned
