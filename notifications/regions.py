@@ -37,7 +37,7 @@ from notifications.settings import NotificationsSettings
 from services import regions
 from services.auth import InvalidToken, Role, Staff, require_staff
 from services.bus import HandlerContext
-from services.contracts import RegionReportChanged, encode
+from services.contracts import RegionClientChanged, RegionReportChanged, encode
 from services.runtime import ServiceRuntime, runtime_of
 from services.settings import KitSettings
 
@@ -252,10 +252,21 @@ async def revoke_client(client_id: str, rt: Runtime, staff: Administrator) -> No
             c = s.get(RegionClient, client_id)
             if c is None:
                 raise HTTPException(404, "no such client")
-            c.revoked_at = c.revoked_at or _now()
+            if c.revoked_at is None:
+                c.revoked_at = _now()
+                # Routing accepts the same tokens: it learns of the revocation here.
+                rt.outbox.emit(
+                    s,
+                    RegionClientChanged(
+                        client_id=c.client_id, region=c.region, changed_at=c.revoked_at
+                    ),
+                    None,
+                    key=c.client_id,
+                )
             s.add(c)
 
     await rt.database.write(work)
+    rt.wake_relay()
 
 
 def _basic(header: str | None) -> tuple[str, str] | None:

@@ -28,6 +28,7 @@ from routing.models import (
     Entry,
     HeldVerification,
     ReportCopy,
+    RevokedRegionClient,
     Routing,
     Rule,
 )
@@ -39,6 +40,7 @@ from services.contracts import (
     DeadlineOpened,
     DeadlineUpdated,
     Payload,
+    RegionClientChanged,
     ReportClosed,
     ReportEscalated,
     ReportFollowupPosted,
@@ -925,7 +927,18 @@ def region_name(code: str | None) -> str:
     return f"{code} {area.name}" if area else code
 
 
+def on_region_client(ctx: HandlerContext, event: RegionClientChanged) -> None:
+    """A regional client revoked at the gateway: its tokens stop opening the region API."""
+    if event.revoked and ctx.session.get(RevokedRegionClient, event.client_id) is None:
+        ctx.session.add(
+            RevokedRegionClient(
+                client_id=event.client_id, region=event.region, revoked_at=event.changed_at
+            )
+        )
+
+
 HANDLERS: dict[str, Any] = {
+    "id.aduan.region.client_changed.v1": on_region_client,
     "id.aduan.report.submitted.v1": on_submitted,
     "id.aduan.report.information_added.v1": on_information_added,
     "id.aduan.report.verified.v1": on_verified,

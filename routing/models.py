@@ -214,3 +214,14 @@ class IdentityRequest(Base, table=True):
     note: str = Field(default="", max_length=500)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class RevokedRegionClient(Base, table=True):
+    """A regional government's client revoked at the gateway (``region.clients``): its
+    tokens no longer open routing's region API, though they have not expired."""
+
+    __tablename__ = "revoked_region_clients"
+
+    client_id: str = Field(primary_key=True, max_length=64)
+    region: str = Field(max_length=5)
+    revoked_at: datetime = Field(sa_type=UTCDateTime)

@@ -24,14 +24,31 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from routing import api, handlers
-from routing.models import Attachment, RegionCall, ReportCopy, Routing
+from routing.models import Attachment, RegionCall, ReportCopy, RevokedRegionClient, Routing
 from services import regions
 from services.runtime import ServiceRuntime, runtime_of
 
 router = APIRouter(prefix="/v1/region", tags=["regions"])
 
 Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
-Client = Annotated[regions.RegionClient, Depends(regions.require_region())]
+Token = Annotated[regions.RegionClient, Depends(regions.require_region())]
+
+
+async def not_revoked(client: Token, rt: Runtime) -> regions.RegionClient:
+    """A valid region token whose client the gateway has not revoked (it tells routing on
+    ``region.clients``): 401 otherwise, within moments of the revocation."""
+
+    def work(session: Session) -> bool:
+        return session.get(RevokedRegionClient, client.client_id) is not None
+
+    if await api._read(rt, work):
+        raise HTTPException(
+            401, "Kredensial dicabut / credentials revoked", {"WWW-Authenticate": "Bearer"}
+        )
+    return client
+
+
+Client = Annotated[regions.RegionClient, Depends(not_revoked)]
 NOT_FOUND = "laporan tidak ditemukan di wilayah ini / report not found in this region"
 
 

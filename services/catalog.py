@@ -146,6 +146,15 @@ TOPICS: tuple[Topic, ...] = (
         "the resolution clock.",
     ),
     Topic(
+        "region.clients",
+        ("id.aduan.region.client_changed.v1",),
+        producer="notifications",
+        consumers=("routing",),
+        key="client id",
+        description="Regional governments' clients revoked at the gateway: routing, which "
+        "accepts the same tokens for its region API, refuses them from then on.",
+    ),
+    Topic(
         "report.identity",
         ("id.aduan.report.identity_release.v1",),
         producer="routing",

@@ -475,6 +475,17 @@ class RegionReportChanged(Payload):
     )
 
 
+class RegionClientChanged(Payload):
+    """A regional government's client credentials were revoked (by an administrator, at
+    the gateway): every service that accepts its tokens refuses them from then on, not
+    when they expire."""
+
+    client_id: str = Field(max_length=64)
+    region: str = Field(pattern=r"^[0-9]{2}(\.[0-9]{2})?$")
+    revoked: bool = True
+    changed_at: datetime
+
+
 class NotificationSent(Payload):
     """A message about a report went out (the channel, never the address).
 
@@ -531,6 +542,7 @@ EVENT_TYPES: dict[str, type[Payload]] = {
     "id.aduan.report.escalated.v1": ReportEscalated,
     "id.aduan.report.identity_release.v1": IdentityReleaseChanged,
     "id.aduan.region.report_changed.v1": RegionReportChanged,
+    "id.aduan.region.client_changed.v1": RegionClientChanged,
     "id.aduan.notification.sent.v1": NotificationSent,
     "id.aduan.notification.dead_lettered.v1": NotificationDeadLettered,
 }

@@ -20,6 +20,7 @@ from services.contracts import (
     NotificationSent,
     Payload,
     Redaction,
+    RegionClientChanged,
     RegionReportChanged,
     ReportClosed,
     ReporterContactRecorded,
@@ -88,6 +89,7 @@ EXAMPLES: list[Payload] = [
             passages=3,
         ),
     ),
+    RegionClientChanged(client_id="c-1", region="32", changed_at=NOW),
     IdentityReleaseChanged(
         report_id=RID,
         request_id="req-1",

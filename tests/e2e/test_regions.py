@@ -245,8 +245,24 @@ def test_a_regional_government_subscribes_resumes_and_answers(
     new = _region(platform, {**sby, "client_secret": rotated["client_secret"]}, tmp_path / "n.json")
     token = new.headers()
     assert httpx.get(f"{gw}/v1/region/events", headers=token, timeout=10).status_code == 200
+    east_url = f"{platform.url('routing')}/v1/region/reports/{east['report_id']}"
+    assert httpx.get(east_url, headers=token, timeout=10).status_code == 200
     httpx.delete(f"{gw}/v1/regions/clients/{sby['client_id']}", headers=admin, timeout=10)
     assert httpx.get(f"{gw}/v1/region/events", headers=token, timeout=10).status_code == 401
+    # Routing accepts the same tokens: it learns of the revocation on region.clients, long
+    # before the token expires.
+    wait_for(
+        lambda: httpx.get(east_url, headers=token, timeout=10).status_code == 401,
+        timeout=60,
+        what="routing refusing the revoked client",
+    )
+    refused = httpx.post(
+        f"{east_url}/followups",
+        json={"external_id": "SBY-X", "text": "setelah dicabut"},
+        headers=token,
+        timeout=10,
+    )
+    assert refused.status_code == 401
     with pytest.raises(httpx.HTTPStatusError):
         _region(
             platform, {**sby, "client_secret": rotated["client_secret"]}, tmp_path / "x"
