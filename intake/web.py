@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.datastructures import UploadFile
 
-from intake import accounts, api, domain, files, handlers, identity
+from intake import accounts, api, domain, files, forms, handlers, identity
 from intake.models import (
     Account,
     HistoryEntry,
@@ -256,7 +256,9 @@ def page(request: Request, template: str, http_status: int = 200, **values: Any)
     def next_step(code: str) -> str:
         return lifecycle.state(code).next_step(lang)
 
+    csrf, new_cookie = forms.token(request)
     html = _env.get_template(template).render(
+        csrf=csrf,
         when=when,
         detail=detail,
         next_step=next_step,
@@ -273,6 +275,7 @@ def page(request: Request, template: str, http_status: int = 200, **values: Any)
         **values,
     )
     response = HTMLResponse(html, status_code=http_status)
+    forms.remember(request, response, new_cookie)
     response.headers["Content-Security-Policy"] = (
         "default-src 'self'; style-src 'self' 'unsafe-inline'; "
         "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
@@ -282,6 +285,12 @@ def page(request: Request, template: str, http_status: int = 200, **values: Any)
     if request.query_params.get("lang") in ("id", "en"):
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
     return response
+
+
+async def _forms_check(request: Request) -> None:
+    """A browser's post must come from this site, with its form token (intake/forms.py)."""
+    settings = runtime_of(request).definition.settings
+    await forms.check(request, getattr(settings, "public_base_url", None))
 
 
 @router.get("/")
@@ -353,6 +362,7 @@ async def report_form(request: Request) -> Response:
 
 @router.post("/lapor")
 async def report_submit(request: Request) -> Response:
+    await _forms_check(request)
     rt = runtime_of(request)
     form = await request.form()
     values = {k: str(v).strip() for k, v in form.items() if isinstance(v, str)}
@@ -596,17 +606,20 @@ async def _answer(request: Request, tn: str, kind: str) -> Response:
 
 @router.post("/lacak/{tn}/balas")
 async def reply(request: Request, tn: str) -> Response:
+    await _forms_check(request)
     return await _answer(request, tn, "reply")
 
 
 @router.post("/lacak/{tn}/tambah")
 async def add(request: Request, tn: str) -> Response:
+    await _forms_check(request)
     return await _answer(request, tn, "info")
 
 
 @router.post("/lacak/{tn}/identitas")
 async def identity_consent(request: Request, tn: str) -> Response:
     """The reporter's answer to an approved request for their identity."""
+    await _forms_check(request)
     rt = runtime_of(request)
     form = await request.form()
     kode = str(form.get("kode", ""))
@@ -858,6 +871,7 @@ def sign_in_form(request: Request) -> Response:
 
 @router.post("/akun/masuk")
 async def sign_in(request: Request) -> Response:
+    await _forms_check(request)
     rt = runtime_of(request)
     api.limit(rt, request)
     form = await request.form()
@@ -902,6 +916,7 @@ def sign_up_form(request: Request) -> Response:
 
 @router.post("/akun/daftar")
 async def sign_up(request: Request) -> Response:
+    await _forms_check(request)
     rt = runtime_of(request)
     api.limit(rt, request)
     form = await request.form()
@@ -956,6 +971,7 @@ async def sign_up(request: Request) -> Response:
 
 @router.post("/akun/keluar")
 async def sign_out(request: Request) -> Response:
+    await _forms_check(request)
     rt = runtime_of(request)
 
     def work() -> None:

@@ -79,8 +79,36 @@ def test_what_an_attacker_found_from_outside_holds(make_platform: Any) -> None:
     assert posted.status_code == 201, posted.text
     assert [a["filename"] for a in posted.json()["attachments"]] == ["lampiran-1.jpg"]
 
-    # Looking reports up by number is slow to guess: every way of doing it shares a limit.
+    # Citizens' forms: a browser's post from another origin (here another port of the same
+    # host, which SameSite does not tell apart), or without the page's token, is refused.
     intake = platform.url("intake")
+    named = submit(platform, reporter={"phone": "081244455577"})
+    tn, code = named["tracking_number"], named["tracking_secret"]
+    add = f"{intake}/lacak/{tn}/tambah"
+    elsewhere = intake.rsplit(":", 1)[0] + ":1"
+    with httpx.Client() as browser:
+        own = browser.get(f"{intake}/lacak/{tn}", params={"kode": code})
+        token = own.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        form = {"kode": code, "text": "Info tambahan dari warga.", "csrf": token}
+        forged = browser.post(add, data=form, headers={"origin": elsewhere})
+        assert forged.status_code == 403
+        cross = browser.post(add, data=form, headers={"sec-fetch-site": "same-site"})
+        assert cross.status_code == 403
+        no_token = browser.post(add, data={**form, "csrf": ""}, headers={"origin": intake})
+        assert no_token.status_code == 403
+        # A cookie planted by the other port does not help: the token is keyed.
+        planted = httpx.post(
+            add,
+            data={**form, "csrf": "x" * 32},
+            headers={"origin": intake},
+            cookies={"aduan_form": "y" * 32},
+        )
+        assert planted.status_code == 403
+        ok = browser.post(add, data=form, headers={"origin": intake})
+        assert ok.status_code == 303, ok.text[:300]
+    _forged_in_chromium(add, code)
+
+    # Looking reports up by number is slow to guess: every way of doing it shares a limit.
     ways = [
         f"{intake}/v1/reports/{{n}}",
         f"{intake}/lacak/{{n}}",
@@ -96,3 +124,28 @@ def test_what_an_attacker_found_from_outside_holds(make_platform: Any) -> None:
     assert int(limited.headers["retry-after"]) >= 1
     open311 = httpx.get(ways[3].format(n="2999999"))
     assert open311.status_code == 429 and open311.json()[0]["code"] == 429
+
+
+def _forged_in_chromium(add: str, code: str) -> None:
+    """Another site's page that posts to the tracking page's form: the browser sends it
+    with the citizen's cookies, and it is refused."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.test_verification_console import CHROMIUM, FLAGS
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            page = browser.new_page()
+            answers: list[int] = []
+            page.on("response", lambda r: answers.append(r.status) if r.url == add else None)
+            page.set_content(
+                f'<form method="post" action="{add}" id="f">'
+                f'<input name="kode" value="{code}"><input name="text" value="palsu">'
+                '</form><script>document.getElementById("f").submit()</script>'
+            )
+            page.wait_for_load_state()
+            page.wait_for_timeout(500)
+            assert answers == [403], answers
+        finally:
+            browser.close()
