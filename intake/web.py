@@ -35,6 +35,7 @@ from intake.models import (
 )
 from services import areas, i18n, lifecycle, localtime, uploads
 from services.categories import CATEGORIES, NEEDS
+from services.http import new_nonce, page_csp
 from services.i18n import N_
 from services.runtime import ServiceRuntime, runtime_of
 
@@ -257,8 +258,10 @@ def page(request: Request, template: str, http_status: int = 200, **values: Any)
         return lifecycle.state(code).next_step(lang)
 
     csrf, new_cookie = forms.token(request)
+    nonce = new_nonce()
     html = _env.get_template(template).render(
         csrf=csrf,
+        nonce=nonce,
         when=when,
         detail=detail,
         next_step=next_step,
@@ -276,10 +279,7 @@ def page(request: Request, template: str, http_status: int = 200, **values: Any)
     )
     response = HTMLResponse(html, status_code=http_status)
     forms.remember(request, response, new_cookie)
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
-    )
+    response.headers["Content-Security-Policy"] = page_csp(nonce)
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "no-referrer"
     if request.query_params.get("lang") in ("id", "en"):

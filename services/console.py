@@ -23,6 +23,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 
 from services import i18n
 from services.auth import InvalidToken, Role, Staff, verify
+from services.http import new_nonce, page_csp
 from services.i18n import N_
 from services.settings import KitSettings
 
@@ -124,8 +125,10 @@ class Console:
             return found[index]
 
         token = request.cookies.get(COOKIE, "")
+        nonce = new_nonce()
         page = self.env.get_template(template).render(
             t=t,
+            nonce=nonce,
             lang=lang,
             other_lang=LANGUAGES[1 - index],
             title=self.title[index],
@@ -136,10 +139,7 @@ class Console:
             **values,
         )
         response = HTMLResponse(page, status_code=status)
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'self'; style-src 'self' 'unsafe-inline'; "
-            "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
-        )
+        response.headers["Content-Security-Policy"] = page_csp(nonce)
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Referrer-Policy"] = "same-origin"
         if request.query_params.get("lang") in LANGUAGES:

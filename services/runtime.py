@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services import bus, catalog, metrics
 from services.db import Database, migrate
-from services.http import install_error_handlers
+from services.http import SecurityHeaders, install_error_handlers
 from services.settings import KitSettings, ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -253,6 +253,7 @@ class ServiceRuntime:
         )
         app.state.runtime = self
         install_error_handlers(app)
+        app.add_middleware(SecurityHeaders)
         for router in self.definition.routers:
             app.include_router(router)
 

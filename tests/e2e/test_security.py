@@ -108,6 +108,31 @@ def test_what_an_attacker_found_from_outside_holds(make_platform: Any) -> None:
         assert ok.status_code == 303, ok.text[:300]
     _forged_in_chromium(add, code)
 
+    # Headers: nosniff on every answer; pages' scripts only with the page's nonce; the API
+    # docs with a CSP and never in a frame.
+    lapor = httpx.get(f"{intake}/lapor")
+    csp = lapor.headers["content-security-policy"]
+    script_src = next(d for d in csp.split(";") if d.strip().startswith("script-src"))
+    assert "'unsafe-inline'" not in script_src and "'nonce-" in script_src
+    nonce = script_src.split("'nonce-", 1)[1].split("'", 1)[0]
+    assert f'<script nonce="{nonce}">' in lapor.text
+    assert nonce not in httpx.get(f"{intake}/lapor").headers["content-security-policy"]
+    for url in (
+        f"{intake}/lapor",
+        f"{intake}/v1/categories",
+        f"{intake}/docs",
+        f"{intake}/metrics",
+        f"{platform.url('routing')}/v1/inbox",
+        f"{platform.url('verification')}/console/login",
+        f"{platform.url('notifications')}/health",
+    ):
+        assert httpx.get(url).headers.get("x-content-type-options") == "nosniff", url
+    docs = httpx.get(f"{platform.url('routing')}/docs")
+    assert docs.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in docs.headers["content-security-policy"]
+    data = httpx.get(f"{intake}/v1/categories").headers["content-security-policy"]
+    assert data.startswith("default-src 'none'")
+
     # Looking reports up by number is slow to guess: every way of doing it shares a limit.
     ways = [
         f"{intake}/v1/reports/{{n}}",
