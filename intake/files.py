@@ -21,7 +21,7 @@ from intake import api, handlers
 from intake.models import Report, ReportAttachment
 from intake.settings import IntakeSettings
 from services import auth, uploads
-from services.console import COOKIE
+from services.console import CONSOLE_COOKIES
 from services.contracts import AttachmentRef
 from services.runtime import ServiceRuntime, runtime_of
 
@@ -150,7 +150,7 @@ async def reporter_file(
 
 
 # A bearer token, or the consoles' sign-in cookie: the consoles link here.
-StaffMember = Annotated[auth.Staff, Depends(auth.require_staff(cookie=COOKIE))]
+StaffMember = Annotated[auth.Staff, Depends(auth.require_staff(cookie=CONSOLE_COOKIES))]
 
 
 def may_see(staff: auth.Staff, report: Report, attachment_id: str | None = None) -> bool:
@@ -187,7 +187,7 @@ async def staff_file(
 
 
 Administrator = Annotated[
-    auth.Staff, Depends(auth.require_staff(auth.Role.administrator, cookie=COOKIE))
+    auth.Staff, Depends(auth.require_staff(auth.Role.administrator, cookie=CONSOLE_COOKIES))
 ]
 
 

@@ -23,7 +23,7 @@ from intake import handlers
 from intake.models import IdentityGrant, Report, Reporter
 from services import auth
 from services.bus import HandlerContext, Outbox
-from services.console import COOKIE
+from services.console import CONSOLE_COOKIES
 from services.contracts import IdentityReleaseChanged
 from services.runtime import ServiceRuntime, runtime_of
 
@@ -32,7 +32,11 @@ router = APIRouter(prefix="/v1", tags=["identity release"])
 Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
 StaffMember = Annotated[
     auth.Staff,
-    Depends(auth.require_staff(auth.Role.agency_officer, auth.Role.administrator, cookie=COOKIE)),
+    Depends(
+        auth.require_staff(
+            auth.Role.agency_officer, auth.Role.administrator, cookie=CONSOLE_COOKIES
+        )
+    ),
 ]
 NOT_FOUND = "tidak ditemukan / not found"
 

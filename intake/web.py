@@ -283,7 +283,13 @@ def page(request: Request, template: str, http_status: int = 200, **values: Any)
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "no-referrer"
     if request.query_params.get("lang") in ("id", "en"):
-        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
+        response.set_cookie(
+            LANG_COOKIE,
+            lang,
+            max_age=365 * 86400,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
     return response
 
 
@@ -844,7 +850,7 @@ def _with_session(request: Request, token: str, target: str) -> Response:
         max_age=settings.account_session_days * 86400,
         httponly=True,
         samesite="lax",
-        secure=settings.public_base_url.startswith("https://"),
+        secure=request.url.scheme == "https" or settings.public_base_url.startswith("https://"),
     )
     return response
 

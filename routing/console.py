@@ -171,6 +171,7 @@ console = Console(
     (Role.agency_officer, Role.administrator),
     Path(__file__).parent / "templates",
     WORDS,
+    name="routing",
 )
 router = console.router()
 

@@ -151,7 +151,9 @@ def _unauthorised(detail: str) -> HTTPException:
     return HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def require_staff(*roles: Role, cookie: str | None = None) -> Callable[[Request], Staff]:
+def require_staff(
+    *roles: Role, cookie: str | tuple[str, ...] | None = None
+) -> Callable[[Request], Staff]:
     """FastAPI dependency: a valid staff token with one of ``roles`` (401, else 403).
 
     The token is the bearer token; with ``cookie``, a console's sign-in cookie of that
@@ -168,7 +170,8 @@ def require_staff(*roles: Role, cookie: str | None = None) -> Callable[[Request]
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" and cookie:
-            token = request.cookies.get(cookie, "")
+            names = (cookie,) if isinstance(cookie, str) else cookie
+            token = next((request.cookies[n] for n in names if request.cookies.get(n)), "")
         elif scheme.lower() != "bearer":
             token = ""
         if not token:

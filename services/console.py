@@ -29,6 +29,9 @@ from services.settings import KitSettings
 
 log = logging.getLogger("aduan.console")
 COOKIE = "aduan_staff"
+# Each console keeps its own sign-in (one console's must not replace another's on the same
+# host); links a console opens on intake (files, an identity) accept any of them.
+CONSOLE_COOKIES = (f"{COOKIE}_routing", f"{COOKIE}_verification")
 # What a console says for a message it has no text for.
 GENERIC = ("Terjadi kesalahan; silakan coba lagi.", "Something went wrong; please try again.")
 LANG_COOKIE = "aduan_lang"
@@ -81,7 +84,9 @@ class Console:
         roles: Iterable[Role],
         templates: Path,
         words: Mapping[str, tuple[str, str]],
+        name: str | None = None,
     ) -> None:
+        self.cookie = f"{COOKIE}_{name}" if name else COOKIE
         self.prefix = prefix
         self.title = title
         self.roles = tuple(roles)
@@ -93,7 +98,7 @@ class Console:
 
     def staff(self, request: Request) -> Staff | None:
         """The signed-in member of staff with a role of this console, if any."""
-        token = request.cookies.get(COOKIE)
+        token = request.cookies.get(self.cookie)
         if not token:
             return None
         try:
@@ -105,7 +110,7 @@ class Console:
     def check_form(self, request: Request, csrf: str) -> Staff:
         """The staff member behind a form post, refusing forged or stale posts."""
         member = self.staff(request)
-        token = request.cookies.get(COOKIE, "")
+        token = request.cookies.get(self.cookie, "")
         if member is None:
             raise HTTPException(401, "silakan masuk / please sign in")
         if not hmac.compare_digest(csrf, csrf_token(token)):
@@ -124,7 +129,7 @@ class Console:
                 return GENERIC[index]
             return found[index]
 
-        token = request.cookies.get(COOKIE, "")
+        token = request.cookies.get(self.cookie, "")
         nonce = new_nonce()
         page = self.env.get_template(template).render(
             t=t,
@@ -143,7 +148,13 @@ class Console:
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Referrer-Policy"] = "same-origin"
         if request.query_params.get("lang") in LANGUAGES:
-            response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="strict")
+            response.set_cookie(
+                LANG_COOKIE,
+                lang,
+                max_age=365 * 86400,
+                samesite="strict",
+                secure=request.url.scheme == "https",
+            )
         return response
 
     def login_redirect(self, request: Request) -> RedirectResponse:
@@ -175,7 +186,7 @@ class Console:
                 )
             response = RedirectResponse(_safe_next(next, self.prefix), status_code=303)
             response.set_cookie(
-                COOKIE,
+                self.cookie,
                 token,
                 httponly=True,
                 samesite="strict",
@@ -188,7 +199,7 @@ class Console:
         def logout(request: Request, csrf: str = Form("")) -> Response:
             self.check_form(request, csrf)
             response = RedirectResponse(f"{self.prefix}/login", status_code=303)
-            response.delete_cookie(COOKIE, path="/")
+            response.delete_cookie(self.cookie, path="/")
             return response
 
         return router

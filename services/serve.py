@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> None:
         lifespan="on",
         timeout_graceful_shutdown=5,
         timeout_keep_alive=30,
+        proxy_headers=True,
+        forwarded_allow_ips=kit.aduan_forwarded_allow_ips,
     )
     server = uvicorn.Server(config)
 

@@ -85,6 +85,12 @@ class KitSettings(BaseSettings):
     )
     aduan_log_level: str = Field("INFO", description="Log level of every service.")
     aduan_log_json: bool = Field(True, description="Write logs as JSON lines.")
+    aduan_forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="Proxies whose X-Forwarded-Proto and X-Forwarded-For each service "
+        "believes (comma-separated, or *): behind a TLS proxy, requests then count as HTTPS "
+        "and every cookie is set Secure.",
+    )
 
     def auth_secret_value(self) -> str | None:
         """The staff-token signing key, if one is configured."""

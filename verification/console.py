@@ -160,6 +160,7 @@ console = Console(
     (Role.verifier, Role.administrator),
     Path(__file__).parent / "templates",
     WORDS,
+    name="verification",
 )
 router = console.router()
 

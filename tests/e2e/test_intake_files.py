@@ -118,7 +118,7 @@ def test_reporter_files_types_and_map_points(make_platform: Any, backend: str) -
     assert httpx.get(staff_url, headers=staff_headers(platform, "verifier")).status_code == 200
     # The consoles' sign-in cookie opens it too (the agency console links here).
     token = holder["Authorization"].split()[1]
-    assert httpx.get(staff_url, cookies={"aduan_staff": token}).status_code == 200
+    assert httpx.get(staff_url, cookies={"aduan_staff_routing": token}).status_code == 200
 
     # The agency's view in routing: the type, the point, the files linked to intake.
     def agency_view() -> dict[str, Any] | None:

@@ -397,12 +397,13 @@ def test_no_contact_data_leaves_intake_through_any_channel(
     own = platform.staff_token(auth.Role.agency_officer, "petugas-kenari", "pemda-32.73")
     pages = 0
     for token, may_read in ((own, True), (other, False)):
-        inbox = httpx.get(f"{routing_url}/console/inbox", cookies={"aduan_staff": token})
+        inbox = httpx.get(f"{routing_url}/console/inbox", cookies={"aduan_staff_routing": token})
         assert inbox.status_code == 200
         clean(inbox.text, "agency console inbox")
         for row in httpx.get(f"{routing_url}/v1/inbox", headers=officer).json():
             got = httpx.get(
-                f"{routing_url}/console/reports/{row['report_id']}", cookies={"aduan_staff": token}
+                f"{routing_url}/console/reports/{row['report_id']}",
+                cookies={"aduan_staff_routing": token},
             )
             assert got.status_code == (200 if may_read else 404), (row, got.status_code)
             clean(got.text, "agency console report")
@@ -410,7 +411,7 @@ def test_no_contact_data_leaves_intake_through_any_channel(
     verifier_token = platform.staff_token(auth.Role.verifier, "verifikator-kenari")
     for tn, _ in reports.values():
         for url in (f"{vurl}/console/queue", f"{vurl}/console/cases/{_report_id(platform, tn)}"):
-            got = httpx.get(url, cookies={"aduan_staff": verifier_token})
+            got = httpx.get(url, cookies={"aduan_staff_verification": verifier_token})
             assert got.status_code == 200, (url, got.status_code)
             clean(got.text, url)
     assert pages >= 2 * 6

@@ -64,7 +64,7 @@ def test_what_an_attacker_found_from_outside_holds(make_platform: Any) -> None:
     page = httpx.get(
         f"{platform.url('verification')}/console/cases/{rid}",
         params={"error": "foo<script>"},
-        cookies={"aduan_staff": token},
+        cookies={"aduan_staff_verification": token},
     )
     assert page.status_code == 200 and "Terjadi kesalahan" in page.text
     assert "foo<script>" not in page.text
@@ -88,8 +88,8 @@ def test_what_an_attacker_found_from_outside_holds(make_platform: Any) -> None:
     elsewhere = intake.rsplit(":", 1)[0] + ":1"
     with httpx.Client() as browser:
         own = browser.get(f"{intake}/lacak/{tn}", params={"kode": code})
-        token = own.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-        form = {"kode": code, "text": "Info tambahan dari warga.", "csrf": token}
+        form_token = own.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        form = {"kode": code, "text": "Info tambahan dari warga.", "csrf": form_token}
         forged = browser.post(add, data=form, headers={"origin": elsewhere})
         assert forged.status_code == 403
         cross = browser.post(add, data=form, headers={"sec-fetch-site": "same-site"})
@@ -132,6 +132,28 @@ def test_what_an_attacker_found_from_outside_holds(make_platform: Any) -> None:
     assert "frame-ancestors 'none'" in docs.headers["content-security-policy"]
     data = httpx.get(f"{intake}/v1/categories").headers["content-security-policy"]
     assert data.startswith("default-src 'none'")
+
+    # Each console keeps its own sign-in; behind a TLS proxy every cookie is Secure.
+    jar = httpx.Client()
+    officer_token = platform.staff_token(auth.Role.agency_officer, "petugas-sec", agency)
+    for url, who in (
+        (f"{platform.url('routing')}/console/login", officer_token),
+        (f"{platform.url('verification')}/console/login", token),
+    ):
+        signed = jar.post(url, data={"token": who})
+        assert signed.status_code == 303, url
+    assert {"aduan_staff_routing", "aduan_staff_verification"} <= set(jar.cookies.keys())
+    assert jar.get(f"{platform.url('routing')}/console/inbox").status_code == 200
+    assert jar.get(f"{platform.url('verification')}/console/queue").status_code == 200
+    jar.close()
+    behind_tls = httpx.post(
+        f"{platform.url('routing')}/console/login",
+        data={"token": officer_token},
+        headers={"x-forwarded-proto": "https"},
+    )
+    assert "secure" in behind_tls.headers["set-cookie"].lower()
+    page_cookie = httpx.get(f"{intake}/lapor", headers={"x-forwarded-proto": "https"})
+    assert "secure" in page_cookie.headers["set-cookie"].lower()
 
     # Looking reports up by number is slow to guess: every way of doing it shares a limit.
     ways = [
