@@ -220,7 +220,9 @@ class Report:
         if agency is None:
             return None
         token = self.platform.staff_token(_role("agency_officer"), "petugas", agency)
-        r = self.get("routing", f"/console/reports/{self.rid}", cookies={COOKIE: token})
+        r = self.get(
+            "routing", f"/console/reports/{self.rid}", cookies={f"{COOKIE}_routing": token}
+        )
         if r.status_code != 200:
             return None
         m = _STATUS_ATTR.search(r.text)
@@ -651,7 +653,9 @@ def test_returned_then_routed_again(platforms: Platforms) -> None:
         what="back in the verifiers' queue",
     )
     token = p.staff_token(_role("verifier"), "verifikator")
-    console = httpx.get(f"{vurl}/console/cases/{report.rid}", cookies={COOKIE: token}).text
+    console = httpx.get(
+        f"{vurl}/console/cases/{report.rid}", cookies={f"{COOKIE}_verification": token}
+    ).text
     assert "Infrastruktur dan jalan" in console and "Kota Bandung" in console
     assert ">queued<" not in console and "UTC" not in console
     started = time.monotonic()
