@@ -72,6 +72,7 @@ def _schemathesis(platform: Platform, service: str, token: str, where: Path) -> 
         capture_output=True,
         text=True,
         timeout=600,
+        cwd=where,  # its cache (.schemathesis/) stays with the test's files
     )
     assert run.returncode == 0, f"{service}: schemathesis found 5xx\n{run.stdout[-6000:]}"
     summary = re.search(r"(\d+) generated, (\d+) passed", run.stdout)
