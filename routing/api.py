@@ -22,7 +22,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, select
 
 from routing import domain, handlers
-from routing.models import Agency, Attachment, Entry, ReportCopy, Routing, Rule
+from routing.models import (
+    Agency,
+    Attachment,
+    Entry,
+    IdentityRequest,
+    ReportCopy,
+    Routing,
+    Rule,
+)
 from routing.settings import RoutingSettings
 from services import auth, uploads
 from services.auth import Role, Staff, require_staff
@@ -159,8 +167,6 @@ def report_detail(
 def _identity(
     session: Session, routing: Routing, intake_url: str, staff: Staff | None
 ) -> dict[str, Any]:
-    from routing.models import IdentityRequest
-
     query = select(IdentityRequest).where(IdentityRequest.report_id == routing.report_id)
     if staff is None or staff.role is not Role.administrator:
         query = query.where(IdentityRequest.agency_id == (staff and _acting_agency(staff, routing)))

@@ -351,10 +351,9 @@ for _action in ("followup", "forward", "return", "resolve", "reroute", "identity
 @router.get("/identity")
 async def identity_page(request: Request, done: str = "") -> Response:
     """Administrators: the agencies' requests for a reporter's identity, to decide."""
-    if _admin(request) is None:
-        return console.login_redirect(request)
     staff = _admin(request)
-    assert staff is not None
+    if staff is None:
+        return console.login_redirect(request)
     rt = runtime_of(request)
     rows = await identity.list_requests(rt, staff, "requested", 200)
 
