@@ -371,7 +371,9 @@ async def track(
                 at_local=localtime.format_local(h.occurred_at, report.regency_code, lang),
                 kind=h.kind,
                 label=domain.label(domain.HISTORY_LABELS, h.kind, lang),
-                detail=shown(domain.history_detail(h.kind, h.detail, report.regency_code, lang)),
+                detail=shown(
+                    domain.history_detail(h.kind, shown.source(h), report.regency_code, lang)
+                ),
             )
             for h in history
             if domain.proves(secret, report.tracking_secret_hash)

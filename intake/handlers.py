@@ -30,7 +30,7 @@ from intake.models import (
     Reporter,
 )
 from intake.settings import IntakeSettings
-from services import auth, lifecycle, masking, uploads
+from services import auth, lifecycle, masking, sealing, uploads
 from services.bus import Handler, HandlerContext, Outbox, ignore
 from services.contracts import (
     AttachmentRef,
@@ -197,26 +197,28 @@ def submit_report(
     )
     event = outbox.emit(
         session,
-        ReportSubmitted(
-            report_id=report.id,
-            tracking_number=tracking,
-            title=outgoing(session, report, report.title)[:200],
-            body=outgoing(session, report, report.body)[:20_000],
-            anonymous_title=(if_anonymous(session, report, report.title) or "")[:200] or None,
-            anonymous_body=(if_anonymous(session, report, report.body) or "")[:20_000] or None,
-            category=report.category,
-            regency_code=report.regency_code,
-            district_code=report.district_code,
-            reporter_ref=reporter.ref,
-            anonymous=report.anonymous,
-            confidential=report.confidential,
-            channel=report.channel,  # type: ignore[arg-type]
-            sender_ref=sender_ref(outbox.kit, reporter.phone or reporter.email),
-            language=report.language,  # type: ignore[arg-type]
-            submitted_at=now,
-            report_type=report.report_type,  # type: ignore[arg-type]
-            location=location,
-            attachments=refs,
+        sealing.seal_submitted(
+            ReportSubmitted(
+                report_id=report.id,
+                tracking_number=tracking,
+                title=outgoing(session, report, report.title)[:200],
+                body=outgoing(session, report, report.body)[:20_000],
+                anonymous_title=(if_anonymous(session, report, report.title) or "")[:200] or None,
+                anonymous_body=(if_anonymous(session, report, report.body) or "")[:20_000] or None,
+                category=report.category,
+                regency_code=report.regency_code,
+                district_code=report.district_code,
+                reporter_ref=reporter.ref,
+                anonymous=report.anonymous,
+                confidential=report.confidential,
+                channel=report.channel,  # type: ignore[arg-type]
+                sender_ref=sender_ref(outbox.kit, reporter.phone or reporter.email),
+                language=report.language,  # type: ignore[arg-type]
+                submitted_at=now,
+                report_type=report.report_type,  # type: ignore[arg-type]
+                location=location,
+                attachments=refs,
+            )
         ),
         subject=report.id,
     )
@@ -275,9 +277,17 @@ class Reading:
     title: str
     story: str
     mask: Callable[[str], str]
+    # Everyone but the reporter: a history line a verifier covered reads as covered.
+    public: bool = True
 
     def __call__(self, text: str) -> str:
         return self.mask(text)
+
+    def source(self, entry: HistoryEntry) -> str:
+        """The stored text of a history line as this reader reads it, before masking."""
+        if self.public and entry.public_detail is not None:
+            return entry.public_detail
+        return entry.detail
 
 
 def for_public(session: Session, report: Report) -> Reading:
@@ -296,7 +306,7 @@ def for_public(session: Session, report: Report) -> Reading:
 
 def for_reporter(report: Report) -> Reading:
     """How the reporter reads their own report: their own words."""
-    return Reading(report.title, report.body, str)
+    return Reading(report.title, report.body, str, public=False)
 
 
 def publish_texts(
@@ -472,6 +482,20 @@ def on_verified(ctx: HandlerContext, event: ReportVerified) -> None:
             redaction.title if redaction else None,
             redaction.story if redaction else None,
         )
+    if redaction is not None and redaction.additions:
+        # What the reporter added before the verification, as the verifier left it: the
+        # n-th covered addition is the n-th added (intake wrote them all before).
+        added = ctx.session.exec(
+            select(HistoryEntry)
+            .where(
+                HistoryEntry.report_id == event.report_id,
+                HistoryEntry.kind == "information_added",
+            )
+            .order_by(HistoryEntry.occurred_at, HistoryEntry.id)  # type: ignore[arg-type]
+        ).all()
+        for entry, covered in zip(added, redaction.additions, strict=False):
+            entry.public_detail = covered[:5000]
+            ctx.session.add(entry)
 
 
 def on_rejected(ctx: HandlerContext, event: ReportRejected) -> None:
@@ -514,12 +538,14 @@ def add_information(
     text = text or "Lampiran ditambahkan: " + ", ".join(r.filename for r in refs)
     event = outbox.emit(
         session,
-        ReportInformationAdded(
-            report_id=report.id,
-            text=outgoing(session, report, text)[:20_000],
-            added_at=now,
-            attachments=refs,
-            anonymous_text=(if_anonymous(session, report, text) or "")[:20_000] or None,
+        sealing.seal_added(
+            ReportInformationAdded(
+                report_id=report.id,
+                text=outgoing(session, report, text)[:20_000],
+                added_at=now,
+                attachments=refs,
+                anonymous_text=(if_anonymous(session, report, text) or "")[:20_000] or None,
+            )
         ),
         report.id,
     )

@@ -94,6 +94,12 @@ class HistoryEntry(Base, table=True):
     event_id: str = Field(max_length=64, unique=True)
     kind: str = Field(max_length=32)
     detail: str = Field(default="", sa_type=sa.Text, description="Up to 5000 characters.")
+    public_detail: str | None = Field(
+        default=None,
+        sa_type=sa.Text,
+        description="An addition as everyone but the reporter reads it, once a verifier "
+        "covered words in it (report.verified redaction); null: the detail, masked.",
+    )
     occurred_at: datetime = Field(sa_type=UTCDateTime)
     attachments: str = Field(
         default="[]",

@@ -251,8 +251,9 @@ def page(request: Request, template: str, http_status: int = 200, **values: Any)
     def when(at: datetime | None, region: str | None, short: bool = False) -> str:
         return localtime.format_local(at, region, lang, short)
 
-    def detail(h: HistoryEntry, region: str) -> str:
-        return domain.history_detail(h.kind, h.detail, region, lang)
+    def detail(h: HistoryEntry, region: str, reading: handlers.Reading | None = None) -> str:
+        text = reading.source(h) if reading is not None else h.detail
+        return domain.history_detail(h.kind, text, region, lang)
 
     def next_step(code: str) -> str:
         return lifecycle.state(code).next_step(lang)

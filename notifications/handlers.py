@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from notifications import domain, regions
 from notifications.models import Contact, Delivery, Endpoint, Notification, Recipient
-from services import areas, lifecycle, localtime
+from services import areas, lifecycle, localtime, sealing
 from services.bus import Handler, HandlerContext, ignore
 from services.categories import CATEGORIES
 from services.contracts import (
@@ -496,6 +496,8 @@ HANDLERS: dict[str, Handler] = {
     "id.aduan.region.report_changed.v1": regions.on_region_changed,
     "id.aduan.reporter.contact_recorded.v1": on_contact_recorded,
     "id.aduan.report.submitted.v1": on_submitted,
+    # Its words are sealed, and no notice needs them (the agency's says the routed title).
+    "id.aduan.report.submitted.v2": sealing.opening(on_submitted, sealing.facts_of_submitted),
     "id.aduan.report.verified.v1": on_verified,
     "id.aduan.report.rejected.v1": on_rejected,
     "id.aduan.report.information_requested.v1": on_information_requested,

@@ -32,7 +32,7 @@ from routing.models import (
     Routing,
     Rule,
 )
-from services import areas, lifecycle, localtime, uploads
+from services import areas, lifecycle, localtime, sealing, uploads
 from services.bus import HandlerContext, Outbox, ignore
 from services.contracts import (
     AttachmentRef,
@@ -940,7 +940,11 @@ def on_region_client(ctx: HandlerContext, event: RegionClientChanged) -> None:
 HANDLERS: dict[str, Any] = {
     "id.aduan.region.client_changed.v1": on_region_client,
     "id.aduan.report.submitted.v1": on_submitted,
+    "id.aduan.report.submitted.v2": sealing.opening(on_submitted, sealing.opened_submitted),
     "id.aduan.report.information_added.v1": on_information_added,
+    "id.aduan.report.information_added.v2": sealing.opening(
+        on_information_added, sealing.opened_added
+    ),
     "id.aduan.report.verified.v1": on_verified,
     "id.aduan.report.reporter_replied.v1": on_replied,
     "id.aduan.sla.deadline_opened.v1": on_deadline,

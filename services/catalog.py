@@ -40,10 +40,11 @@ class Topic:
 TOPICS: tuple[Topic, ...] = (
     Topic(
         "report.submitted",
-        ("id.aduan.report.submitted.v1",),
+        ("id.aduan.report.submitted.v1", "id.aduan.report.submitted.v2"),
         producer="intake",
         consumers=("verification", "notifications", "sla", "routing"),
-        description="New reports, as the citizen sent them, with a reporter reference.",
+        description="New reports, with a reporter reference; the citizen's words sealed "
+        "(v2) for the services that hold the text keys.",
     ),
     Topic(
         "reporter.contact",
@@ -95,10 +96,11 @@ TOPICS: tuple[Topic, ...] = (
     ),
     Topic(
         "report.information_added",
-        ("id.aduan.report.information_added.v1",),
+        ("id.aduan.report.information_added.v1", "id.aduan.report.information_added.v2"),
         producer="intake",
         consumers=("verification", "sla", "routing"),
-        description="The citizen added information to a report (verification checks it again).",
+        description="The citizen added information to a report (verification checks it "
+        "again); the words sealed (v2) as on report.submitted.",
     ),
     Topic(
         "report.handling",

@@ -13,6 +13,8 @@ aduan areas refresh --version X.Y.Z
 aduan region-acls [--check]
                           write (or check) deploy/kafka/region-acls.sh, the ACLs of
                           the per-province feed topics on a production cluster
+aduan text-key [--id ID]  print a new key for ADUAN_TEXT_KEYS (put it first to rotate;
+                          drop the old one once the topics' retention has passed)
 aduan migration SERVICE -m MESSAGE
                           autogenerate a schema migration for a service's models
 """
@@ -135,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     tok.add_argument("--role", required=True, choices=[r.value for r in auth.Role])
     tok.add_argument("--sub", required=True, help="who the token is for")
     tok.add_argument("--agency", help="the agency of an agency officer")
+    tk = sub.add_parser("text-key", help="print a new key for ADUAN_TEXT_KEYS")
+    tk.add_argument("--id", default="k1", help="the key's id (letters, digits, - and _)")
     mig = sub.add_parser("migration", help="autogenerate a migration for a service")
     mig.add_argument("service", choices=SERVICES)
     mig.add_argument("-m", "--message", required=True)
@@ -158,6 +162,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.cmd == "token":
         return _token(args)
+    if args.cmd == "text-key":
+        from services import sealing
+
+        spec = sealing.new_key_spec(args.id)
+        sealing.Keyring.parse(spec)  # the id is one the keyring reads
+        print(spec)
+        return 0
     if args.cmd == "migration":
         return _migration(args)
     if args.cmd == "replay":

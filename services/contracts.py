@@ -53,13 +53,11 @@ class GeoPoint(BaseModel):
     long: float = Field(ge=-180, le=180)
 
 
-class ReportSubmitted(Payload):
-    """A citizen submitted a report; it has a tracking number and awaits verification."""
+class _SubmittedFacts(Payload):
+    """What both versions of report.submitted say besides the citizen's words."""
 
     report_id: ReportId
     tracking_number: TrackingNumber
-    title: str = Field(max_length=200)
-    body: str = Field(max_length=20_000)
     category: str = Field(max_length=64)
     regency_code: RegencyCode
     district_code: DistrictCode | None = Field(
@@ -94,6 +92,16 @@ class ReportSubmitted(Payload):
         description="The reporter's files; the bytes stay with intake, which serves them to "
         "staff (GET /v1/staff/reports/{report_id}/attachments/{attachment_id}).",
     )
+
+
+class ReportSubmitted(_SubmittedFacts):
+    """A citizen submitted a report; it has a tracking number and awaits verification.
+
+    Version 1 carries the words in the clear; intake now publishes version 2
+    (:class:`ReportSubmittedSealed`), and consumers read both."""
+
+    title: str = Field(max_length=200)
+    body: str = Field(max_length=20_000)
     anonymous_title: str | None = Field(
         None,
         max_length=200,
@@ -106,6 +114,27 @@ class ReportSubmitted(Payload):
         description="Not Anonim: the story with the reporter's own identity masked (set "
         "only when it differs from body).",
     )
+
+
+SealedText = Annotated[
+    str,
+    Field(
+        max_length=400_000,
+        pattern=r"^aduan-seal\.1\.[A-Za-z0-9_-]{1,16}\.[A-Za-z0-9_-]+$",
+        description="The citizen's words, sealed (services.sealing): only intake, "
+        "verification and routing hold the keys.",
+    ),
+]
+
+
+class ReportSubmittedSealed(_SubmittedFacts):
+    """A citizen submitted a report (version 2): its words travel sealed.
+
+    ``sealed`` opens to ``{"title", "body", "anonymous_title", "anonymous_body"}`` as
+    version 1 carries them, for the services that hold the text keys; no other reader,
+    no dead-letter copy and no retained record can read a word a verifier may yet cover."""
+
+    sealed: SealedText
 
 
 class ReporterContactRecorded(Payload):
@@ -238,21 +267,35 @@ class ReportInformationRequested(Payload):
     requested_at: datetime
 
 
-class ReportInformationAdded(Payload):
-    """The citizen added information to a report (an answer to a request, or unasked)."""
+class _AddedFacts(Payload):
+    """What both versions of report.information_added say besides the words."""
 
     report_id: ReportId
-    text: str = Field(max_length=20_000)
     added_at: datetime
     attachments: list[AttachmentRef] = Field(
         default_factory=list, max_length=10, description="Files added with the text."
     )
+
+
+class ReportInformationAdded(_AddedFacts):
+    """The citizen added information to a report (an answer to a request, or unasked).
+
+    Version 1 carries the words in the clear; intake now publishes version 2."""
+
+    text: str = Field(max_length=20_000)
     anonymous_text: str | None = Field(
         None,
         max_length=20_000,
         description="Not Anonim: the text with the reporter's own identity masked, for a "
         "verifier who makes the report Anonim (set only when it differs from text).",
     )
+
+
+class ReportInformationAddedSealed(_AddedFacts):
+    """The citizen added information (version 2): ``sealed`` opens to
+    ``{"text", "anonymous_text"}`` for the services that hold the text keys."""
+
+    sealed: SealedText
 
 
 class ReportForwarded(Payload):
@@ -521,6 +564,7 @@ class NotificationDeadLettered(Payload):
 # The registry: event type -> payload model. Types are versioned; topics are not.
 EVENT_TYPES: dict[str, type[Payload]] = {
     "id.aduan.report.submitted.v1": ReportSubmitted,
+    "id.aduan.report.submitted.v2": ReportSubmittedSealed,
     "id.aduan.reporter.contact_recorded.v1": ReporterContactRecorded,
     "id.aduan.report.verified.v1": ReportVerified,
     "id.aduan.report.rejected.v1": ReportRejected,
@@ -528,6 +572,7 @@ EVENT_TYPES: dict[str, type[Payload]] = {
     "id.aduan.report.pending_region.v1": ReportPendingRegion,
     "id.aduan.report.information_requested.v1": ReportInformationRequested,
     "id.aduan.report.information_added.v1": ReportInformationAdded,
+    "id.aduan.report.information_added.v2": ReportInformationAddedSealed,
     "id.aduan.report.forwarded.v1": ReportForwarded,
     "id.aduan.report.returned.v1": ReportReturned,
     "id.aduan.report.followup_posted.v1": ReportFollowupPosted,

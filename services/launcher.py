@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from services import auth, bus
+from services import auth, bus, sealing
 from services.broker import EmbeddedBroker, free_port
 from services.serve import SERVICES
 from services.settings import BrokerProfile, KitSettings, ServiceSettings
@@ -122,6 +122,18 @@ class Platform:
         configured = self.extra_env.get("ADUAN_AUTH_SECRET") or os.environ.get("ADUAN_AUTH_SECRET")
         return configured or auth.load_or_create_secret(self.var_dir / "auth-secret")
 
+    def text_keys(self) -> str:
+        """The keys that seal report texts on this platform (services.sealing)."""
+        configured = self.extra_env.get("ADUAN_TEXT_KEYS") or os.environ.get("ADUAN_TEXT_KEYS")
+        if configured:
+            return configured
+        path = self.var_dir / "text-keys"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(sealing.new_key_spec())
+        return path.read_text().strip()
+
     def staff_token(self, role: auth.Role, sub: str, agency_id: str | None = None) -> str:
         """A signed token for a member of staff, valid on this platform's services."""
         return auth.issue(self.auth_secret(), sub, role, agency_id)
@@ -131,6 +143,10 @@ class Platform:
         env = dict(os.environ)
         env.update(self.extra_env)
         env["ADUAN_AUTH_SECRET"] = self.auth_secret()
+        if inst.service in sealing.HOLDERS:  # the only services that read citizens' words
+            env["ADUAN_TEXT_KEYS"] = self.text_keys()
+        else:
+            env.pop("ADUAN_TEXT_KEYS", None)
         prefix = inst.service.upper()
         env.update(
             {

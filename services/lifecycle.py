@@ -414,8 +414,9 @@ def step_kind(event_type: str, payload: Any) -> str | None:
         return str(payload.kind)
     if event_type == "id.aduan.report.forwarded.v1":
         return "forwarded" if payload.within_agency else "transferred"
+    family = event_type.rsplit(".", 1)[0]  # a step is the same fact in every major version
     for kind, step in STEPS.items():
-        if step.event_type == event_type:
+        if step.event_type.rsplit(".", 1)[0] == family:
             return kind
     return None
 

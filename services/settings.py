@@ -83,6 +83,13 @@ class KitSettings(BaseSettings):
         "administrators); at least 32 characters. Unset: `aduan run` makes one and keeps "
         "it in ADUAN_VAR_DIR/auth-secret.",
     )
+    aduan_text_keys: SecretStr | None = Field(
+        None,
+        description="Keys that seal report texts on report.submitted and "
+        "report.information_added (`id:base64url-of-32-bytes`, comma-separated; the first "
+        "seals, every one opens). Give them to intake, verification and routing only. "
+        "Unset: one key derived from ADUAN_AUTH_SECRET.",
+    )
     aduan_log_level: str = Field("INFO", description="Log level of every service.")
     aduan_log_json: bool = Field(True, description="Write logs as JSON lines.")
     aduan_forwarded_allow_ips: str = Field(
@@ -95,6 +102,10 @@ class KitSettings(BaseSettings):
     def auth_secret_value(self) -> str | None:
         """The staff-token signing key, if one is configured."""
         return self.aduan_auth_secret.get_secret_value() if self.aduan_auth_secret else None
+
+    def text_keys_value(self) -> str | None:
+        """The report-text keys, if configured (see :mod:`services.sealing`)."""
+        return self.aduan_text_keys.get_secret_value() if self.aduan_text_keys else None
 
     @property
     def profile(self) -> BrokerProfile:

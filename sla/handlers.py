@@ -22,6 +22,7 @@ from services.contracts import (
     ReportFollowupPosted,
     ReportForwarded,
     ReportInformationAdded,
+    ReportInformationAddedSealed,
     ReportInformationRequested,
     ReportRejected,
     ReportReporterReplied,
@@ -29,6 +30,7 @@ from services.contracts import (
     ReportReturned,
     ReportRouted,
     ReportSubmitted,
+    ReportSubmittedSealed,
     ReportVerified,
 )
 from services.metrics import after_commit
@@ -45,13 +47,13 @@ Emit = Callable[[Payload, str], None]
 
 def _fact(event_id: str, payload: Any) -> domain.Fact:
     """The fact an event states."""
-    if isinstance(payload, ReportSubmitted):
+    if isinstance(payload, ReportSubmitted | ReportSubmittedSealed):
         return domain.Fact(
             event_id, "submitted", payload.submitted_at, regency_code=payload.regency_code
         )
     if isinstance(payload, ReportInformationRequested):
         return domain.Fact(event_id, "information_requested", payload.requested_at)
-    if isinstance(payload, ReportInformationAdded):
+    if isinstance(payload, ReportInformationAdded | ReportInformationAddedSealed):
         return domain.Fact(event_id, "information_added", payload.added_at)
     if isinstance(payload, ReportVerified):
         return domain.Fact(event_id, "verified", payload.verified_at)
@@ -425,8 +427,10 @@ def handlers(core: SlaCore) -> dict[str, Handler]:
 
     types = (
         "id.aduan.report.submitted.v1",
+        "id.aduan.report.submitted.v2",
         "id.aduan.report.information_requested.v1",
         "id.aduan.report.information_added.v1",
+        "id.aduan.report.information_added.v2",
         "id.aduan.report.verified.v1",
         "id.aduan.report.rejected.v1",
         "id.aduan.report.routed.v1",

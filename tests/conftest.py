@@ -16,10 +16,15 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from services import sealing
 from services.broker import EmbeddedBroker
 from services.launcher import Platform
 from services.serve import SERVICES
 from services.settings import BrokerProfile, KitSettings
+
+# The keys that seal citizens' words on the wire (services.sealing): the tests' own process
+# seals and opens events with the same keys as the platforms it starts.
+os.environ.setdefault("ADUAN_TEXT_KEYS", sealing.new_key_spec("t1"))
 
 PG_ADMIN = os.environ.get("ADUAN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgres"]

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from prometheus_client import Counter, Histogram
 from sqlmodel import Session, select
 
-from services import masking, uploads
+from services import masking, sealing, uploads
 from services.bus import Handler, HandlerContext, Outbox, ignore
 from services.contracts import (
     DeadlineOpened,
@@ -34,7 +34,14 @@ from services.contracts import (
 )
 from services.metrics import after_commit
 from verification import checks
-from verification.models import AuditEntry, BlockedSender, Case, ClockDue, Decision
+from verification.models import (
+    AuditEntry,
+    BlockedSender,
+    Case,
+    ClockDue,
+    Decision,
+    EarlyAddition,
+)
 from verification.settings import VerificationSettings
 
 DECISIONS = Counter(
@@ -338,6 +345,22 @@ def _record_decision(
     session.add(row)
 
 
+def _add(session: Session, case: Case, event: ReportInformationAdded) -> None:
+    """Put what the citizen added into the case (its texts, files and the audit)."""
+    case.text = f"{case.text}\n\n{event.text}"[:40_000]
+    before = len(json.loads(case.additions))
+    case.additions = json.dumps([*json.loads(case.additions), event.text], ensure_ascii=False)
+    if event.anonymous_text:  # aligned with the additions: the n-th masks the n-th
+        masked = json.loads(case.anonymous_texts or "{}")
+        kept = masked.get("additions", [])
+        masked["additions"] = [*kept, *[None] * (before - len(kept)), event.anonymous_text]
+        case.anonymous_texts = json.dumps(masked, ensure_ascii=False)
+    case.answers += 1
+    if event.attachments:
+        case.files = uploads.with_refs(case.files, event.attachments)
+    audit(session, case.report_id, "reporter", "citizen", "information_added", "")
+
+
 def make_handlers(settings: VerificationSettings) -> dict[str, Handler]:
     """The handler table, with the settings bound."""
 
@@ -376,25 +399,31 @@ def make_handlers(settings: VerificationSettings) -> dict[str, Handler]:
         ctx.session.add(case)
         ctx.session.flush()
         audit(ctx.session, case.report_id, "auto", "system", "received", f"via {case.channel}")
+        # What the citizen added before the report itself reached us, in the order added.
+        early = ctx.session.exec(
+            select(EarlyAddition)
+            .where(EarlyAddition.report_id == case.report_id)
+            .order_by(EarlyAddition.added_at, EarlyAddition.event_id)  # type: ignore[arg-type]
+        ).all()
+        for row in early:
+            _add(ctx.session, case, ReportInformationAdded.model_validate_json(row.event))
+            ctx.session.delete(row)
         apply_decision(ctx.session, _emitter(ctx), case, check_case(ctx.session, case, settings))
 
     def on_information_added(ctx: HandlerContext, event: ReportInformationAdded) -> None:
         """The citizen answered (or added unasked): check the report again."""
         case = ctx.session.get(Case, event.report_id)
-        if case is None:
-            raise LookupError("information for a report verification never received")
-        case.text = f"{case.text}\n\n{event.text}"[:40_000]
-        before = len(json.loads(case.additions))
-        case.additions = json.dumps([*json.loads(case.additions), event.text], ensure_ascii=False)
-        if event.anonymous_text:  # aligned with the additions: the n-th masks the n-th
-            masked = json.loads(case.anonymous_texts or "{}")
-            kept = masked.get("additions", [])
-            masked["additions"] = [*kept, *[None] * (before - len(kept)), event.anonymous_text]
-            case.anonymous_texts = json.dumps(masked, ensure_ascii=False)
-        case.answers += 1
-        if event.attachments:
-            case.files = uploads.with_refs(case.files, event.attachments)
-        audit(ctx.session, case.report_id, "reporter", "citizen", "information_added", "")
+        if case is None:  # it overtook report.submitted: kept until the report arrives
+            ctx.session.add(
+                EarlyAddition(
+                    event_id=ctx.event.id,
+                    report_id=event.report_id,
+                    added_at=event.added_at,
+                    event=event.model_dump_json(),
+                )
+            )
+            return
+        _add(ctx.session, case, event)
         if case.state != "awaiting_info":
             ctx.session.add(case)
             return  # a verifier will read it in the case, or it was decided already
@@ -437,7 +466,11 @@ def make_handlers(settings: VerificationSettings) -> dict[str, Handler]:
 
     return {
         "id.aduan.report.submitted.v1": on_submitted,
+        "id.aduan.report.submitted.v2": sealing.opening(on_submitted, sealing.opened_submitted),
         "id.aduan.report.information_added.v1": on_information_added,
+        "id.aduan.report.information_added.v2": sealing.opening(
+            on_information_added, sealing.opened_added
+        ),
         "id.aduan.report.returned.v1": on_returned,
         "id.aduan.report.forwarded.v1": ignore,
         "id.aduan.report.followup_posted.v1": ignore,

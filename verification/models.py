@@ -113,3 +113,15 @@ class ClockDue(Base, table=True):
     due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     status: str = Field(max_length=16)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class EarlyAddition(Base, table=True):
+    """What a citizen added to a report before verification learnt of the report itself
+    (the two travel on different topics): applied, in order, when the report arrives."""
+
+    __tablename__ = "early_additions"
+
+    event_id: str = Field(primary_key=True, max_length=64)
+    report_id: str = Field(max_length=36, index=True)
+    added_at: datetime = Field(sa_type=UTCDateTime)
+    event: str = Field(sa_type=sa.Text, description="report.information_added (v1 JSON).")

@@ -20,12 +20,14 @@ import jsonschema
 import pytest
 import yaml
 
+from services import sealing
 from services.serve import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "deploy" / "compose"
 SECRETS = {
     "ADUAN_AUTH_SECRET": "a" * 48,
+    "ADUAN_TEXT_KEYS": "k1:" + "A" * 43,
     "POSTGRES_PASSWORD": "pg-secret",
     "KANNEL_SENDSMS_PASSWORD": "kannel-secret",
     "KANNEL_SMS_SECRET": "kannel-sms-secret",
@@ -155,6 +157,8 @@ def test_every_service_runs_scalable_on_the_cluster_and_its_own_database() -> No
         assert database == f"aduan_{name}"
         assert f"CREATE DATABASE {database};" in init
         assert s["depends_on"]["topics"]["condition"] == "service_completed_successfully"
+        # Citizens' words are sealed on the topics: only their readers hold the keys.
+        assert ("ADUAN_TEXT_KEYS" in env) == (name in sealing.HOLDERS), name
     assert services["topics"]["entrypoint"] == ["aduan", "topics"]
     for other in ("db", "prometheus", "grafana", "kannel", "gateway"):
         assert other in services, other

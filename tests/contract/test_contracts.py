@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import jsonschema
 import pytest
 
-from services import catalog, schemas
+from services import catalog, schemas, sealing
 from services.contracts import (
     EVENT_TYPES,
     AttachmentRef,
@@ -48,6 +48,7 @@ from services.serve import SERVICES
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 RID = str(uuid.uuid4())
+RING = sealing.Keyring.parse(sealing.new_key_spec())
 
 EXAMPLES: list[Payload] = [
     ReportSubmitted(
@@ -62,6 +63,22 @@ EXAMPLES: list[Payload] = [
         confidential=False,
         channel="web",
         submitted_at=NOW,
+    ),
+    sealing.seal_submitted(
+        ReportSubmitted(
+            report_id=RID,
+            tracking_number="1916449",
+            title="Jalan rusak",
+            body="Berlubang.",
+            category="infrastruktur",
+            regency_code="32.73",
+            reporter_ref="r1",
+            anonymous=False,
+            confidential=False,
+            channel="web",
+            submitted_at=NOW,
+        ),
+        RING,
     ),
     ReporterContactRecorded(reporter_ref="r1", phone="+6281234567890", email=None),
     ReportVerified(
@@ -177,6 +194,9 @@ EXAMPLES: list[Payload] = [
         requested_at=NOW,
     ),
     ReportInformationAdded(report_id=RID, text="Jl. Merdeka 1", added_at=NOW),
+    sealing.seal_added(
+        ReportInformationAdded(report_id=RID, text="Jl. Merdeka 1", added_at=NOW), RING
+    ),
     ReportForwarded(
         report_id=RID,
         from_agency_id="a",

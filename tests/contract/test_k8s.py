@@ -16,6 +16,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from services import sealing
 from services.serve import SERVICES
 
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
@@ -149,6 +150,9 @@ def test_each_service_is_deployed_probed_sized_and_scaled_on_its_lag() -> None:
         assert env[f"{name.upper()}_DATABASE_URL"]["valueFrom"]["secretKeyRef"]["key"] == (
             f"{name}-database-url"
         )
+        # Citizens' words are sealed on the topics: only their readers mount the keys.
+        keys = env.get("ADUAN_TEXT_KEYS", {}).get("valueFrom", {}).get("secretKeyRef", {})
+        assert (keys.get("key") == "text-keys") == (name in sealing.HOLDERS), name
         assert env[f"{name.upper()}_INSTANCE"]["valueFrom"]["fieldRef"]["fieldPath"] == (
             "metadata.name"
         )

@@ -18,7 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from services import auth, catalog, regions
+from services import auth, catalog, regions, sealing
+from services.contracts import decode
 from services.launcher import Platform
 from tests.channels import KannelGateway
 from tests.e2e.helpers import fully_routed, staff_headers, submit, wait_for
@@ -174,6 +175,15 @@ def test_no_contact_data_leaves_intake_through_any_channel(
         reporter={"name": p.name, "phone": p.phone, "email": p.email},
     )
     reports["redacted"] = (a["tracking_number"], a["tracking_secret"])
+    # And adds to it, with the same mark and their own phone (report.information_added).
+    added = httpx.post(
+        f"{intake}/v1/reports/{a['tracking_number']}/information",
+        json={
+            "secret": a["tracking_secret"],
+            "text": f"Tambahan: dekat warung, rumah nomor {p.mark}, hubungi {p.spellings[1]}",
+        },
+    )
+    assert added.status_code == 202, added.text
     p = people["web_anon"]
     warned = httpx.post(f"{intake}/lapor", data=_web_form(p, body=p.story(), anonymous="1"))
     assert warned.status_code == 422  # the form warns; the citizen sends it anyway
@@ -275,9 +285,10 @@ def test_no_contact_data_leaves_intake_through_any_channel(
         tn = reports[key][0]
         rid = _report_id(platform, tn)
         case = wait_for(
-            lambda rid=rid: (
+            lambda rid=rid, key=key: (
                 (c := httpx.get(f"{vurl}/v1/cases/{rid}", headers=verifier)).status_code == 200
                 and c.json()["state"] in ("queued", "decided")
+                and (key != "redacted" or "dekat warung" in c.json()["text"])
                 and c.json()
             ),
             what=f"{key} checked",
@@ -317,15 +328,13 @@ def test_no_contact_data_leaves_intake_through_any_channel(
         assert not hits, f"{where} carries {hits}"
         scanned[_surface(where)] += 1
 
-    # Known gap: the words a verifier covers were published on report.submitted before
-    # anyone could read them (verification reads them there); every other topic and
-    # surface must be clean of them.
+    # Before a verifier has read them, the words travel sealed (services.sealing): the
+    # words a verifier covers are on no topic at all, report.submitted included.
+    # Every topic but the private one, and the per-province feed topics.
     submitted = {
         t.full_name(platform.kit()) for t in catalog.TOPICS if t.name == "report.submitted"
     }
-    covered = (people["redacted"].mark,)
-
-    # Every topic but the private one, and the per-province feed topics.
+    opened: list[str] = []
     kit = platform.kit()
     assert platform.bootstrap
     topics = [t.full_name(kit) for t in catalog.TOPICS if not t.private]
@@ -333,7 +342,12 @@ def test_no_contact_data_leaves_intake_through_any_channel(
     records = read_topic(platform.bootstrap, topics, idle=3, timeout=60)
     for rec in records:
         blob = (rec.value or b"") + (rec.key or b"") + b"".join(rec.headers.values())
-        clean(blob.decode("utf-8", "replace"), rec.topic, covered if rec.topic in submitted else ())
+        clean(blob.decode("utf-8", "replace"), rec.topic)
+        if rec.topic in submitted:  # the words were there, sealed: the services' keys open them
+            event = decode(rec.value)
+            assert event.type == "id.aduan.report.submitted.v2"
+            opened.append(sealing.opened_submitted(event.payload()).body)  # type: ignore[arg-type]
+    assert any(people["redacted"].mark in body for body in opened)
     seen = {rec.topic for rec in records}
     # Each report was submitted, verified, routed and given a deadline, and the province
     # feed carried it: all of them were read.
@@ -373,6 +387,12 @@ def test_no_contact_data_leaves_intake_through_any_channel(
     assert own["title"] == f"Jalan berlubang, lapor {people['anon_named'].first}"
     seen_by_others = httpx.get(f"{intake}/v1/reports/{tn}").json()
     assert seen_by_others["title"] == "Jalan berlubang, lapor [disamarkan]"
+    # The words a verifier covered in an addition: the reporter still reads them.
+    tn, secret = reports["redacted"]
+    mine = httpx.get(f"{intake}/v1/reports/{tn}", params={"secret": secret}).json()
+    assert any(f"nomor {people['redacted'].mark}" in h["detail"] for h in mine["history"])
+    theirs = httpx.get(f"{intake}/v1/reports/{tn}").json()
+    assert any("nomor [disamarkan]" in h["detail"] for h in theirs["history"])
     for url in urls:
         got = httpx.get(url, headers=officer)
         assert got.status_code == 200, (url, got.status_code)

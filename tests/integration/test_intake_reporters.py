@@ -91,7 +91,7 @@ def test_a_typed_contact_never_takes_over_a_reporter(
                 json.loads(p)["data"]["sender_ref"]
                 for (p,) in conn.execute(
                     sa.select(OUTBOX.c.payload)
-                    .where(OUTBOX.c.event_type == "id.aduan.report.submitted.v1")
+                    .where(OUTBOX.c.event_type == "id.aduan.report.submitted.v2")
                     .order_by(OUTBOX.c.id)
                 )
             ]

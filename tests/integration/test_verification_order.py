@@ -1,0 +1,137 @@
+"""Verification reads sealed texts and loses nothing when a citizen's addition overtakes
+the report itself (the two travel on different topics): real databases, the real broker
+behind the outbox and the dead-letter topics."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from services import bus, sealing
+from services.broker import EmbeddedBroker
+from services.contracts import (
+    Payload,
+    ReportInformationAdded,
+    ReportSubmitted,
+    encode,
+    new_event,
+)
+from services.db import Database, migrate
+from tests.conftest import PgDatabases, kit_for, new_namespace
+from tests.kafka_helpers import read_topic
+from verification.handlers import make_handlers
+from verification.models import INBOX, OUTBOX, Case, EarlyAddition
+from verification.settings import VerificationSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+STORY = "Petugas kelurahan meminta uang Rp50.000 untuk surat pengantar, kemarin pukul 10."
+
+
+def _database(backend: str, tmp_path: Path, pg: PgDatabases) -> Database:
+    url = (
+        f"sqlite:///{tmp_path}/{uuid.uuid4().hex}.sqlite3"
+        if backend == "sqlite"
+        else pg.create(f"{new_namespace()}_verification")
+    )
+    migrate(url, ROOT / "verification" / "migrations")
+    return Database(url)
+
+
+def _consumer(db: Database, broker: EmbeddedBroker) -> bus.InboxConsumer:
+    kit = kit_for(broker, new_namespace())
+    return bus.InboxConsumer(
+        "verification",
+        db,
+        bus.Outbox("verification", kit, OUTBOX),
+        INBOX,
+        make_handlers(VerificationSettings()),
+        bus.DeadLetters("verification", kit),
+        on_commit=lambda: None,
+    )
+
+
+def _msg(payload: Payload, rid: str) -> bus.RawMessage:
+    return bus.RawMessage("t", 0, 0, rid.encode(), encode(new_event("/test", rid, payload)))
+
+
+def _events(rid: str) -> tuple[Payload, Payload]:
+    now = datetime.now(UTC)
+    submitted = ReportSubmitted(
+        report_id=rid,
+        tracking_number="1234567",
+        title="Pungutan liar di kelurahan",
+        body=STORY,
+        category="pelayanan",
+        regency_code="32.73",
+        reporter_ref=uuid.uuid4().hex,
+        anonymous=False,
+        confidential=False,
+        channel="web",
+        submitted_at=now,
+    )
+    added = ReportInformationAdded(
+        report_id=rid, text="Tambahan: di Jl. Cikutra 12, loket 3.", added_at=now + timedelta(1)
+    )
+    return sealing.seal_submitted(submitted), sealing.seal_added(added)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+@pytest.mark.parametrize("added_first", [True, False])
+def test_an_addition_that_overtakes_its_report_is_kept_and_applied(
+    backend: str, added_first: bool, tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
+) -> None:
+    db = _database(backend, tmp_path, pg)
+    consumer = _consumer(db, broker)
+    rid = str(uuid.uuid4())
+    submitted, added = _events(rid)
+    order = (added, submitted) if added_first else (submitted, added)
+    try:
+        for payload in order:
+            asyncio.run(consumer.process([_msg(payload, rid)]))
+        with db.session() as session:
+            case = session.get(Case, rid)
+            assert case is not None
+            assert STORY in case.text and "Jl. Cikutra 12, loket 3" in case.text
+            assert json.loads(case.additions) == ["Tambahan: di Jl. Cikutra 12, loket 3."]
+            assert session.exec(sa.select(EarlyAddition)).all() == []  # type: ignore[call-overload]
+        with db.engine.connect() as conn:  # nothing went to a dead letter
+            assert conn.execute(sa.select(sa.func.count()).select_from(INBOX)).scalar() == 2
+    finally:
+        db.close()
+
+
+def test_a_box_sealed_with_another_key_is_dead_lettered_and_the_rest_goes_on(
+    tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
+) -> None:
+    db = _database("sqlite", tmp_path, pg)
+    consumer = _consumer(db, broker)
+    topic = f"{new_namespace()}.report.submitted"
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    for future in admin.create_topics([NewTopic(f"{topic}.dlq", 1, 1)]).values():
+        future.result(30)
+    stranger = sealing.Keyring.parse(sealing.new_key_spec("x9"))
+    bad_rid, good_rid = str(uuid.uuid4()), str(uuid.uuid4())
+    bad, _ = _events(bad_rid)
+    bad = sealing.seal_submitted(sealing.opened_submitted(bad), stranger)  # type: ignore[arg-type]
+    good, _ = _events(good_rid)
+    messages = [
+        bus.RawMessage(topic, 0, i, rid.encode(), encode(new_event("/test", rid, payload)))
+        for i, (payload, rid) in enumerate(((bad, bad_rid), (good, good_rid)))
+    ]
+    try:
+        asyncio.run(consumer.process(messages))
+        with db.session() as session:
+            assert session.get(Case, bad_rid) is None
+            assert session.get(Case, good_rid) is not None
+        (dead,) = read_topic(broker.bootstrap, f"{topic}.dlq", expect=1, timeout=60)
+        assert dead.key == bad_rid.encode()
+        assert dead.headers["aduan.dlq.error_type"] == b"SealError"
+    finally:
+        db.close()
