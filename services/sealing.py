@@ -113,10 +113,23 @@ def _ring(spec: str | None, secret: str | None) -> Keyring:
     )
 
 
+_PROCESS_RING: list[Keyring] = []
+
+
 def keyring(kit: KitSettings | None = None) -> Keyring:
-    """This process's keyring, from the environment (cached per configuration)."""
-    kit = kit or KitSettings()
-    return _ring(kit.text_keys_value(), kit.auth_secret_value())
+    """The keyring of ``kit``, or of this process's environment (read once: reading the
+    settings costs a millisecond, and every event sealed or opened asks)."""
+    if kit is not None:
+        return _ring(kit.text_keys_value(), kit.auth_secret_value())
+    if not _PROCESS_RING:
+        env = KitSettings()
+        _PROCESS_RING.append(_ring(env.text_keys_value(), env.auth_secret_value()))
+    return _PROCESS_RING[0]
+
+
+@functools.lru_cache(maxsize=16)
+def _aead(key: bytes) -> AESGCM:
+    return AESGCM(key)
 
 
 def _aad(report_id: str, kind: str) -> bytes:
@@ -128,7 +141,7 @@ def seal(report_id: str, kind: str, texts: dict[str, Any], ring: Keyring | None 
     ring = ring or keyring()
     plain = json.dumps(texts, ensure_ascii=False, separators=(",", ":")).encode()
     nonce = os.urandom(12)
-    box = nonce + AESGCM(ring.keys[ring.current]).encrypt(nonce, plain, _aad(report_id, kind))
+    box = nonce + _aead(ring.keys[ring.current]).encrypt(nonce, plain, _aad(report_id, kind))
     return f"{PREFIX}.{ring.current}.{base64.urlsafe_b64encode(box).decode().rstrip('=')}"
 
 
@@ -149,7 +162,7 @@ def open_box(report_id: str, kind: str, sealed: str, ring: Keyring | None = None
     if len(box) < 12 + 16:
         raise SealError("sealed text is too short")
     try:
-        plain = AESGCM(key).decrypt(box[:12], box[12:], _aad(report_id, kind))
+        plain = _aead(key).decrypt(box[:12], box[12:], _aad(report_id, kind))
     except InvalidTag as exc:
         raise SealError("sealed text does not open: altered, or another report's") from exc
     if len(plain) > MAX_PLAIN_BYTES:
