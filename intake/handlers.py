@@ -28,6 +28,7 @@ from intake.models import (
     Report,
     ReportAttachment,
     Reporter,
+    SmsOptOut,
 )
 from intake.settings import IntakeSettings
 from services import auth, lifecycle, masking, sealing, uploads
@@ -223,17 +224,7 @@ def submit_report(
         subject=report.id,
     )
     # Contact data goes only to the private topic, keyed by the reporter reference.
-    outbox.emit(
-        session,
-        ReporterContactRecorded(
-            reporter_ref=reporter.ref,
-            phone=reporter.phone,
-            email=reporter.email,
-            language=reporter.language,  # type: ignore[arg-type]
-        ),
-        subject=None,
-        key=reporter.ref,
-    )
+    _publish_contact(session, outbox, reporter)
     session.add(
         HistoryEntry(report_id=report.id, event_id=event.id, kind="submitted", occurred_at=now)
     )
@@ -516,6 +507,36 @@ def on_routed(ctx: HandlerContext, event: ReportRouted) -> None:
             :400
         ],
     )
+
+
+def _publish_contact(session: Session, outbox: Outbox, reporter: Reporter) -> None:
+    """The reporter's contact, on the private topic only, keyed by the reference."""
+    stopped = reporter.phone is not None and session.get(SmsOptOut, reporter.phone) is not None
+    outbox.emit(
+        session,
+        ReporterContactRecorded(
+            reporter_ref=reporter.ref,
+            phone=reporter.phone,
+            email=reporter.email,
+            language=reporter.language,  # type: ignore[arg-type]
+            sms_notices=not stopped,
+        ),
+        subject=None,
+        key=reporter.ref,
+    )
+
+
+def set_sms_notices(session: Session, outbox: Outbox, phone: str, on: bool) -> None:
+    """STOP (``on`` False) or MULAI from a phone: its notices by SMS stop or start again,
+    for every reporter with that phone (the SMS itself proves the phone)."""
+    row = session.get(SmsOptOut, phone)
+    if on and row is not None:
+        session.delete(row)
+    elif not on and row is None:
+        session.add(SmsOptOut(phone=phone, since=datetime.now(UTC)))
+    session.flush()
+    for reporter in session.exec(select(Reporter).where(Reporter.phone == phone)):
+        _publish_contact(session, outbox, reporter)
 
 
 def reported_by(session: Session, report: Report, phone: str) -> bool:

@@ -133,6 +133,15 @@ class SmsDraft(Base, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class SmsOptOut(Base, table=True):
+    """A phone that sent STOP: no notice goes to it by SMS until it sends MULAI."""
+
+    __tablename__ = "sms_opt_outs"
+
+    phone: str = Field(primary_key=True, max_length=20)
+    since: datetime = Field(sa_type=UTCDateTime)
+
+
 class ReportAttachment(Base, table=True):
     """A file the reporter attached: stored under a server-made name, shown under a
     neutral one (a citizen's file name can carry their own name)."""

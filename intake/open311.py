@@ -126,7 +126,8 @@ def discovery(fmt: str, request: Request) -> Response:
                 "url": base,
                 "changeset": "2026-11-29T00:00:00Z",
                 "type": "production",
-                "formats": "application/json,text/xml",
+                # A list, as the specification's own JSON shows it.
+                "formats": ["application/json", "text/xml"],
             }
         ],
     }
@@ -141,7 +142,7 @@ def discovery(fmt: str, request: Request) -> Response:
     for key, value in row["endpoints"][0].items():
         if key == "formats":
             formats = SubElement(endpoint, "formats")
-            for f in str(value).split(","):
+            for f in value:
                 SubElement(formats, "format").text = f
         else:
             SubElement(endpoint, key).text = str(value)
@@ -287,32 +288,48 @@ def _parse_time(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+SPAN = timedelta(days=90)
+
+
 def _list_requests(fmt: str, request: Request, rt: ServiceRuntime) -> Response:
     q = request.query_params
-    try:
-        end = _parse_time(q.get("end_date")) or datetime.now(UTC)
-        start = _parse_time(q.get("start_date")) or end - timedelta(days=90)
-    except ValueError:
-        return error(fmt, 400, "start_date and end_date are w3 date-times")
-    if end - start > timedelta(days=90):
-        return error(fmt, 400, "at most 90 days between start_date and end_date")
     ids = [i.strip() for i in (q.get("service_request_id") or "").split(",") if i.strip()]
-    codes = [c.strip() for c in (q.get("service_code") or "").split(",") if c.strip()]
-    statuses = [s.strip() for s in (q.get("status") or "").split(",") if s.strip()]
-    if any(s not in ("open", "closed") for s in statuses) or len(ids) > 1000:
-        return error(fmt, 400, "status is open or closed; at most 1000 ids")
+    if len(ids) > 1000:
+        return error(fmt, 400, "at most 1000 service_request_id")
     c = Report.__table__.c  # type: ignore[attr-defined]
     query = sa.select(Report).where(c.confidential.is_(False))
-    if ids:
+    if ids:  # "This overrides all other arguments."
         query = query.where(c.tracking_number.in_(ids))
     else:
+        try:
+            given_start, given_end = (
+                _parse_time(q.get("start_date")),
+                _parse_time(q.get("end_date")),
+            )
+        except ValueError:
+            return error(fmt, 400, "start_date and end_date are w3 date-times")
+        now = datetime.now(UTC)
+        # One of them alone: the 90 days from (or up to) it; neither: the last 90 days.
+        if given_start and given_end:
+            start, end = given_start, given_end
+        elif given_start:
+            start, end = given_start, min(given_start + SPAN, now)
+        else:
+            end = given_end or now
+            start = end - SPAN
+        if end - start > SPAN:
+            return error(fmt, 400, "at most 90 days between start_date and end_date")
+        codes = [c.strip() for c in (q.get("service_code") or "").split(",") if c.strip()]
+        statuses = [s.strip() for s in (q.get("status") or "").split(",") if s.strip()]
+        if any(s not in ("open", "closed") for s in statuses):
+            return error(fmt, 400, "status is open or closed")
         query = query.where(c.submitted_at >= start, c.submitted_at <= end)
-    if codes:
-        query = query.where(c.category.in_(codes))
-    if statuses == ["open"]:
-        query = query.where(c.status.not_in(CLOSED))
-    elif statuses == ["closed"]:
-        query = query.where(c.status.in_(CLOSED))
+        if codes:
+            query = query.where(c.category.in_(codes))
+        if set(statuses) == {"open"}:
+            query = query.where(c.status.not_in(CLOSED))
+        elif set(statuses) == {"closed"}:
+            query = query.where(c.status.in_(CLOSED))
     query = query.order_by(c.submitted_at.desc()).limit(1000)
 
     def work() -> list[dict[str, Any]]:
@@ -320,6 +337,20 @@ def _list_requests(fmt: str, request: Request, rt: ServiceRuntime) -> Response:
             return [request_row(r, handlers.for_public(s, r)) for r in s.scalars(query)]
 
     return render(fmt, "service_requests", "request", work())
+
+
+@router.get("/request/{name}")
+def one_request_singular(name: str, rt: Runtime, request: Request) -> Response:
+    """The Swagger file's path for one request: the Request object itself in JSON (the
+    specification's list in XML)."""
+    answer = one_request(name, rt, request)
+    if answer.status_code == 200 and answer.media_type and "json" in answer.media_type:
+        [row] = json.loads(bytes(answer.body))
+        return Response(
+            json.dumps(row, ensure_ascii=False, default=_text),
+            media_type="application/json; charset=utf-8",
+        )
+    return answer
 
 
 @router.get("/requests/{name}")
@@ -381,13 +412,18 @@ def _key_ok(session: Session, api_key: str) -> bool:
 async def post_request(name: str, request: Request, rt: Runtime) -> Response:
     """Create a service request (form-encoded), as a partner app with its api_key."""
     stem, fmt = _split(name)
-    if fmt is None or stem != "requests":
-        return error(fmt or "json", 404, "not found")
+    if fmt is None:
+        return error("json", 404, "format must be json or xml")
+    if stem != "requests":
+        return not_allowed(fmt, "GET")
     try:
         form = await request.form()
     except Exception:
         return error(fmt, 400, "the body must be application/x-www-form-urlencoded")
-    values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+    # The Swagger file declares every field (api_key too) in the query; the specification's
+    # text, in the form body. Both count; the body wins.
+    values = {k: v for k, v in request.query_params.items()}
+    values.update({k: str(v) for k, v in form.items() if isinstance(v, str)})
     api_key = values.get("api_key", "")
     if not api_key:
         return error(fmt, 403, "api_key required")
@@ -520,3 +556,20 @@ async def revoke_partner(partner_id: str, rt: Runtime, staff: Administrator) -> 
             s.add(row)
 
     await rt.database.write(work)
+
+
+def not_allowed(fmt: str | None, allow: str) -> Response:
+    """405 in the Open311 error format, with the methods the path takes."""
+    answer = error(fmt, 405, f"method not allowed; this path takes {allow}")
+    answer.headers["Allow"] = allow
+    return answer
+
+
+@router.api_route(
+    "/{path:path}", methods=["POST", "PUT", "DELETE", "PATCH"], include_in_schema=False
+)
+def other_methods(path: str) -> Response:
+    """A method a path does not take: 405 as Open311 errors are, never FastAPI's own."""
+    stem, fmt = _split(path.rsplit("/", 1)[-1])
+    takes_post = "/" not in path and stem == "requests"
+    return not_allowed(fmt or "json", "GET, POST" if takes_post else "GET")

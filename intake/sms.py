@@ -29,6 +29,7 @@ import difflib
 import hashlib
 import hmac
 import ipaddress
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -38,23 +39,40 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import PlainTextResponse
-from sqlmodel import Session
+from prometheus_client import Counter
+from sqlmodel import Session, select
 
 from intake import domain, handlers, identity
-from intake.models import SmsDraft
+from intake.models import Report, SmsDraft
 from intake.settings import IntakeSettings
 from services import areas, lifecycle
 from services.runtime import ServiceRuntime, runtime_of
 
 router = APIRouter(prefix="/v1/sms", tags=["sms"])
+log = logging.getLogger(__name__)
+DROPPED = Counter(
+    "aduan_sms_unanswered_total",
+    "SMS taken without a report or command, by why (a sender that cannot be answered).",
+    ["reason"],
+)
 Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
 
 COMMANDS = {
-    "help": ("bantuan", "info", "help", "tolong", "?"),
+    "help": ("bantuan", "help", "tolong"),
     "status": ("status", "cek", "lacak", "posisi"),
-    "add": ("tambah", "tambahan", "lengkapi"),
+    # INFO with a number adds to that report; INFO alone asks for help.
+    "add": ("tambah", "tambahan", "lengkapi", "info"),
+    "reply": ("balas", "jawab", "tanggapan"),
+    "cancel": ("batal", "batalkan", "hapus"),
+    "stop": ("stop", "berhenti", "unreg"),
+    "start": ("mulai", "start", "reg"),
 }
 WORDS = {w: cmd for cmd, ws in COMMANDS.items() for w in ws}
+# Commands that stand alone: "Stop pungli di kelurahan ..." is a complaint, not STOP.
+ALONE = frozenset({"cancel", "stop", "start"})
+# What may follow a standalone command and still be it ("mulai lagi", "stop sms").
+TAILS = frozenset({"", "lagi", "sms", "notifikasi", "pesan", "semua", "draf", "laporan"})
+_HEAD = re.compile(r"^([a-z]+)[\s:#.,!-]*#?(\d{7})?\b[\s.,:;!-]*(.*)$", re.S)
 
 TOPICS: tuple[tuple[str, str], ...] = (
     (r"pungli|pungutan|uang pelicin|sogok|suap|minta uang|dipalak", "pungli"),
@@ -70,21 +88,57 @@ TOPICS: tuple[tuple[str, str], ...] = (
     (r"jalan|jembatan|berlubang|lubang|aspal|trotoar|lampu jalan", "infrastruktur"),
 )
 
+# Every reply fits one GSM-7 SMS (160 septets) where it can, two at most: a citizen may pay
+# per part (tests/unit/test_sms_segments.py checks each).
 HELP = (
-    "Aduan 1708: kirim laporan Anda dalam satu SMS, sebutkan apa, di mana (kota/kabupaten) "
-    "dan kapan. Cek: STATUS <nomor>. Tambah info: TAMBAH <nomor> <teks>."
+    "Aduan 1708: kirim keluhan: apa, di mana (kota/kab), kapan. CEK <no>: status. "
+    "INFO <no> <teks>: tambah. BALAS <no> <teks>. BATAL. STOP/MULAI: notifikasi."
 )
-ASK_PLACE = (
-    "Laporan Anda kami simpan. Balas dengan nama kota/kabupaten tempat kejadian "
-    "(contoh: Kota Bandung) agar dapat diproses."
-)
+DRAFT_HOURS = 24
+
+
+def ask_place(text: str) -> str:
+    """What a draft keeps, for how long, and how to finish or cancel it."""
+    excerpt = text.replace("\n", " ")
+    excerpt = excerpt if len(excerpt) <= 28 else excerpt[:25].rstrip() + "..."
+    return (
+        f'Kami simpan "{excerpt}" {DRAFT_HOURS} jam. Balas nama kota/kabupaten '
+        "(mis. Kota Bandung) agar diproses, atau BATAL untuk menghapus."
+    )
+
+
+REPLIES = {
+    "not_found": "Laporan #{tn} tidak ditemukan untuk nomor ini.",
+    "stopped": "Notifikasi SMS untuk nomor ini dihentikan. Kirim MULAI untuk menyalakannya lagi.",
+    "started": "Notifikasi SMS untuk nomor ini dinyalakan lagi. Kirim STOP untuk menghentikannya.",
+    "no_draft": "Tidak ada draf laporan untuk nomor ini.",
+    "cancelled": "Draf laporan Anda dihapus. Kirim keluhan baru kapan saja.",
+    "no_identity_request": "Tidak ada permintaan identitas untuk #{tn}.",
+    "consented": "Terima kasih. Identitas Anda dibuka hanya untuk {agency} dan hanya untuk "
+    "laporan #{tn}.",
+    "declined": "Identitas Anda tetap dirahasiakan untuk laporan #{tn}.",
+    "not_replyable": "#{tn} belum dijawab instansi; balasan belum bisa dikirim.",
+    "reply_how": "Tulis: BALAS {tn} <tanggapan>, atau BALAS {tn} SELESAI / BELUM.",
+    "replied_solved": "Terima kasih. #{tn} kami tutup sebagai selesai.",
+    "replied_reopened": "#{tn} dibuka lagi dan kembali ke instansi.",
+    "replied": "Balasan untuk #{tn} kami teruskan ke instansi.",
+    "add_how": "Tulis: INFO {tn} <informasi tambahan>.",
+    "finished": "#{tn} sudah selesai; informasi tidak dapat ditambah.",
+    "added": "Informasi untuk #{tn} kami terima. Terima kasih.",
+    "received": "Laporan diterima, nomor #{tn}. Cek: CEK {tn}. Tambah: INFO {tn} <teks>.",
+    "blocked": handlers.Blocked.ID,
+    "too_short": "Tulis keluhan Anda dalam satu SMS: apa yang terjadi, di mana (kota/kab), kapan.",
+}
+DRAFT_EXPIRED = "Draf sebelumnya sudah lewat 24 jam dan dihapus. "
+NOT_ANSWERABLE = "Maaf, 1708 hanya melayani nomor seluler Indonesia (+62 / 08...)."
 
 
 @dataclass(frozen=True)
 class Command:
     """What an SMS asks for."""
 
-    kind: str  # help, status, add, consent, decline, report
+    # help, status, add, reply, cancel, stop, start, consent, decline, report
+    kind: str
     tracking_number: str | None = None
     text: str = ""
 
@@ -94,27 +148,53 @@ def _fold(text: str) -> str:
     return re.sub(r"\s+", " ", plain).strip()
 
 
+def _command_word(word: str) -> str | None:
+    """The command a word names, forgiving one slip in a word of four letters or more."""
+    if word in WORDS:
+        return WORDS[word]
+    if len(word) >= 4:
+        close = difflib.get_close_matches(word, list(WORDS), n=1, cutoff=0.8)
+        if close:
+            return WORDS[close[0]]
+    return None
+
+
 def parse(text: str) -> Command:
-    """The command in an SMS, tolerant of case, spacing and one-letter typos."""
+    """The command in an SMS, tolerant of case, spacing, a glued or marked number (``cek
+    #1234567``, ``info1234567``) and one-letter typos; anything else is a report."""
     folded = _fold(text)
     if not folded:
         return Command("help")
-    head, _, rest = folded.partition(" ")
-    word = head.lower().rstrip(":.,#")
+    lowered = folded.lower()
+    if set(lowered) <= {"?", " "}:
+        return Command("help")
+    word, _, rest = lowered.partition(" ")
+    word = word.rstrip(":.,#!")
     consent = {"setuju": "consent", "tolak": "decline"}.get(word)
-    if consent and (answered := re.fullmatch(r"#?(\d{7})[.!]?", rest.strip())):
-        return Command(consent, answered.group(1))
-    match = WORDS.get(word)
-    if match is None and len(word) >= 4:
-        close = difflib.get_close_matches(word, list(WORDS), n=1, cutoff=0.8)
-        match = WORDS[close[0]] if close else None
-    if match == "help" and (not rest or len(rest) < 4):
-        return Command("help")
-    number = re.match(r"#?(\d{7})\b\s*(.*)$", rest.strip())
-    if match in ("status", "add") and number:
-        return Command(match, number.group(1), number.group(2).strip())
-    if match == "status" and not rest:
-        return Command("help")
+    if consent:  # exact words only: no typo is taken for consent
+        answered = re.fullmatch(r"#?(\d{7})[.!]?", rest.strip())
+        return Command(consent, answered.group(1)) if answered else _report(text)
+    head = _HEAD.match(lowered)
+    if head is None:
+        return _report(text)
+    name, number, tail = head.group(1), head.group(2), head.group(3).strip()
+    kind = _command_word(name)
+    if kind is None:
+        return _report(text)
+    if kind in ALONE:
+        return Command(kind) if number is None and tail.rstrip(".!") in TAILS else _report(text)
+    if number is not None and kind in ("status", "add", "reply"):
+        # The text after the number, as the citizen wrote it (case kept).
+        original = re.sub(r"\s+", " ", text).strip()
+        at = original.find(number)
+        said = original[at + 7 :].lstrip(" .,:;!-").strip() if at >= 0 else tail
+        return Command(kind, number, "" if kind == "status" else said)
+    if kind == "help" or (name == "info" and not tail) or (kind == "status" and not tail):
+        return Command("help") if len(tail) < 4 else _report(text)
+    return _report(text)
+
+
+def _report(text: str) -> Command:
     return Command("report", text=re.sub(r"\s+", " ", text).strip())
 
 
@@ -177,65 +257,123 @@ async def kannel(request: Request, rt: Runtime) -> PlainTextResponse:
         form = await request.form()
         params.update({k: str(v) for k, v in form.items() if isinstance(v, str)})
     sender, text = params.get("from", ""), params.get("text", "")[:1600]
+    if re.search(r"[A-Za-z]", sender) or not re.search(r"\d", sender):
+        # An operator's or a service's name (TELKOMSEL): nobody can read a reply. Kannel
+        # sends nothing for an empty answer (omit-empty).
+        DROPPED.labels("unanswerable_sender").inc()
+        log.info("SMS from an alphanumeric sender dropped: %s", sender[:11] or "-")
+        return PlainTextResponse("")
     try:
         phone = domain.normalise_phone(sender)
     except ValueError:
-        return PlainTextResponse("Nomor pengirim tidak dikenali.", 400)
+        DROPPED.labels("foreign_number").inc()
+        return PlainTextResponse(NOT_ANSWERABLE)
     command = parse(text)
-    msg_id = params.get("id") or ""
-    # Kannel's message id when it sends one (%I), else the text within the same minute.
-    minute = "" if msg_id else datetime.now(UTC).strftime("%Y%m%d%H%M")
-    digest = hashlib.sha256(f"{phone}|{msg_id or text}|{minute}".encode()).hexdigest()
-    key = "sms:" + digest[:40]
+    # The same text from the same phone within a minute is one message, whatever id
+    # Kannel gave each copy: the key of this minute, or of the last one when a report
+    # took it less than a minute ago.
+    now = datetime.now(UTC)
+    minute = int(now.timestamp() // 60)
+    said = " ".join(text.split()).lower()
+
+    def key_of(m: int) -> str:
+        return "sms:" + hashlib.sha256(f"{phone}|{said}|{m}".encode()).hexdigest()[:40]
 
     def work() -> str:
         with rt.database.session() as session:
-            return _answer(session, rt, phone, command, key)
+            key, earlier = key_of(minute), key_of(minute - 1)
+            recent = session.exec(
+                select(Report.id).where(
+                    Report.idempotency_key == earlier,
+                    Report.submitted_at > now - timedelta(minutes=1),  # type: ignore[operator]
+                )
+            ).first()
+            return _answer(session, rt, phone, command, earlier if recent else key)
 
     reply = await rt.database.write(work)
     rt.wake_relay()
     return PlainTextResponse(reply[:459])
 
 
+def _satisfied(text: str) -> bool | None:
+    """BALAS <no> SELESAI: solved; BALAS <no> BELUM ...: not solved; else only a reply."""
+    word = text.lower().split(" ", 1)[0].strip(".,!") if text else ""
+    if word in ("selesai", "puas", "beres", "tuntas"):
+        return True
+    if word in ("belum", "tidak"):
+        return False
+    return None
+
+
+def _say(key: str, tn: str | None = "", agency: str = "") -> str:
+    return REPLIES[key].format(tn=tn or "", agency=agency[:60])
+
+
 def _answer(session: Session, rt: ServiceRuntime, phone: str, command: Command, key: str) -> str:
     if command.kind == "help":
         return HELP
-    if command.kind in ("status", "add", "consent", "decline"):
+    if command.kind in ("stop", "start"):
+        handlers.set_sms_notices(session, rt.outbox, phone, command.kind == "start")
+        return _say("started" if command.kind == "start" else "stopped")
+    if command.kind == "cancel":
+        draft = session.get(SmsDraft, phone)
+        if draft is None:
+            return _say("no_draft")
+        session.delete(draft)
+        return _say("cancelled")
+    if command.kind in ("status", "add", "reply", "consent", "decline"):
         report = handlers.find_report(session, command.tracking_number or "")
         if report is None or not handlers.reported_by(session, report, phone):
-            return f"Laporan #{command.tracking_number} tidak ditemukan untuk nomor ini."
+            return _say("not_found", command.tracking_number)
+        tn = report.tracking_number
         if command.kind in ("consent", "decline"):
             try:
                 grant = identity.answer(session, rt.outbox, report, command.kind == "consent")
             except LookupError:
-                return f"Tidak ada permintaan identitas untuk #{report.tracking_number}."
-            if command.kind == "consent":
-                return (
-                    f"Terima kasih. Identitas Anda akan dibuka hanya untuk {grant.agency_name} "
-                    f"dan hanya untuk laporan #{report.tracking_number}."
-                )
-            return f"Identitas Anda tetap dirahasiakan untuk laporan #{report.tracking_number}."
+                return _say("no_identity_request", tn)
+            return _say(
+                "consented" if command.kind == "consent" else "declined", tn, grant.agency_name
+            )
         if command.kind == "status":
             label = lifecycle.label(report.status, report.language)
-            agency = f" ({report.agency_name})" if report.agency_name else ""
-            return f"#{report.tracking_number}: {label}{agency}."
+            agency = f" ({report.agency_name[:80]})" if report.agency_name else ""
+            return f"#{tn}: {label}{agency}."
+        if command.kind == "reply":
+            satisfied = _satisfied(command.text)
+            if report.status not in lifecycle.REPLYABLE:
+                return _say("not_replyable", tn)
+            if len(command.text) < 3:
+                return _say("reply_how", tn)
+            handlers.reply(session, rt.outbox, report, command.text, satisfied)
+            said = {True: "replied_solved", False: "replied_reopened", None: "replied"}
+            return _say(said[satisfied], tn)
         if len(command.text) < 3:
-            return f"Tulis: TAMBAH {report.tracking_number} <informasi tambahan>."
+            return _say("add_how", tn)
+        if not lifecycle.state(report.status).reporter_can_add:
+            return _say("finished", tn)
         handlers.add_information(session, rt.outbox, report, command.text)
-        return f"Informasi untuk #{report.tracking_number} kami terima. Terima kasih."
+        return _say("added", tn)
     if handlers.blocked(session, phone, None):
-        return handlers.Blocked.ID
+        return _say("blocked")
     draft = session.get(SmsDraft, phone)
     now = datetime.now(UTC)
-    text = command.text
-    if draft is not None and draft.created_at > now - timedelta(days=1):
+    text, expired = command.text, ""
+    if draft is not None and draft.created_at <= now - timedelta(hours=DRAFT_HOURS):
+        session.delete(draft)
+        session.flush()
+        draft, expired = None, DRAFT_EXPIRED
+    if draft is not None:
+        if draft.text.endswith(text) and draft.created_at > now - timedelta(minutes=1):
+            return ask_place(draft.text)  # the same SMS again: kept once
         text = f"{draft.text}\n{text}"
+    if draft is None and len(text.split()) <= 2:
+        return expired + _say("too_short")  # "Kota Bandung" alone, "ok", "terima kasih"
     regency = find_regency(text)
     if regency is None:
         draft = draft or SmsDraft(phone=phone, text="", created_at=now)
         draft.text, draft.created_at = text[-1600:], now
         session.add(draft)
-        return ASK_PLACE
+        return expired + ask_place(text)
     if draft is not None:
         session.delete(draft)
     first = re.split(r"[.!?\n]", text, maxsplit=1)[0].strip()
@@ -257,7 +395,4 @@ def _answer(session: Session, rt: ServiceRuntime, phone: str, command: Command, 
             idempotency_key=key,
         ),
     )
-    return (
-        f"Laporan diterima, nomor #{report.tracking_number}. Cek: STATUS "
-        f"{report.tracking_number}. Tambah info: TAMBAH {report.tracking_number} <teks>."
-    )
+    return expired + _say("received", report.tracking_number)

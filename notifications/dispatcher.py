@@ -140,6 +140,8 @@ def prepare(session: Session, settings: NotificationsSettings, delivery: Deliver
         address = None
         if contact is not None:
             address = contact.phone if delivery.channel == "sms" else contact.email
+            if delivery.channel == "sms" and not contact.sms_notices:
+                return "the phone sent STOP"
         if not address:
             return "no address"
     else:

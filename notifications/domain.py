@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from services import i18n
-from services.categories import elements_text
+from services.categories import elements_short
 from services.i18n import N_
 
 # -- Templates ------------------------------------------------------------------------
@@ -28,8 +28,8 @@ _REPORTER_TEMPLATES_EN: dict[str, str] = {
     ),
     "information_requested": N_(
         "notice",
-        "Report #$tracking_number needs more information: $message. Send SMS TAMBAH "
-        "$tracking_number <details> or open the tracking page.",
+        "Report #$tracking_number needs: $message. Reply INFO $tracking_number <details>, or "
+        "use the tracking page.",
     ),
     "verified": N_(
         "notice", "Report #$tracking_number was verified and is being sent to the agency in charge."
@@ -78,9 +78,8 @@ _REPORTER_TEMPLATES_EN: dict[str, str] = {
     ),
     "identity_consent": N_(
         "notice",
-        "$agency_name asks to know who you are for Anonymous report #$tracking_number; an "
-        "administrator agreed. Nothing is opened without you: reply SETUJU $tracking_number to "
-        "consent or TOLAK $tracking_number to decline, or answer on the tracking page.",
+        "$agency_name asks who you are for Anonymous report #$tracking_number (an admin "
+        "agreed). Reply SETUJU $tracking_number or TOLAK $tracking_number.",
     ),
     "identity_released": N_(
         "notice",
@@ -159,7 +158,7 @@ def render(template: str, language: str, **values: str) -> str:
         values = {**values, "reason": i18n.one_language(values["reason"], language)}
     if values.get("missing"):
         # What is missing is kept as 5W1H codes and named in the reader's language.
-        values = {**values, "message": elements_text(values["missing"].split(), language)}
+        values = {**values, "message": elements_short(values["missing"].split(), language)}
     return string.Template(text).safe_substitute(values)
 
 

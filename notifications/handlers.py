@@ -232,7 +232,7 @@ def _add_delivery(
 def _queue_reporter(
     ctx: HandlerContext, note: Notification, recipient: Recipient, contact: Contact, order: int
 ) -> None:
-    channel = domain.channel_for(contact.phone, contact.email)
+    channel = domain.channel_for(contact.phone if contact.sms_notices else None, contact.email)
     if channel is None or note.channel is not None:
         return
     note.channel = channel
@@ -277,12 +277,14 @@ def on_contact_recorded(ctx: HandlerContext, event: ReporterContactRecorded) -> 
     """Remember how to reach a reporter, then queue what was waiting for it."""
     known = ctx.session.get(Contact, event.reporter_ref)
     contact = known or Contact(reporter_ref=event.reporter_ref, updated_at=_now())
-    same = known is not None and (known.phone, known.email, known.language) == (
-        event.phone,
-        event.email,
-        event.language,
-    )
+    same = known is not None and (
+        known.phone,
+        known.email,
+        known.language,
+        known.sms_notices,
+    ) == (event.phone, event.email, event.language, event.sms_notices)
     contact.phone, contact.email, contact.language = event.phone, event.email, event.language
+    contact.sms_notices = event.sms_notices
     contact.updated_at = _now()
     ctx.session.add(contact)
     ctx.session.flush()

@@ -28,6 +28,11 @@ class Contact(Base, table=True):
     phone: str | None = Field(default=None, max_length=20)
     email: str | None = Field(default=None, max_length=254)
     language: str = Field(default="id", max_length=2)
+    sms_notices: bool = Field(
+        default=True,
+        sa_column_kwargs={"server_default": sa.true()},
+        description="False while the phone has sent STOP to 1708 (until MULAI).",
+    )
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 

@@ -56,6 +56,23 @@ _ELEMENTS_EN: dict[str, str] = {
 ELEMENTS: dict[str, tuple[str, str]] = i18n.pairs("element", _ELEMENTS_EN)
 
 
+# The same, short enough for one SMS (notices name what is missing with these).
+_ELEMENTS_SHORT_EN: dict[str, str] = {
+    "what": N_("element_short", "what happened"),
+    "where": N_("element_short", "the exact place"),
+    "when": N_("element_short", "the date and time"),
+    "who": N_("element_short", "who was involved"),
+    "how": N_("element_short", "how it happened"),
+}
+ELEMENTS_SHORT: dict[str, tuple[str, str]] = i18n.pairs("element_short", _ELEMENTS_SHORT_EN)
+
+
+def elements_short(codes: list[str] | tuple[str, ...], lang: str = "id") -> str:
+    """The missing elements in a few words each, in one language (for an SMS)."""
+    i = 1 if lang == "en" else 0
+    return ", ".join(ELEMENTS_SHORT[c][i] for c in codes if c in ELEMENTS_SHORT)
+
+
 def elements_text(codes: list[str] | tuple[str, ...], lang: str = "id") -> str:
     """The missing elements, named for the reader, in one language."""
     i = 1 if lang == "en" else 0

@@ -144,6 +144,11 @@ class ReporterContactRecorded(Payload):
     phone: str | None = Field(None, max_length=20, description="E.164, e.g. +6281234567890")
     email: str | None = Field(None, max_length=254)
     language: Language = "id"
+    sms_notices: bool = Field(
+        True,
+        description="False once the phone sent STOP (BERHENTI) to 1708, until it sends "
+        "MULAI: no notice goes to it by SMS (email and the tracking page still do).",
+    )
 
 
 class Redaction(BaseModel):

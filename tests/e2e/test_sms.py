@@ -36,7 +36,7 @@ def test_an_sms_becomes_a_report_and_the_reply_carries_its_number(
 
         # Help, despite the typo and the case.
         kannel.send(phone, "bantun")
-        assert "STATUS" in wait_for(lambda: reply(1), 30, "the help SMS")
+        assert "CEK <no>" in wait_for(lambda: reply(1), 30, "the help SMS")
 
         # A report: the place is in the text; the reply has the tracking number.
         kannel.send(phone, "Jalan berlubang besar di Jl. Cikutra depan Pasar Cicadas, Kota Bandung")
@@ -57,6 +57,64 @@ def test_an_sms_becomes_a_report_and_the_reply_carries_its_number(
         # Status, for the reporter's phone only.
         kannel.send(phone, f"status {tn}")
         assert f"#{tn}" in wait_for(lambda: reply(5), 30, "the status SMS")
+        # INFO glued to the number adds to the report (it used to start a new draft).
+        kannel.send(phone, f"info{tn} lokasinya dekat pasar")
+        assert f"Informasi untuk #{tn}" in wait_for(lambda: reply(6), 30, "the INFO reply")
+        wait_for(
+            lambda: any(
+                h["kind"] == "information_added" and "dekat pasar" in h["detail"]
+                for h in track(platform, tn).json()["history"]
+            ),
+            what="the addition on the report",
+        )
+        # BALAS answers the agency the report is with (a typo forgiven).
+        kannel.send(phone, f"blas {tn} tolong segera, sudah ada yang jatuh")
+        assert f"Balasan untuk #{tn}" in wait_for(lambda: reply(7), 30, "the BALAS reply")
+        wait_for(
+            lambda: any(
+                h["kind"] == "reply" and "sudah ada yang jatuh" in h["detail"]
+                for h in track(platform, tn).json()["history"]
+            ),
+            what="the reply on the report",
+        )
+        # A draft says what it keeps and how to cancel it; BATAL cancels; STOP is no draft.
+        kannel.send(phone, "Pungutan liar di kantor kelurahan saat urus KTP")
+        kept = wait_for(lambda: reply(8), 30, "the draft reply")
+        assert 'Kami simpan "Pungutan liar di kantor k..." 24 jam' in kept and "BATAL" in kept
+        kannel.send(phone, "batal")
+        assert "dihapus" in wait_for(lambda: reply(9), 30, "the BATAL reply")
+        reports = scalar(platform, "intake", "SELECT count(*) FROM reports")
+        kannel.send(phone, "STOP")
+        assert "dihentikan" in wait_for(lambda: reply(10), 30, "the STOP reply")
+        kannel.send(phone, "Kota Bandung")  # no draft waits, and a place alone is no report
+        assert "Tulis keluhan" in wait_for(lambda: reply(11), 30, "after STOP")
+        assert scalar(platform, "intake", "SELECT count(*) FROM reports") == reports
+        # Notifications learnt it: no notice goes to this phone by SMS, until MULAI.
+        e164 = "+62" + phone[1:]
+        wait_for(
+            lambda: (
+                scalar(
+                    platform,
+                    "notifications",
+                    f"SELECT count(*) FROM contacts WHERE phone = '{e164}' AND NOT sms_notices",
+                )
+                >= 1
+            ),
+            what="notifications stopped SMS to the phone",
+        )
+        kannel.send(phone, "mulai lagi")
+        assert "dinyalakan" in wait_for(lambda: reply(12), 30, "the MULAI reply")
+        wait_for(
+            lambda: (
+                scalar(
+                    platform,
+                    "notifications",
+                    f"SELECT count(*) FROM contacts WHERE phone = '{e164}' AND NOT sms_notices",
+                )
+                == 0
+            ),
+            what="notifications send SMS to the phone again",
+        )
         other = "081311112222"
         kannel.send(other, f"STATUS {tn}")
         assert "tidak ditemukan" in wait_for(lambda: reply(1, other), 30, "another phone")
@@ -77,8 +135,31 @@ def test_an_sms_becomes_a_report_and_the_reply_carries_its_number(
     base = f"{intake}/v1/sms/kannel"
     assert httpx.get(base, params={"from": phone, "text": "x"}).status_code == 403
     assert httpx.get(base, params={"secret": "wrong", "from": phone}).status_code == 403
-    bad = httpx.get(base, params={"secret": SECRET, "from": "garbage", "text": "halo"})
-    assert bad.status_code == 400
+    # A sender nobody can answer (an operator's name): no reply (Kannel sends none for an
+    # empty answer), no report, counted; a foreign number: a polite reply, no report.
+    before = scalar(platform, "intake", "SELECT count(*) FROM reports")
+    for sender in ("TELKOMSEL", "garbage", ""):
+        quiet = httpx.get(
+            base, params={"secret": SECRET, "from": sender, "text": "Jalan rusak, Kota Bandung"}
+        )
+        assert quiet.status_code == 200 and quiet.text == "", sender
+    foreign = httpx.get(
+        base, params={"secret": SECRET, "from": "+442071234567", "text": "Jalan rusak di Bandung"}
+    )
+    assert foreign.status_code == 200 and "nomor seluler Indonesia" in foreign.text
+    assert scalar(platform, "intake", "SELECT count(*) FROM reports") == before
+    metrics = httpx.get(f"{intake}/metrics").text
+    assert 'aduan_sms_unanswered_total{reason="unanswerable_sender"} 3.0' in metrics
+    # The same text twice within a minute, each with its own Kannel id: one report.
+    twice = {
+        "secret": SECRET,
+        "from": "081355553333",
+        "text": "Sampah menumpuk di TPS Jl. Cikutra sejak seminggu, Kota Bandung",
+    }
+    one = httpx.get(base, params={**twice, "id": "kannel-a"}).text
+    two = httpx.get(base, params={**twice, "id": "kannel-b", "text": twice["text"] + " "}).text
+    assert one == two and "#" in one
+    assert scalar(platform, "intake", "SELECT count(*) FROM reports") == before + 1
     # An SMS delivered twice (the same Kannel id) makes one report.
     before = scalar(platform, "intake", "SELECT count(*) FROM reports")
     params = {

@@ -21,6 +21,26 @@ from intake.sms import Command, category_of, find_regency, parse
         ("lacak 1234567", Command("status", "1234567")),
         ("TAMBAH 1234567 lokasinya depan toko", Command("add", "1234567", "lokasinya depan toko")),
         ("tambha 1234567 jam 7 pagi", Command("add", "1234567", "jam 7 pagi")),
+        # INFO with a number adds to the report; glued, or with a sign between.
+        ("INFO 1074276 lokasinya dekat pasar", Command("add", "1074276", "lokasinya dekat pasar")),
+        ("info1074276 lokasinya dekat pasar", Command("add", "1074276", "lokasinya dekat pasar")),
+        ("Tambah#1074276 jam 7", Command("add", "1074276", "jam 7")),
+        ("STATUS:1074276", Command("status", "1074276")),
+        ("cek1074276", Command("status", "1074276")),
+        # BALAS answers the agency.
+        ("BALAS 1074276 sudah diperbaiki", Command("reply", "1074276", "sudah diperbaiki")),
+        ("blas 1074276 belum, masih rusak", Command("reply", "1074276", "belum, masih rusak")),
+        # Drafts and notices.
+        ("BATAL", Command("cancel")),
+        ("batal.", Command("cancel")),
+        ("STOP", Command("stop")),
+        ("Berhenti", Command("stop")),
+        ("stop!", Command("stop")),
+        ("MULAI", Command("start")),
+        ("mulai lagi", Command("start")),
+        ("HELP", Command("help")),
+        ("tolong", Command("help")),
+        ("INFO", Command("help")),
     ],
 )
 def test_commands(text: str, expected: Command) -> None:
@@ -33,6 +53,10 @@ def test_anything_else_is_a_report() -> None:
     # "Status" with no number, or a word only near a command, is still a report.
     assert parse("Statusnya jalan rusak parah di Surabaya").kind == "report"
     assert parse("Info: lampu jalan mati di Kota Semarang sejak kemarin").kind == "report"
+    # A complaint that starts with a command's word is still a complaint.
+    assert parse("Stop pungli di kantor kelurahan Cikutra, Kota Bandung").kind == "report"
+    assert parse("Batal berangkat karena jembatan putus di Kabupaten Garut").kind == "report"
+    assert parse("Mulai kemarin air PDAM mati di Kota Bogor").kind == "report"
 
 
 @pytest.mark.parametrize(
