@@ -5,22 +5,15 @@ and sends our answer back as the reply SMS. Kannel cannot sign a request, so the
 endpoint wants the shared secret (``INTAKE_SMS_SECRET``) and a source address in
 ``INTAKE_SMS_ALLOWED_NETWORKS`` (loopback by default).
 
-What a citizen can send (case, spacing and small typos do not matter):
+What a citizen can send (docs/intake.md has the whole table): ``BANTUAN``; ``CEK <no>``;
+``INFO <no> <teks>`` (``TAMBAH``); ``BALAS <no> <teks>`` (``SELESAI`` / ``BELUM``);
+``BATAL`` (the draft); ``STOP`` / ``BERHENTI`` and ``MULAI`` (notices by SMS);
+``SETUJU <no>`` / ``TOLAK <no>`` (exact words only); anything else is a report, whose
+regency is read from a place name and category from what it talks about. Without a place
+the text waits as a draft (24 hours) for the next SMS.
 
-- ``BANTUAN`` (or ``INFO``, ``HELP``, ``?``): how to use 1708;
-- ``STATUS 1234567`` (``CEK``, ``LACAK``): where report #1234567 is, for its reporter's
-  phone only;
-- ``TAMBAH 1234567 <teks>``: add information to one's own report;
-- ``SETUJU 1234567`` / ``TOLAK 1234567``: consent (or not) to the agency reading one's
-  identity for an Anonim report, when an administrator approved its request (exact words
-  only: no typo is taken for consent);
-- anything else: a new report. Its regency is read from a place name in the text
-  ("Kota Bandung", "Surabaya"); its category from what it talks about; verifiers correct
-  both. Without a place the citizen is asked for one, and the next SMS completes the
-  report (nothing sent is lost: the draft waits a day).
-
-An SMS delivered twice (the same Kannel message id, or the same text from the same phone
-within a minute) makes one report.
+The same text from the same phone within a minute makes one report. Every reply fits one
+GSM-7 SMS.
 """
 
 from __future__ import annotations
