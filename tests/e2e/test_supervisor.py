@@ -1,0 +1,58 @@
+"""`aduan run`'s supervisor on a real platform: services killed with SIGKILL, one and
+several at once and again at once, come back by themselves; the seconds until each
+answers /health with its consumer joined are printed (-s) for docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import signal
+import time
+from typing import Any
+
+import pytest
+
+from services.launcher import Platform
+from tests.e2e.helpers import fully_routed, submit, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+def _back(platform: Platform, keys: list[str], since: float) -> dict[str, float]:
+    """Seconds from ``since`` until each instance is up again (a new process, healthy)."""
+    back: dict[str, float] = {}
+    old = {k: platform.instance(k).proc for k in keys}
+
+    def up() -> bool:
+        for key in keys:
+            inst = platform.instance(key)
+            if key in back or inst.proc is old[key]:
+                continue
+            health = platform.health(inst)
+            if health and health.get("status") == "ok" and health.get("consumer") != "joining":
+                back[key] = round(time.monotonic() - since, 1)
+        return len(back) == len(keys)
+
+    wait_for(up, 90, f"{keys} back by themselves")
+    return back
+
+
+def test_killed_services_come_back_by_themselves(make_platform: Any) -> None:
+    platform: Platform = make_platform("sqlite", supervise=True)
+    figures: dict[str, dict[str, float]] = {}
+
+    t = time.monotonic()
+    platform.kill("routing", signal.SIGKILL)
+    figures["one"] = _back(platform, ["routing"], t)
+
+    t = time.monotonic()
+    for key in ("sla", "notifications", "verification"):
+        platform.kill(key, signal.SIGKILL)
+    figures["three at once"] = _back(platform, ["sla", "notifications", "verification"], t)
+
+    t = time.monotonic()
+    platform.kill("routing", signal.SIGKILL)  # the second death in a row: a short pause
+    figures["again at once"] = _back(platform, ["routing"], t)
+    assert platform.instance("routing").restarts == 2
+
+    made = submit(platform, reporter={"phone": "081277700011"})
+    wait_for(lambda: fully_routed(platform, made["tracking_number"]), what="routed after it all")
+    print("\nsupervisor, seconds until healthy again:", figures)
