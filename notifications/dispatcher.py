@@ -8,9 +8,12 @@ then records the attempt. A failure is tried again after an exponential backoff 
 jitter, never sooner than the receiver's ``Retry-After``; after the last attempt (or a
 permanent refusal) the delivery is dead-lettered: an event on ``notification.dead_letter``
 and a metric, while the notice stays on the tracking page. A lease that runs out (the
-instance died mid-send) makes the delivery due again: the one window in which a message
-can go twice is a crash after the receiver took it and before the attempt was recorded;
-webhooks carry the same ``webhook-id`` on every try so that receivers can drop it.
+instance died mid-send) makes the delivery due again. Each message's start is committed
+just before it goes to the gateway (``send_started_at``) and each attempt is recorded as
+it finishes, so the one window in which a message can go twice is the messages in flight
+(at most ``concurrency`` per channel) when an instance dies; each of them is recorded as an
+``uncertain`` attempt before it is sent again. Webhooks carry the same ``webhook-id`` on
+every try so that receivers can drop it.
 """
 
 from __future__ import annotations
@@ -55,6 +58,11 @@ FAILED = Counter(
     "aduan_notifications_failed_total",
     "Delivery attempts that failed, by channel and template.",
     ["channel", "template"],
+)
+UNCERTAIN = Counter(
+    "aduan_notifications_uncertain_total",
+    "Sends whose instance died before their answer was recorded (sent again), by channel.",
+    ["channel"],
 )
 RETRIED = Counter(
     "aduan_notifications_retried_total",
@@ -117,10 +125,40 @@ def claim(
             .returning(table.c.id)
         )
     ]
-    session.commit()
     if not won:
+        session.commit()
         return []
-    return list(session.exec(select(Delivery).where(col(Delivery.id).in_(won))))
+    claimed = list(session.exec(select(Delivery).where(col(Delivery.id).in_(won))))
+    for delivery in claimed:
+        if delivery.send_started_at is not None:
+            # Its instance died between handing it to the gateway and recording the
+            # answer: it may have gone. Keep the trace, then send it again.
+            delivery.attempts += 1
+            session.add(
+                DeliveryAttempt(
+                    delivery_id=delivery.id,
+                    number=delivery.attempts,
+                    outcome="uncertain",
+                    error="the sending instance died during this send; it may have gone out",
+                    duration_ms=0.0,
+                    at=now,
+                )
+            )
+            UNCERTAIN.labels(delivery.channel).inc()
+            delivery.send_started_at = None
+            session.add(delivery)
+    session.commit()
+    return claimed
+
+
+def mark_started(session: Session, delivery_id: str, now: datetime) -> None:
+    """The message goes to the gateway now (committed before it does)."""
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    session.execute(
+        table.update()
+        .where(table.c.id == delivery_id, table.c.status == "sending")
+        .values(send_started_at=now)
+    )
 
 
 def prepare(session: Session, settings: NotificationsSettings, delivery: Delivery) -> Message | str:
@@ -250,7 +288,7 @@ def restart(session: Session, delivery_id: str, now: datetime) -> Delivery:
     if delivery.status not in ("dead", "skipped"):
         raise ValueError(delivery.status)
     delivery.status, delivery.attempts, delivery.rounds = "pending", 0, delivery.rounds + 1
-    delivery.next_attempt_at, delivery.lease_until = now, None
+    delivery.next_attempt_at, delivery.lease_until, delivery.send_started_at = now, None, None
     session.add(delivery)
     return delivery
 
@@ -301,7 +339,7 @@ def settle(
         session.add(delivery)
         return
     delivery.attempts += 1
-    delivery.lease_until = None
+    delivery.lease_until = delivery.send_started_at = None
     endpoint = session.get(Endpoint, delivery.recipient) if delivery.audience == "agency" else None
     labels = (delivery.channel, delivery.template)
     if outcome.ok:
@@ -438,11 +476,21 @@ class Dispatcher:
         work = await rt.database.write(take)
         if not work:
             return 0
-        done: list[tuple[str, Outcome | str, float]] = []
-        finished = asyncio.Event()
+
+        def started(delivery_id: str) -> None:
+            with rt.database.session() as session:
+                mark_started(session, delivery_id, _now())
+
+        def record(results: list[tuple[str, Outcome | str, float]]) -> None:
+            settle_all(rt.database, rt.outbox, settings, results)
 
         async def one(delivery_id: str, message: Message | str) -> None:
+            # From its start, committed before the gateway sees it, to its recorded answer,
+            # a message holds one of ``concurrency`` places: only those in flight when an
+            # instance dies can go twice, and each leaves an "uncertain" attempt.
             async with limit:
+                if not isinstance(message, str):
+                    await rt.database.write(started, delivery_id)
                 start = time.perf_counter()
                 outcome: Outcome | str
                 try:
@@ -450,25 +498,11 @@ class Dispatcher:
                 except Exception as exc:  # a sender's bug must not stall the loop
                     log.exception("%s sender failed", channel)
                     outcome = Outcome(ok=False, error=f"sender error: {type(exc).__name__}")
-                done.append((delivery_id, outcome, (time.perf_counter() - start) * 1000))
-                finished.set()
-
-        def record(results: list[tuple[str, Outcome | str, float]]) -> None:
-            settle_all(rt.database, rt.outbox, settings, results)
-
-        # Attempts are recorded as they finish, as many per transaction as have finished
-        # meanwhile: prompt when idle, few commits under load.
-        sends = asyncio.gather(*(one(d, m) for d, m in work))
-        settled = 0
-        while settled < len(work):
-            await finished.wait()
-            finished.clear()
-            results, done[:] = list(done), []
-            if results:
-                await rt.database.write(record, results)
-                settled += len(results)
+                took = (time.perf_counter() - start) * 1000
+                await rt.database.write(record, [(delivery_id, outcome, took)])
                 rt.wake_relay()
-        await sends
+
+        await asyncio.gather(*(one(d, m) for d, m in work))
         return len(work)
 
     async def backlog(self, rt: ServiceRuntime) -> None:

@@ -118,6 +118,12 @@ class Delivery(Base, table=True):
     rounds: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    send_started_at: datetime | None = Field(
+        default=None,
+        sa_type=UTCDateTime,
+        description="Written just before the message goes to the gateway, cleared when the "
+        "attempt is recorded: set on a lease that ran out, the send is uncertain.",
+    )
     last_error: str | None = Field(default=None, max_length=300)
     event_time: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
@@ -132,7 +138,11 @@ class DeliveryAttempt(Base, table=True):
     id: int | None = Field(default=None, primary_key=True)
     delivery_id: str = Field(max_length=64, index=True)
     number: int
-    outcome: str = Field(max_length=16, description="sent, retry, dead, gone")
+    outcome: str = Field(
+        max_length=16,
+        description="sent, retry, dead, gone; uncertain: the instance died during the send "
+        "(the gateway may have taken it), and it is sent again",
+    )
     status_code: int | None = None
     error: str | None = Field(default=None, max_length=300)
     retry_after_seconds: float | None = None

@@ -13,7 +13,14 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from notifications.dispatcher import claim, dead_letter_id, restart, settle, settle_all
+from notifications.dispatcher import (
+    claim,
+    dead_letter_id,
+    mark_started,
+    restart,
+    settle,
+    settle_all,
+)
 from notifications.handlers import HANDLERS, notifications_of
 from notifications.models import (
     INBOX,
@@ -167,6 +174,44 @@ def test_two_dispatchers_never_claim_the_same_delivery(
         everything = [d for r in results for d in r]
         assert len(everything) == len(set(everything)) == 301
         assert "expired" in everything and "leased" not in everything
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_send_cut_short_by_a_death_is_traced_as_uncertain_and_sent_again(
+    backend: str, tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
+) -> None:
+    db = _database(backend, tmp_path, pg)
+    outbox = bus.Outbox("notifications", kit_for(broker, new_namespace()), OUTBOX)
+    now = datetime.now(UTC)
+    expired = now - timedelta(seconds=5)
+    try:
+        with db.session() as session:
+            # Died after handing this one to the gateway, and before this one's turn.
+            session.add(
+                _sms_delivery(
+                    "in-flight", status="sending", lease_until=expired, send_started_at=now
+                )
+            )
+            session.add(_sms_delivery("waiting", status="sending", lease_until=expired))
+        with db.session() as session:
+            again = {d.id: d for d in claim(session, "sms", now, 10, 60)}
+        assert set(again) == {"in-flight", "waiting"}
+        with db.session() as session:
+            attempts = list(session.exec(select(DeliveryAttempt)))
+            assert [(a.delivery_id, a.outcome, a.number) for a in attempts] == [
+                ("in-flight", "uncertain", 1)
+            ]
+            mark_started(session, "in-flight", now)
+        with db.session() as session:
+            settle(session, outbox, NotificationsSettings(), "in-flight", Outcome(ok=True), 5)
+        with db.session() as session:
+            done = session.get(Delivery, "in-flight")
+            assert done is not None and done.status == "sent" and done.attempts == 2
+            assert done.send_started_at is None
+            waiting = session.get(Delivery, "waiting")
+            assert waiting is not None and waiting.attempts == 0  # never went: no trace
     finally:
         db.close()
 
