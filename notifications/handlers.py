@@ -232,8 +232,15 @@ def _add_delivery(
 def _queue_reporter(
     ctx: HandlerContext, note: Notification, recipient: Recipient, contact: Contact, order: int
 ) -> None:
+    if note.channel is not None:
+        return
     channel = domain.channel_for(contact.phone if contact.sms_notices else None, contact.email)
-    if channel is None or note.channel is not None:
+    if channel is None:
+        if contact.phone and not contact.sms_notices:
+            # The phone sent STOP: this notice stays on the tracking page, and MULAI later
+            # does not send it after all.
+            note.channel = "in_app"
+            ctx.session.add(note)
         return
     note.channel = channel
     ctx.session.add(note)

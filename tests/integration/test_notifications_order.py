@@ -25,6 +25,7 @@ from notifications.handlers import HANDLERS, notifications_of
 from notifications.models import (
     INBOX,
     OUTBOX,
+    Contact,
     Delivery,
     DeliveryAttempt,
     Endpoint,
@@ -125,6 +126,58 @@ def test_rejection_before_submission_is_sent_after_the_receipt(
                 for r in conn.execute(sa.select(OUTBOX.c.event_type).order_by(OUTBOX.c.id))
             ]
         assert types.count("id.aduan.notification.sent.v1") == 2
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_phone_that_sent_stop_gets_no_sms_and_mulai_sends_no_backlog(
+    backend: str, tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
+) -> None:
+    db = _database(backend, tmp_path, pg)
+    kit = kit_for(broker, new_namespace())
+    consumer = bus.InboxConsumer(
+        "notifications",
+        db,
+        bus.Outbox("notifications", kit, OUTBOX),
+        INBOX,
+        HANDLERS,
+        bus.DeadLetters("notifications", kit),
+        on_commit=lambda: None,
+    )
+    rid, ref, now = str(uuid.uuid4()), uuid.uuid4().hex, datetime.now(UTC)
+
+    def msg(payload: Payload, subject: str | None) -> bus.RawMessage:
+        return bus.RawMessage("t", 0, 0, None, encode(new_event("/test", subject, payload)))
+
+    phone = "+6281355550099"
+    stopped = ReporterContactRecorded(reporter_ref=ref, phone=phone, sms_notices=False)
+    submitted = ReportSubmitted(
+        report_id=rid,
+        tracking_number="7654321",
+        title="t",
+        body="",
+        category="c",
+        regency_code="32.73",
+        reporter_ref=ref,
+        anonymous=False,
+        confidential=False,
+        channel="sms",
+        submitted_at=now,
+    )
+    try:
+        asyncio.run(consumer.process([msg(stopped, None), msg(submitted, rid)]))
+        with db.session() as session:
+            [note] = notifications_of(session, rid)
+            assert (note.template, note.status, note.channel) == ("received", "shown", "in_app")
+            assert list(session.exec(select(Delivery))) == []
+        # MULAI: later notices go by SMS again, the one shown meanwhile is not sent after all.
+        started = ReporterContactRecorded(reporter_ref=ref, phone=phone, sms_notices=True)
+        asyncio.run(consumer.process([msg(started, None)]))
+        with db.session() as session:
+            assert list(session.exec(select(Delivery))) == []
+            contact = session.get(Contact, ref)
+            assert contact is not None and contact.sms_notices
     finally:
         db.close()
 
