@@ -143,11 +143,24 @@ class ServiceRuntime:
             for topic in topics:
                 bus.bind_topic(app, self.kit, topic, consumer)
             self.faust_app = app
-            await app.start()
+            # The HTTP API answers while the consumer joins its group (seconds, or as long
+            # as the broker is away): reports are taken into the outbox, consoles read,
+            # and /health says "joining" until partitions are assigned.
             self._tasks.append(
-                asyncio.create_task(self._watch_for_broker_loss(), name=f"{self.name}-watch")
+                asyncio.create_task(self._consume(app, topics), name=f"{self.name}-consume")
             )
+        else:
+            log.info("%s started; consuming nothing", self.name)
+
+    async def _consume(self, app: Any, topics: list[Any]) -> None:
+        try:
+            await app.start()
+        except Exception:
+            log.exception("%s: the consumer could not start; exiting", self.name)
+            logging.shutdown()
+            os._exit(70)
         log.info("%s started; consuming %s", self.name, [t.name for t in topics])
+        await self._watch_for_broker_loss()
 
     def offsets_went_back(self) -> tuple[list[Any], str | None]:
         """Partitions whose log end is below what this worker read or was told to read.

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.e2e
 
 
 def _back(platform: Platform, keys: list[str], since: float) -> dict[str, float]:
-    """Seconds from ``since`` until each instance is up again (a new process, healthy)."""
+    """Seconds from ``since`` until each instance answers HTTP again (``key http``) and
+    until it also consumes (``key``), as a new process."""
     back: dict[str, float] = {}
     old = {k: platform.instance(k).proc for k in keys}
 
@@ -27,9 +28,11 @@ def _back(platform: Platform, keys: list[str], since: float) -> dict[str, float]
             if key in back or inst.proc is old[key]:
                 continue
             health = platform.health(inst)
-            if health and health.get("status") == "ok" and health.get("consumer") != "joining":
-                back[key] = round(time.monotonic() - since, 1)
-        return len(back) == len(keys)
+            if health and health.get("status") == "ok":
+                back.setdefault(f"{key} http", round(time.monotonic() - since, 1))
+                if health.get("consumer") != "joining":
+                    back[key] = round(time.monotonic() - since, 1)
+        return all(k in back for k in keys)
 
     wait_for(up, 90, f"{keys} back by themselves")
     return back
