@@ -16,11 +16,22 @@ from tests.e2e.helpers import fully_routed, submit, wait_for
 pytestmark = pytest.mark.e2e
 
 
-def _back(platform: Platform, keys: list[str], since: float) -> dict[str, float]:
+def _kill(platform: Platform, keys: list[str]) -> tuple[float, dict[str, Any]]:
+    """SIGKILL each; the time and the processes killed (the supervisor may start the new
+    ones before the last kill returns)."""
+    old = {k: platform.instance(k).proc for k in keys}
+    since = time.monotonic()
+    for key in keys:
+        platform.kill(key, signal.SIGKILL)
+    return since, old
+
+
+def _back(
+    platform: Platform, keys: list[str], since: float, old: dict[str, Any]
+) -> dict[str, float]:
     """Seconds from ``since`` until each instance answers HTTP again (``key http``) and
     until it also consumes (``key``), as a new process."""
     back: dict[str, float] = {}
-    old = {k: platform.instance(k).proc for k in keys}
 
     def up() -> bool:
         for key in keys:
@@ -42,18 +53,11 @@ def test_killed_services_come_back_by_themselves(make_platform: Any) -> None:
     platform: Platform = make_platform("sqlite", supervise=True)
     figures: dict[str, dict[str, float]] = {}
 
-    t = time.monotonic()
-    platform.kill("routing", signal.SIGKILL)
-    figures["one"] = _back(platform, ["routing"], t)
-
-    t = time.monotonic()
-    for key in ("sla", "notifications", "verification"):
-        platform.kill(key, signal.SIGKILL)
-    figures["three at once"] = _back(platform, ["sla", "notifications", "verification"], t)
-
-    t = time.monotonic()
-    platform.kill("routing", signal.SIGKILL)  # the second death in a row: a short pause
-    figures["again at once"] = _back(platform, ["routing"], t)
+    figures["one"] = _back(platform, ["routing"], *_kill(platform, ["routing"]))
+    three = ["sla", "notifications", "verification"]
+    figures["three at once"] = _back(platform, three, *_kill(platform, three))
+    # The second death in a row: a short pause.
+    figures["again at once"] = _back(platform, ["routing"], *_kill(platform, ["routing"]))
     assert platform.instance("routing").restarts == 2
 
     made = submit(platform, reporter={"phone": "081277700011"})
