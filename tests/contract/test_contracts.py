@@ -50,36 +50,24 @@ NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 RID = str(uuid.uuid4())
 RING = sealing.Keyring.parse(sealing.new_key_spec())
 
+SUBMITTED = ReportSubmitted(
+    report_id=RID,
+    tracking_number="1916449",
+    title="Jalan rusak",
+    body="Berlubang.",
+    category="infrastruktur",
+    regency_code="32.73",
+    reporter_ref="r1",
+    anonymous=False,
+    confidential=False,
+    channel="web",
+    submitted_at=NOW,
+)
+ADDED = ReportInformationAdded(report_id=RID, text="Jl. Merdeka 1", added_at=NOW)
+
 EXAMPLES: list[Payload] = [
-    ReportSubmitted(
-        report_id=RID,
-        tracking_number="1916449",
-        title="Jalan rusak",
-        body="Berlubang.",
-        category="infrastruktur",
-        regency_code="32.73",
-        reporter_ref="r1",
-        anonymous=False,
-        confidential=False,
-        channel="web",
-        submitted_at=NOW,
-    ),
-    sealing.seal_submitted(
-        ReportSubmitted(
-            report_id=RID,
-            tracking_number="1916449",
-            title="Jalan rusak",
-            body="Berlubang.",
-            category="infrastruktur",
-            regency_code="32.73",
-            reporter_ref="r1",
-            anonymous=False,
-            confidential=False,
-            channel="web",
-            submitted_at=NOW,
-        ),
-        RING,
-    ),
+    SUBMITTED,
+    sealing.seal_submitted(SUBMITTED, RING),
     ReporterContactRecorded(reporter_ref="r1", phone="+6281234567890", email=None),
     ReportVerified(
         report_id=RID,
@@ -193,10 +181,8 @@ EXAMPLES: list[Payload] = [
         requested_by="auto",
         requested_at=NOW,
     ),
-    ReportInformationAdded(report_id=RID, text="Jl. Merdeka 1", added_at=NOW),
-    sealing.seal_added(
-        ReportInformationAdded(report_id=RID, text="Jl. Merdeka 1", added_at=NOW), RING
-    ),
+    ADDED,
+    sealing.seal_added(ADDED, RING),
     ReportForwarded(
         report_id=RID,
         from_agency_id="a",

@@ -61,13 +61,9 @@ def _database(backend: str, tmp_path: Path, pg: PgDatabases) -> Database:
     return Database(url)
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-def test_rejection_before_submission_is_sent_after_the_receipt(
-    backend: str, tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
-) -> None:
-    db = _database(backend, tmp_path, pg)
+def _consumer(db: Database, broker: EmbeddedBroker) -> bus.InboxConsumer:
     kit = kit_for(broker, new_namespace())
-    consumer = bus.InboxConsumer(
+    return bus.InboxConsumer(
         "notifications",
         db,
         bus.Outbox("notifications", kit, OUTBOX),
@@ -76,10 +72,19 @@ def test_rejection_before_submission_is_sent_after_the_receipt(
         bus.DeadLetters("notifications", kit),
         on_commit=lambda: None,
     )
-    rid, ref, now = str(uuid.uuid4()), uuid.uuid4().hex, datetime.now(UTC)
 
-    def msg(payload: Payload, subject: str | None) -> bus.RawMessage:
-        return bus.RawMessage("t", 0, 0, None, encode(new_event("/test", subject, payload)))
+
+def msg(payload: Payload, subject: str | None) -> bus.RawMessage:
+    return bus.RawMessage("t", 0, 0, None, encode(new_event("/test", subject, payload)))
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_rejection_before_submission_is_sent_after_the_receipt(
+    backend: str, tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
+) -> None:
+    db = _database(backend, tmp_path, pg)
+    consumer = _consumer(db, broker)
+    rid, ref, now = str(uuid.uuid4()), uuid.uuid4().hex, datetime.now(UTC)
 
     rejected = ReportRejected(
         report_id=rid, reason_code="empty", reason="kosong", decided_by="auto", rejected_at=now
@@ -135,20 +140,8 @@ def test_a_phone_that_sent_stop_gets_no_sms_and_mulai_sends_no_backlog(
     backend: str, tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
 ) -> None:
     db = _database(backend, tmp_path, pg)
-    kit = kit_for(broker, new_namespace())
-    consumer = bus.InboxConsumer(
-        "notifications",
-        db,
-        bus.Outbox("notifications", kit, OUTBOX),
-        INBOX,
-        HANDLERS,
-        bus.DeadLetters("notifications", kit),
-        on_commit=lambda: None,
-    )
+    consumer = _consumer(db, broker)
     rid, ref, now = str(uuid.uuid4()), uuid.uuid4().hex, datetime.now(UTC)
-
-    def msg(payload: Payload, subject: str | None) -> bus.RawMessage:
-        return bus.RawMessage("t", 0, 0, None, encode(new_event("/test", subject, payload)))
 
     phone = "+6281355550099"
     stopped = ReporterContactRecorded(reporter_ref=ref, phone=phone, sms_notices=False)
