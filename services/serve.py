@@ -13,7 +13,7 @@ import sys
 
 import uvicorn
 
-from services import logs
+from services import bus, logs
 from services.runtime import ServiceRuntime
 from services.settings import KitSettings
 
@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> None:
         forwarded_allow_ips=kit.aduan_forwarded_allow_ips,
     )
     server = uvicorn.Server(config)
+    bus.use_uvloop()
 
     server.run()  # sets up uvloop when installed, then serves
     if not server.started:
