@@ -67,6 +67,8 @@ messages: $(STAMP) ## Extract the marked texts (N_) into services/locale and mer
 	$(BIN)/pybabel update -i services/locale/aduan.pot -d services/locale -D aduan -w 100 --ignore-obsolete
 
 bench: $(STAMP) ## Measure throughput and latency through the running platform
+	$(BIN)/python -m bench.faust_hop
+	$(BIN)/python -m bench.idle_cost
 	$(BIN)/python -m bench.pipeline
 	$(BIN)/python -m bench.sla_scale
 	$(BIN)/python -m bench.notifications_delivery

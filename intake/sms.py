@@ -36,7 +36,7 @@ from prometheus_client import Counter
 from sqlmodel import Session, select
 
 from intake import domain, handlers, identity
-from intake.models import Report, SmsDraft
+from intake.models import HistoryEntry, Report, SmsDraft
 from intake.settings import IntakeSettings
 from services import areas, lifecycle
 from services.runtime import ServiceRuntime, runtime_of
@@ -298,6 +298,21 @@ def _satisfied(text: str) -> bool | None:
     return None
 
 
+def _repeated(session: Session, report: Report, kind: str, text: str) -> bool:
+    """Whether the reporter sent these same words (an INFO or a BALAS) less than a minute
+    ago: a phone or a gateway that sends an SMS twice adds it once."""
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    said = " ".join(text.split()).lower()
+    recent = session.exec(
+        select(HistoryEntry.detail).where(
+            HistoryEntry.report_id == report.id,
+            HistoryEntry.kind == kind,
+            HistoryEntry.occurred_at > since,  # type: ignore[operator]
+        )
+    ).all()
+    return any(" ".join(d.split()).lower() == said for d in recent)
+
+
 def _say(key: str, tn: str | None = "", agency: str = "") -> str:
     return REPLIES[key].format(tn=tn or "", agency=agency[:60])
 
@@ -337,14 +352,16 @@ def _answer(session: Session, rt: ServiceRuntime, phone: str, command: Command, 
                 return _say("not_replyable", tn)
             if len(command.text) < 3:
                 return _say("reply_how", tn)
-            handlers.reply(session, rt.outbox, report, command.text, satisfied)
             said = {True: "replied_solved", False: "replied_reopened", None: "replied"}
+            if not _repeated(session, report, "reply", command.text):
+                handlers.reply(session, rt.outbox, report, command.text, satisfied)
             return _say(said[satisfied], tn)
         if len(command.text) < 3:
             return _say("add_how", tn)
         if not lifecycle.state(report.status).reporter_can_add:
             return _say("finished", tn)
-        handlers.add_information(session, rt.outbox, report, command.text)
+        if not _repeated(session, report, "information_added", command.text):
+            handlers.add_information(session, rt.outbox, report, command.text)
         return _say("added", tn)
     if handlers.blocked(session, phone, None):
         return _say("blocked")

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from services import catalog
+from services import auth, catalog
 from services.launcher import Platform
 from tests.conftest import PlatformFactory
 from tests.e2e.helpers import REPORT, scalar, wait_for
@@ -33,6 +33,8 @@ class Feeder(threading.Thread):
         self.platform, self.total, self.pause = platform, total, pause
         self.ids: list[str] = []
         self.error: BaseException | None = None
+        # Seconds each report waited from its first refused attempt to being taken.
+        self.refused_for: list[float] = []
 
     def run(self) -> None:
         try:
@@ -47,6 +49,7 @@ class Feeder(threading.Thread):
         # that a retry of a report that did arrive makes no second report.
         key = uuid.uuid4().hex
         deadline = time.monotonic() + 60
+        refused: float | None = None
         while True:
             try:
                 r = httpx.post(
@@ -56,9 +59,12 @@ class Feeder(threading.Thread):
                     timeout=10,
                 )
                 if r.status_code in (200, 201):
+                    if refused is not None:
+                        self.refused_for.append(time.monotonic() - refused)
                     return str(r.json()["report_id"])
             except httpx.TransportError:
                 pass
+            refused = refused if refused is not None else time.monotonic()
             if time.monotonic() > deadline:
                 raise TimeoutError("intake did not take the report for 60 s")
             time.sleep(0.2)
@@ -66,6 +72,34 @@ class Feeder(threading.Thread):
     def wait_posted(self, n: int, timeout: float = 60) -> None:
         wait_for(lambda: len(self.ids) >= n or self.error, timeout, f"{n} reports posted")
         assert self.error is None, self.error
+
+
+class Reader(threading.Thread):
+    """Reads a console's list every 0.2 s; keeps the longest stretch it could not."""
+
+    def __init__(self, url: str, headers: dict[str, str]) -> None:
+        super().__init__(daemon=True)
+        self.url, self.headers = url, headers
+        self.stop = threading.Event()
+        self.reads = self.failures = 0
+        self.longest_gap = 0.0
+
+    def run(self) -> None:
+        failing_since: float | None = None
+        while not self.stop.is_set():
+            try:
+                ok = httpx.get(self.url, headers=self.headers, timeout=5).status_code == 200
+            except httpx.TransportError:
+                ok = False
+            now = time.monotonic()
+            self.reads += 1
+            if ok:
+                failing_since = None
+            else:
+                self.failures += 1
+                failing_since = failing_since if failing_since is not None else now
+                self.longest_gap = max(self.longest_gap, now - failing_since)
+            self.stop.wait(0.2)
 
 
 def assert_exactly_once(platform: Platform, n: int, timeout: float = 120) -> None:
@@ -151,6 +185,12 @@ def test_broker_restart_then_replay_loses_nothing(
 ) -> None:
     started = datetime.now(UTC) - timedelta(seconds=5)
     platform = make_platform(backend, own_broker=True)
+    # What the people using it see meanwhile: a citizen posting, a verifier's console.
+    reader = Reader(
+        f"{platform.url('verification')}/v1/queue",
+        {"authorization": f"Bearer {platform.staff_token(auth.Role.verifier, 'v-1')}"},
+    )
+    reader.start()
     feeder = Feeder(platform, REPORTS)
     feeder.start()
     feeder.wait_posted(REPORTS // 2)
@@ -166,6 +206,14 @@ def test_broker_restart_then_replay_loses_nothing(
     assert feeder.error is None and len(feeder.ids) == REPORTS
     # report.submitted + reporter.contact for every report taken before the loss
     assert counts["intake"] >= 2 * posted_before
+    reader.stop.set()
+    reader.join(10)
+    print(
+        f"\nbroker loss ({backend}): {len(feeder.refused_for)} reports refused at first, "
+        f"taken after at most {max(feeder.refused_for, default=0):.1f} s; "
+        f"verification's queue: {reader.failures}/{reader.reads} reads failed, "
+        f"longest gap {reader.longest_gap:.1f} s"
+    )
     assert_exactly_once(platform, REPORTS, timeout=180)
 
 

@@ -175,3 +175,16 @@ def test_an_sms_becomes_a_report_and_the_reply_carries_its_number(
     # Shown masked, never in full, on the citizen's page.
     tn3 = first.split("#", 1)[1][:7]
     assert "081355554444" not in track(platform, tn3).text
+    # An INFO or a BALAS sent twice within a minute (a new Kannel id each time) is added
+    # once; both copies get the same answer.
+    for words in (f"INFO {tn} ada tiang listrik roboh juga", f"BALAS {tn} mohon dikabari lagi"):
+        answers = {
+            httpx.get(
+                base, params={"secret": SECRET, "from": phone, "id": f"k-{i}", "text": w}
+            ).text
+            for i, w in enumerate((words, words.lower() + "  "))
+        }
+        assert len(answers) == 1 and f"#{tn}" in answers.pop(), words
+    history = track(platform, tn).json()["history"]
+    assert sum("tiang listrik roboh" in h["detail"] for h in history) == 1
+    assert sum("mohon dikabari lagi" in h["detail"] for h in history) == 1
