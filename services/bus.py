@@ -795,8 +795,12 @@ def make_faust_app(service: str, kit: KitSettings) -> AduanFaustApp:
         topic_allow_declare=False,
         topic_disable_leader=True,
         stream_wait_empty=False,
-        broker_session_timeout=3.0 if tansu else 10.0,
-        broker_heartbeat_interval=0.5 if tansu else 3.0,
+        # Tansu holds a JoinGroup reply for half the session timeout, and a restarted
+        # process waits for the dead one's session to expire: 2 s gives a killed service
+        # its partitions back ~4 s after SIGKILL (3 s took ~5-6.5 s). Now that idle
+        # agents do not spin, the loops keep the 0.3 s heartbeats under CI load.
+        broker_session_timeout=2.0 if tansu else 10.0,
+        broker_heartbeat_interval=0.3 if tansu else 3.0,
         broker_rebalance_timeout=5.0 if tansu else 60.0,
         broker_request_timeout=10.0 if tansu else 90.0,
         broker_commit_every=200,

@@ -242,6 +242,14 @@ class Platform:
         if pending:
             raise TimeoutError(f"not ready after {timeout}s: {[i.key for i in pending]}")
 
+    def _wait_answering(self, inst: Instance, timeout: float) -> None:
+        """Wait until an instance's HTTP API answers (its consumer may still be joining)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.health(inst) is None:
+            if inst.proc is not None and inst.proc.poll() is not None:
+                return  # it died; wait_ready (or the supervisor) deals with it
+            time.sleep(0.1)
+
     def _watch(self) -> None:
         """Restart what died: every death noticed within 0.2 s, several at once, while the
         broker recovers too; the pause grows only for deaths in a row (restart_pause)."""
@@ -297,12 +305,29 @@ class Platform:
         Every worker is restarted so that no consumer keeps offsets remembered from the
         lost broker (faust drops messages below them); then every outbox event since
         ``since`` is published again, and the inboxes absorb what had arrived already.
+        The workers are killed, not stopped: a graceful stop would commit the remembered
+        offsets to the new broker, and a faust worker whose broker vanished can take many
+        seconds to stop, while its HTTP API is down. What they committed is in their
+        databases (crash-only, as when a worker notices the loss itself). Those that
+        exited already start again at once; the others go one at a time, each answering
+        HTTP again before the next goes: a citizen's page or a console is away for the
+        ~2 s a process takes to start, not for six starting together.
         """
         bus.ensure_topics(self.kit())
+        # _spawning is held only while a worker is killed and started, so that the
+        # supervisor takes neither for a death and still tends the others meanwhile.
         with self._spawning:
+            live = [i for i in self.instances if i.proc is not None and i.proc.poll() is None]
             for inst in self.instances:
-                self.kill(inst.key, signal.SIGTERM)
+                if inst not in live:
+                    self._spawn(inst)
+        for inst in live:
+            with self._spawning:
+                assert inst.proc is not None
+                inst.proc.send_signal(signal.SIGKILL)
+                inst.proc.wait()
                 self._spawn(inst)
+            self._wait_answering(inst, 60)
         self.wait_ready(120)
         return self.replay(since)
 

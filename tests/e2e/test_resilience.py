@@ -33,6 +33,7 @@ class Feeder(threading.Thread):
         self.platform, self.total, self.pause = platform, total, pause
         self.ids: list[str] = []
         self.error: BaseException | None = None
+        self.tracking: list[str] = []
         # Seconds each report waited from its first refused attempt to being taken.
         self.refused_for: list[float] = []
 
@@ -61,6 +62,7 @@ class Feeder(threading.Thread):
                 if r.status_code in (200, 201):
                     if refused is not None:
                         self.refused_for.append(time.monotonic() - refused)
+                    self.tracking.append(str(r.json()["tracking_number"]))
                     return str(r.json()["report_id"])
             except httpx.TransportError:
                 pass
@@ -185,15 +187,22 @@ def test_broker_restart_then_replay_loses_nothing(
 ) -> None:
     started = datetime.now(UTC) - timedelta(seconds=5)
     platform = make_platform(backend, own_broker=True)
-    # What the people using it see meanwhile: a citizen posting, a verifier's console.
-    reader = Reader(
-        f"{platform.url('verification')}/v1/queue",
-        {"authorization": f"Bearer {platform.staff_token(auth.Role.verifier, 'v-1')}"},
-    )
-    reader.start()
+    # What the people using it see meanwhile: a citizen posting and following a report, a
+    # verifier's console.
     feeder = Feeder(platform, REPORTS)
     feeder.start()
     feeder.wait_posted(REPORTS // 2)
+    readers = {
+        "verification's queue": Reader(
+            f"{platform.url('verification')}/v1/queue",
+            {"authorization": f"Bearer {platform.staff_token(auth.Role.verifier, 'v-1')}"},
+        ),
+        "the tracking page": Reader(
+            f"{platform.url('intake')}/v1/reports/{feeder.tracking[0]}", {}
+        ),
+    }
+    for reader in readers.values():
+        reader.start()
     # Every topic, message, group and offset is gone. Workers that notice it exit at
     # once (a graceful stop would commit stale offsets); the feeder retries meanwhile.
     posted_before = len(feeder.ids)
@@ -206,13 +215,16 @@ def test_broker_restart_then_replay_loses_nothing(
     assert feeder.error is None and len(feeder.ids) == REPORTS
     # report.submitted + reporter.contact for every report taken before the loss
     assert counts["intake"] >= 2 * posted_before
-    reader.stop.set()
-    reader.join(10)
+    for reader in readers.values():
+        reader.stop.set()
+        reader.join(10)
+    seen = "; ".join(
+        f"{name}: {r.failures}/{r.reads} reads failed, longest gap {r.longest_gap:.1f} s"
+        for name, r in readers.items()
+    )
     print(
         f"\nbroker loss ({backend}): {len(feeder.refused_for)} reports refused at first, "
-        f"taken after at most {max(feeder.refused_for, default=0):.1f} s; "
-        f"verification's queue: {reader.failures}/{reader.reads} reads failed, "
-        f"longest gap {reader.longest_gap:.1f} s"
+        f"taken after at most {max(feeder.refused_for, default=0):.1f} s; {seen}"
     )
     assert_exactly_once(platform, REPORTS, timeout=180)
 
