@@ -7,6 +7,8 @@ them on B. Prints messages per second, the CPU the worker used per message (from
 ``/proc``), and latency per hop at a fixed offered rate.
 
     python -m bench.faust_hop [--messages 20000] [--rate 1000] [--bootstrap HOST:PORT]
+
+``BENCH_PROFILE=FILE`` runs the worker under py-spy and writes its raw profile to FILE.
 """
 
 from __future__ import annotations
@@ -25,18 +27,10 @@ from typing import Any
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from bench.cpu import cpu_seconds
 from services import bus
 from services.broker import EmbeddedBroker
 from services.settings import BrokerProfile, KitSettings
-
-HZ = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU seconds a process has used."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / HZ
 
 
 def worker(bootstrap: str, source: str, sink: str) -> None:

@@ -9,35 +9,22 @@ reads each process's CPU time from ``/proc`` over a quiet interval.
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from pathlib import Path
 
+from bench.cpu import platform_cpu
 from services.launcher import Platform
-
-HZ = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU seconds a process has used."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / HZ
 
 
 def measure(settle: float, seconds: float) -> dict[str, float]:
     """Per-process share of one core (percent) while the platform is idle."""
     with Platform(var_dir=Path(tempfile.mkdtemp(prefix="aduan-idle-"))) as platform:
         time.sleep(settle)
-        pids = {inst.key: inst.proc.pid for inst in platform.instances if inst.proc}
-        assert platform.broker is not None and platform.broker.proc is not None
-        pids["broker"] = platform.broker.proc.pid
-        before = {k: cpu_seconds(p) for k, p in pids.items()}
-        t0 = time.monotonic()
+        before, t0 = platform_cpu(platform), time.monotonic()
         time.sleep(seconds)
-        elapsed = time.monotonic() - t0
-        return {k: (cpu_seconds(p) - before[k]) / elapsed * 100 for k, p in pids.items()}
+        after, elapsed = platform_cpu(platform), time.monotonic() - t0
+        return {k: (v - before[k]) / elapsed * 100 for k, v in after.items()}
 
 
 def main() -> None:

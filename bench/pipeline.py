@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from bench.faust_hop import cpu_seconds
+from bench.cpu import platform_cpu
 from services.launcher import Platform
 
 
@@ -160,14 +160,6 @@ def _ts(value: object) -> float:
         return value.timestamp()
     text = str(value)
     return datetime.fromisoformat(text if "+" in text[10:] else text + "+00:00").timestamp()
-
-
-def platform_cpu(platform: Platform) -> dict[str, float]:
-    """CPU seconds used so far by every service process and the embedded broker."""
-    pids = {i.key: i.proc.pid for i in platform.instances if i.proc is not None}
-    if platform.broker is not None and platform.broker.proc is not None:
-        pids["broker"] = platform.broker.proc.pid
-    return {k: cpu_seconds(p) for k, p in pids.items()}
 
 
 def pct(values: list[float], p: float) -> float:
