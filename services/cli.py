@@ -50,6 +50,16 @@ def _run(args: argparse.Namespace) -> int:
     for inst in platform.instances:
         print(f"{inst.key:<14} {inst.url}   (docs {inst.url}/docs)")
     print(f"citizens' API: {platform.url('intake')}/v1/reports")
+    site = platform.url("intake")
+    print(f"\nCitizens' site (Aduan):  {site}/")
+    print(f"  report {site}/lapor, follow {site}/lacak, public {site}/laporan, {site}/statistik")
+    print(f"Verifiers' console:     {platform.url('verification')}/console")
+    print(f"Agencies' console:      {platform.url('routing')}/console")
+    print(
+        "First sign-in to a console: issue yourself a staff token and paste it on the "
+        "sign-in page:\n  .venv/bin/aduan token --role administrator --sub your-name"
+        "\n  (verifier; agency_officer with --agency, e.g. --agency pemda-32.73)\n"
+    )
     print(f"logs: {platform.log_dir}\nCtrl-C stops everything.", flush=True)
     stop.wait()
     print("stopping...", flush=True)
