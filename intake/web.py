@@ -98,6 +98,10 @@ _WORDS_EN: dict[str, str] = {
     "track": N_("web", "Track a report"),
     "browse": N_("web", "Public reports"),
     "stats": N_("web", "Statistics"),
+    "skip": N_("web", "Skip to content"),
+    "menu": N_("web", "Main menu"),
+    "verdict": N_("web", "Is the problem solved?"),
+    "required_note": N_("web", "Fields marked with a star must be filled in."),
     "intro": N_(
         "web",
         "Complain about a public service. Your report is verified within 3 working days and "

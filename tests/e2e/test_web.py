@@ -24,6 +24,25 @@ from tests.unit.test_areas_uploads import _jpeg_with_location
 pytestmark = pytest.mark.e2e
 
 
+# Pixels the page is wider than the screen (sideways scrolling).
+PHONE_OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
+# Visible links, buttons and fields less than 44 px tall (radio buttons and check boxes
+# count by their label, which is the target; a link inside a sentence is exempt, as in
+# WCAG 2.5.8).
+SMALL_TARGETS = """[...document.querySelectorAll('a, button, input, select, textarea')]
+  .filter(e => e.type !== 'hidden' && e.type !== 'radio' && e.type !== 'checkbox')
+  .filter(e => !(e.tagName === 'A' && e.parentElement.tagName === 'P'
+                 && e.parentElement.textContent.trim() !== e.textContent.trim()))
+  .filter(e => { const r = e.getBoundingClientRect();
+                 return r.width > 0 && r.height > 0 && r.height < 44; })
+  .map(e => e.tagName + ' ' + (e.id || e.getAttribute('href') || e.name))"""
+# Visible fields that no label names.
+UNLABELLED = """[...document.querySelectorAll('input, select, textarea')]
+  .filter(e => e.type !== 'hidden' && e.type !== 'submit' && e.getBoundingClientRect().width > 0)
+  .filter(e => !e.labels || e.labels.length === 0)
+  .map(e => e.id || e.name)"""
+
+
 def _pick_bandung(page: Any) -> None:
     """Province Jawa Barat, then Kota Bandung, as the pickers fill from the areas."""
     page.select_option("#province", "32")
@@ -188,6 +207,34 @@ def test_a_citizen_reports_follows_and_replies_on_the_web(
             assert bare.inner_text("#reporter") == "siti.warga"
             assert "Rahayu" not in bare.content() and "example.id" not in bare.content()
             member.screenshot(path=str(tmp_path / "account.png"), full_page=True)
+
+            # On a phone (375 x 812), every citizen page in both languages: no sideways
+            # scrolling, touch targets of 44 px, a skip link to the content, a <nav>, and
+            # every field with its label.
+            phone = browser.new_context(viewport={"width": 375, "height": 812}).new_page()
+            pages = (
+                "/",
+                "/lapor",
+                f"/lacak?nomor={tn}",
+                "/laporan",
+                f"/laporan/{tn}",
+                "/statistik",
+            )
+            for path in (*pages, "/akun/masuk", "/akun/daftar"):
+                for path_lang in (
+                    f"{path}{'&' if '?' in path else '?'}lang={lang}" for lang in ("id", "en")
+                ):
+                    phone.goto(base + path_lang)
+                    assert phone.evaluate(PHONE_OVERFLOW) <= 0, path_lang
+                    assert phone.evaluate(SMALL_TARGETS) == [], path_lang
+                    assert phone.evaluate(UNLABELLED) == [], path_lang
+                    assert phone.locator("nav a").count() >= 4, path_lang
+                    phone.keyboard.press("Tab")
+                    assert (
+                        phone.evaluate("document.activeElement.getAttribute('href')") == "#content"
+                    )
+            phone.goto(f"{base}/lapor")
+            phone.screenshot(path=str(tmp_path / "lapor-375.png"), full_page=True)
         finally:
             browser.close()
 
