@@ -193,6 +193,11 @@ _WORDS_EN: dict[str, str] = {
     "by_agency": N_("web", "By agency"),
     "on_time": N_("web", "Answered on time"),
     "total": N_("web", "Total"),
+    "other_agencies": N_("web", "Other agencies"),
+    "not_routed": N_("web", "Not with an agency (yet)"),
+    "on_time_of": N_("web", "of"),
+    "answers": N_("web", "first answers"),
+    "last_year": N_("web", "Reports of the last 12 months; every table adds up to the total."),
     "empty": N_("web", "No reports yet."),
     "report_type": N_("web", "Type of report"),
     "report_type_help": N_(
@@ -789,18 +794,18 @@ async def statistics(request: Request) -> Response:
                     .group_by(c.status)
                 ).all()
             )
-            public = sa.and_(_public(c), c.submitted_at >= since)
+            # Every figure counts the same reports (the last 12 months, all of them:
+            # counts point at no one), so that each table adds up to the total.
             by_province = session.execute(
                 sa.select(sa.func.substr(c.regency_code, 1, 2), sa.func.count())
-                .where(public)
+                .where(c.submitted_at >= since)
                 .group_by(sa.func.substr(c.regency_code, 1, 2))
             ).all()
             by_agency = session.execute(
                 sa.select(c.agency_name, sa.func.count())
-                .where(public, c.agency_name.is_not(None))
+                .where(c.submitted_at >= since)
                 .group_by(c.agency_name)
                 .order_by(sa.func.count().desc())
-                .limit(20)
             ).all()
             first = (
                 sa.select(h.report_id, sa.func.min(h.occurred_at).label("at"))
@@ -828,6 +833,16 @@ async def statistics(request: Request) -> Response:
     on_time = sum(1 for due, at in data["answered"] if aware(at) <= aware(due))
     share = f"{100 * on_time / len(data['answered']):.0f}%" if data["answered"] else "-"
     provinces = areas.provinces()
+    total = sum(data["status"].values())
+    word = {k: WORDS[k][0 if language(request) == "id" else 1] for k in WORDS}
+    # The 20 agencies with most reports, the rest together, and those with none yet.
+    named = [(a, n) for a, n in data["agency"] if a is not None]
+    by_agency = named[:20]
+    if len(named) > 20:
+        by_agency.append((word["other_agencies"], sum(n for _, n in named[20:])))
+    unrouted = sum(n for a, n in data["agency"] if a is None)
+    if unrouted:
+        by_agency.append((word["not_routed"], unrouted))
     return page(
         request,
         "statistik.html",
@@ -836,9 +851,11 @@ async def statistics(request: Request) -> Response:
             ((provinces[p].name if p in provinces else p, n) for p, n in data["province"]),
             key=lambda kv: -kv[1],
         ),
-        by_agency=data["agency"],
+        by_agency=by_agency,
         on_time=share,
-        total=sum(data["status"].values()),
+        on_time_count=on_time,
+        answered_count=len(data["answered"]),
+        total=total,
     )
 
 

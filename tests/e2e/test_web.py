@@ -171,6 +171,16 @@ def test_a_citizen_reports_follows_and_replies_on_the_web(
             assert int(bare.inner_text("#total")) >= 1
             assert "Pemerintah Kota Bandung" in bare.inner_text("#by-agency")
             assert bare.inner_text("#on-time") == "100%"
+            assert bare.inner_text("#on-time-count") == "1 dari 1 tanggapan pertama"
+
+            def column(table: str) -> int:  # the sum of a table's counts
+                return sum(
+                    int(n) for n in bare.locator(f"{table} td:nth-child(2)").all_inner_texts()
+                )
+
+            # One source of truth: every table adds up to the total.
+            total = int(bare.inner_text("#total"))
+            assert column("#by-status") == column("#by-province") == column("#by-agency") == total
 
             # An account: sign up, report signed in, open it from "my reports" without a
             # code; the username (not the name) is on the public page.
