@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from intake import api, blocking, domain, files, identity, open311, sms, web
+from intake import api, assets, blocking, domain, files, identity, open311, sms, web
 from intake.handlers import HANDLERS, REPORTS, count_by_status
 from intake.models import INBOX, OUTBOX, Base
 from intake.settings import IntakeSettings
@@ -54,6 +54,7 @@ def build() -> ServiceDefinition:
             open311.partners,
             sms.router,
             web.router,
+            assets.router,
         ],
         background=[count_reports],
     )

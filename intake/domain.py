@@ -146,19 +146,46 @@ def new_tracking_number() -> str:
     return str(1_000_000 + secrets.randbelow(9_000_000))
 
 
+# The secret code's letters: no look-alikes (no 0/O, 1/I/L, no U/V pair), readable aloud
+# and typed on a phone's keyboard in either case. 20 of them: 97 bits.
+SECRET_ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"  # noqa: S105 (an alphabet)
+SECRET_LENGTH = 20
+_SECRET = re.compile(rf"[{SECRET_ALPHABET}]{{{SECRET_LENGTH}}}")
+
+
 def new_tracking_secret() -> str:
-    """The proof a reporter keeps to open a confidential report."""
-    return secrets.token_urlsafe(18)
+    """The proof a reporter keeps to open a confidential report, written in groups of
+    four (``7KQM-2H4X-...``) for reading and copying."""
+    raw = "".join(secrets.choice(SECRET_ALPHABET) for _ in range(SECRET_LENGTH))
+    return group_secret(raw)
+
+
+def group_secret(raw: str) -> str:
+    """A secret code in groups of four, joined by dashes."""
+    return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
+
+
+def normalise_secret(secret: str) -> str:
+    """A code as a person may type it (any case, spaces or dashes between groups) in the
+    form its hash is of; a code of the earlier kind (URL-safe base64) as it was."""
+    compact = re.sub(r"[\s-]", "", secret).upper()
+    return compact if _SECRET.fullmatch(compact) else secret
 
 
 def hash_secret(secret: str) -> str:
     """SHA-256 of a high-entropy random secret (no password stretching needed)."""
-    return hashlib.sha256(secret.encode()).hexdigest()
+    return hashlib.sha256(normalise_secret(secret).encode()).hexdigest()
 
 
 def proves(secret: str | None, secret_hash: str) -> bool:
-    """Whether a tracking secret given by a caller is the report's (constant time)."""
-    return bool(secret) and hmac.compare_digest(hash_secret(secret or ""), secret_hash)
+    """Whether a tracking secret given by a caller is the report's (constant time); a
+    code of the earlier kind is compared as it was written, too."""
+    if not secret:
+        return False
+    legacy = hashlib.sha256(secret.encode()).hexdigest()
+    return hmac.compare_digest(hash_secret(secret), secret_hash) or hmac.compare_digest(
+        legacy, secret_hash
+    )
 
 
 _NON_DIGIT = re.compile(r"[^\d+]")

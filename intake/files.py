@@ -9,7 +9,13 @@ Agencies learn of them from ``report.submitted`` and ``report.information_added`
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
 import json
+import os
+import time
 from collections.abc import Sequence
 from typing import Annotated
 
@@ -17,7 +23,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Uplo
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile as StarletteUpload
 
-from intake import api, handlers
+from intake import api, forms, handlers
 from intake.models import Report, ReportAttachment
 from intake.settings import IntakeSettings
 from services import auth, uploads
@@ -222,3 +228,86 @@ async def original(report_id: str, rt: Runtime, staff: Administrator) -> dict[st
             }
 
     return await rt.database.read(work)
+
+
+# --- files kept while the form comes back ------------------------------------------------
+# A report form that comes back (the Anonim warning, a field to fix) keeps the files the
+# citizen chose: they are cleaned and held on the server, and the form carries a signed
+# list of them, bound to this browser's form cookie. The next post takes them from there;
+# held files nobody came back for are removed after a day.
+
+HELD_HOURS = 24
+
+
+def held_store(rt: ServiceRuntime) -> uploads.Store:
+    return uploads.Store(store(rt).root / "held")
+
+
+def _held_mac(request: Request, payload: str) -> str:
+    bound = request.cookies.get(forms.COOKIE, "")
+    mac = hmac.new(forms.key(), f"held:{bound}:{payload}".encode(), hashlib.sha256)
+    return mac.hexdigest()[:32]
+
+
+def seal_held(request: Request, held: Sequence[uploads.Stored]) -> str:
+    """The hidden field that carries held files to the next post ("" for none)."""
+    if not held:
+        return ""
+    rows = [[f.storage_name, f.media_type, f.size, f.filename] for f in held]
+    payload = base64.urlsafe_b64encode(json.dumps(rows).encode()).decode()
+    return f"{payload}.{_held_mac(request, payload)}"
+
+
+def unseal_held(rt: ServiceRuntime, request: Request, sealed: str) -> list[uploads.Stored]:
+    """The held files a form names, if its seal is this browser's and they are still
+    there; anything else is ignored (the citizen is shown what is attached)."""
+    payload, _, mac = sealed.partition(".")
+    if not payload or not hmac.compare_digest(mac, _held_mac(request, payload)):
+        return []
+    try:
+        rows = json.loads(base64.urlsafe_b64decode(payload.encode()))
+        found = [uploads.Stored(str(a), str(b), int(c), str(d)) for a, b, c, d in rows]
+    except (ValueError, TypeError):
+        return []
+    target = held_store(rt)
+    kept = []
+    for f in found[: settings_of(rt).attachments_per_report]:
+        try:
+            if target.path(f.storage_name).exists():
+                kept.append(f)
+        except FileNotFoundError:
+            continue
+    return kept
+
+
+async def hold(rt: ServiceRuntime, files: list[tuple[str | None, bytes]]) -> list[uploads.Stored]:
+    """Clean and keep a returning form's new files (refused ones are not kept) and sweep
+    what was held longer than a day."""
+    target = held_store(rt)
+    limit = settings_of(rt).attachment_max_bytes
+
+    def work() -> list[uploads.Stored]:
+        kept = []
+        for name, data in files:
+            try:
+                kept.append(target.save(data, name, limit))
+            except uploads.UploadRefused:
+                continue
+        cutoff = time.time() - HELD_HOURS * 3600
+        for old in target.root.glob("*"):
+            if old.is_file() and old.stat().st_mtime < cutoff:
+                old.unlink(missing_ok=True)
+        return kept
+
+    return await asyncio.to_thread(work)
+
+
+def take_held(rt: ServiceRuntime, held: Sequence[uploads.Stored]) -> list[uploads.Stored]:
+    """Move held files into the store, for the report that now takes them."""
+    source, target = held_store(rt), store(rt)
+    moved = []
+    for f in held:
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(source.path(f.storage_name), target.path(f.storage_name))
+            moved.append(f)
+    return moved

@@ -34,12 +34,13 @@ FORGED = (
 )
 
 
-def _key() -> bytes:
+def key() -> bytes:
+    """The key of the citizens' form tokens (the platform's secret)."""
     return (KitSettings().auth_secret_value() or "").encode()
 
 
 def _sign(value: str) -> str:
-    return hmac.new(_key(), b"citizen-form:" + value.encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(key(), b"citizen-form:" + value.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def token(request: Request) -> tuple[str, str | None]:

@@ -674,12 +674,22 @@ def on_reopened(ctx: HandlerContext, event: ReportReopened) -> None:
     _advance(ctx, event.report_id, "reopened", event.reopened_at)
 
 
-def on_deadline_opened(ctx: HandlerContext, event: DeadlineOpened) -> None:
-    """The agency's response clock started: its deadline is shown on tracking.
+# The SLA's clocks intake keeps on the report, beside the agency's (due_at).
+_CITIZENS_CLOCKS = {"verification": "verification_due_at", "reporter_reply": "reply_due_at"}
 
-    The other clocks (verification, reporter reply, resolution) are the SLA service's
-    to show; tracking records the agency's deadline, which is what citizens wait on.
-    """
+
+def _set_clock(ctx: HandlerContext, report_id: str, column: str, due: datetime | None) -> None:
+    reports = Report.__table__  # type: ignore[attr-defined]
+    ctx.session.execute(reports.update().where(reports.c.id == report_id).values({column: due}))
+
+
+def on_deadline_opened(ctx: HandlerContext, event: DeadlineOpened) -> None:
+    """A clock started. The agency's first response is shown in the history and as the
+    agency's deadline; a verifier's check and the reporter's own answer say by when on
+    the tracking page (resolution's 60 days are the SLA's to watch)."""
+    if event.clock in _CITIZENS_CLOCKS:
+        _set_clock(ctx, event.report_id, _CITIZENS_CLOCKS[event.clock], event.due_at)
+        return
     if event.clock != "first_response":
         return
     _advance(
@@ -693,13 +703,15 @@ def on_deadline_opened(ctx: HandlerContext, event: DeadlineOpened) -> None:
 
 
 def on_deadline_updated(ctx: HandlerContext, event: DeadlineUpdated) -> None:
-    """The agency's clock moved (a forward, a calendar change) or ended."""
+    """A clock moved (a forward, a calendar change), paused or ended."""
+    if event.clock in _CITIZENS_CLOCKS:
+        running = event.status == "open"
+        column = _CITIZENS_CLOCKS[event.clock]
+        _set_clock(ctx, event.report_id, column, event.due_at if running else None)
+        return
     if event.clock != "first_response" or event.status in ("stopped", "cancelled"):
         return
-    reports = Report.__table__  # type: ignore[attr-defined]
-    ctx.session.execute(
-        reports.update().where(reports.c.id == event.report_id).values(due_at=event.due_at)
-    )
+    _set_clock(ctx, event.report_id, "due_at", event.due_at)
 
 
 def on_breached(ctx: HandlerContext, event: SlaBreached) -> None:

@@ -53,6 +53,10 @@ class Report(Base, table=True):
     # who may open the reporter's attachments.
     agency_ids: str = Field(default="", max_length=400, sa_column_kwargs={"server_default": ""})
     due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The other clocks the citizen waits on (the SLA's): a verifier's check, and the
+    # reporter's own answer to a resolution. None while paused, stopped or not started.
+    verification_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reply_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     idempotency_key: str | None = Field(default=None, max_length=128, unique=True)
     # The title and story as everyone but the reporter and administrators reads them
     # (masked; a verifier's redaction once verified): public pages, search and Open311.

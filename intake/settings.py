@@ -81,6 +81,32 @@ class IntakeSettings(ServiceSettings):
     attachments_per_report: int = Field(
         5, ge=0, le=10, description="Files a reporter may attach to a report in all."
     )
+    live_seconds: float = Field(
+        15,
+        gt=0,
+        le=3600,
+        description="How often an open tracking or confirmation page asks whether its "
+        "report moved (docs/decisions/0015-live-status-by-polling.md).",
+    )
+    assets_dir: Path | None = Field(
+        None,
+        description="The npm packages the site serves itself (node_modules, from "
+        "package-lock.json). Unset: node_modules beside the code.",
+    )
+    map_tiles_url: str = Field(
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        description="The map's tile server ({z}/{x}/{y}); empty: no tiles (the pickers and "
+        "the map point still work). Its origin is added to the pages' img-src.",
+    )
+    map_tiles_attribution: str = Field(
+        "© OpenStreetMap contributors", description="Credit shown on the map for the tiles."
+    )
+    geocoder_url: str = Field(
+        "https://nominatim.openstreetmap.org/reverse",
+        description="A reverse geocoder of the Nominatim kind: the map's pin fills the "
+        "province, regency and district (intake/places.py). Empty: the pin gives only the "
+        "point and the citizen chooses the area.",
+    )
     account_session_days: int = Field(
         30, ge=1, le=365, description="How long a citizen stays signed in."
     )

@@ -11,20 +11,26 @@ public and its own page needs the code given at submission.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
+import httpx
 import sqlalchemy as sa
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from babel.dates import format_date
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.datastructures import UploadFile
 
-from intake import accounts, api, domain, files, forms, handlers, identity
+from intake import accounts, api, domain, files, forms, handlers, identity, places
 from intake.models import (
     Account,
     HistoryEntry,
@@ -77,18 +83,22 @@ SELF_NAMED = re.compile(
 )
 
 
-def names_self(body: str, name: str | None, phone: str | None) -> bool:
-    """Whether a story seems to name its own reporter: "nama saya ...", a phone number or
+def self_naming(body: str, name: str | None, phone: str | None) -> list[str]:
+    """What in a story seems to name its own reporter: "nama saya ...", a phone number or
     an email, the reporter's own name (or a word of it of four letters or more), or the
-    last digits of the phone they gave."""
-    if SELF_NAMED.search(body):
-        return True
-    words = set(re.findall(r"\w+", body.lower()))
-    parts = [w for w in re.findall(r"\w+", (name or "").lower()) if len(w) >= 4]
+    last digits of the phone they gave. The words found, as written, for the warning."""
+    found = [m.group(0).strip() for m in SELF_NAMED.finditer(body)]
+    parts = {w for w in re.findall(r"\w+", (name or "").lower()) if len(w) >= 4}
+    found += [w for w in re.findall(r"\w+", body) if w.lower() in parts]
     digits = re.sub(r"\D", "", phone or "")
-    return bool(parts and any(p in words for p in parts)) or (
-        len(digits) >= 8 and digits[-8:] in re.sub(r"\D", "", body)
-    )
+    if len(digits) >= 8 and digits[-8:] in re.sub(r"\D", "", body):
+        found.append(digits[-4:])
+    return list(dict.fromkeys(found))[:10]
+
+
+def names_self(body: str, name: str | None, phone: str | None) -> bool:
+    """Whether a story seems to name its own reporter (see :func:`self_naming`)."""
+    return bool(self_naming(body, name, phone))
 
 
 _WORDS_EN: dict[str, str] = {
@@ -143,6 +153,30 @@ _WORDS_EN: dict[str, str] = {
         "Remove it first, or tick send anyway.",
     ),
     "send_anyway": N_("web", "Send anyway"),
+    "self_named_words": N_("web", "Found in your story"),
+    "files_kept": N_(
+        "web",
+        "These files are kept with the form; you do not need to choose them again",
+    ),
+    "err_title": N_("web", "Short title: write a title of at most 200 characters."),
+    "err_body": N_("web", "Tell what happened: write the story, at most 20,000 characters."),
+    "err_category": N_("web", "Category: choose one from the list."),
+    "err_regency_code": N_("web", "Regency/city: choose the province, then the regency or city."),
+    "err_district_code": N_(
+        "web", "District: choose a district of the chosen regency or city, or leave it empty."
+    ),
+    "err_point": N_(
+        "web",
+        "Map point: give both latitude (-90 to 90) and longitude (-180 to 180), or leave both"
+        " empty.",
+    ),
+    "err_phone": N_(
+        "web", "Mobile number: write an Indonesian mobile number, like 0812 3456 7890."
+    ),
+    "err_email": N_("web", "Email: write an address like nama@contoh.id."),
+    "err_name": N_("web", "Name: write at most 120 characters."),
+    "err_report_type": N_("web", "Type of report: choose one of the three."),
+    "show_areas": N_("web", "Show the regencies and districts of my choice"),
     "received": N_("web", "Report received"),
     "your_number": N_("web", "Your tracking number"),
     "your_code": N_("web", "Secret code (keep it: shown once)"),
@@ -160,6 +194,32 @@ _WORDS_EN: dict[str, str] = {
     "agency": N_("web", "Agency"),
     "due": N_("web", "Agency's response due"),
     "next_step": N_("web", "What happens next"),
+    "by_when": N_("web", "By"),
+    "live_note": N_("web", "This page follows the report: a change shows here by itself."),
+    "live_changed": N_("web", "Updated: the report is now"),
+    "live_reload": N_("web", "The report moved: reload the page to answer."),
+    "offline_kept": N_("web", "Kept on this phone"),
+    "offline_kept_help": N_(
+        "web",
+        "There is no connection now. Your report is kept on this phone and is sent by itself"
+        " when the connection returns, the next time you open Aduan. You will then see its"
+        " tracking number and secret code.",
+    ),
+    "offline_sent": N_("web", "Your report written offline was sent. Tracking number"),
+    "offline_open": N_("web", "Open it"),
+    "offline_noted": N_("web", "I have noted the number and code"),
+    "offline_waiting": N_("web", "Reports kept on this phone, waiting for a connection"),
+    "offline_fix": N_(
+        "web",
+        "A report kept on this phone could not be sent as it is: open the form to finish it",
+    ),
+    "copy": N_("web", "Copy the code"),
+    "copied": N_("web", "Copied"),
+    "code_groups": N_(
+        "web",
+        "The code has no look-alike characters (no 0 and O, no 1, I or L); capitals or not,"
+        " with or without the dashes, it works.",
+    ),
     "history": N_("web", "History"),
     "reply": N_("web", "Reply to the agency"),
     "solved": N_("web", "My problem is solved"),
@@ -197,7 +257,15 @@ _WORDS_EN: dict[str, str] = {
     "not_routed": N_("web", "Not with an agency (yet)"),
     "on_time_of": N_("web", "of"),
     "answers": N_("web", "first answers"),
-    "last_year": N_("web", "Reports of the last 12 months; every table adds up to the total."),
+    "last_year": N_(
+        "web",
+        "Reports of the 12 months shown (this one included); every table adds up to the total.",
+    ),
+    "per_month": N_("web", "Reports per month"),
+    "on_time_by_agency": N_("web", "First answers on time, per agency"),
+    "on_time_by_province": N_("web", "First answers on time, per province"),
+    "no_answers": N_("web", "No agency has answered a report yet."),
+    "chart_note": N_("web", "Each bar says its count; the table below it holds the same figures."),
     "empty": N_("web", "No reports yet."),
     "report_type": N_("web", "Type of report"),
     "report_type_help": N_(
@@ -208,9 +276,17 @@ _WORDS_EN: dict[str, str] = {
     "map_point": N_("web", "Map point (optional)"),
     "map_help": N_(
         "web",
-        "Latitude and longitude of the place, e.g. -6.9147 and 107.6098. The button below fills"
-        " them from your device's location.",
+        "Tap the place on the map, or type its latitude and longitude (e.g. -6.9147 and"
+        " 107.6098), or use your device's location. The point fills the province, regency"
+        " and district above: check them.",
     ),
+    "map_label": N_("web", "Map: tap the place of the problem"),
+    "map_found": N_("web", "The point is in {place}: the areas above are filled; check them."),
+    "map_unknown": N_("web", "The area of this point is not known here: choose it above."),
+    "map_view": N_("web", "Map"),
+    "list_view": N_("web", "List"),
+    "map_reports": N_("web", "Public reports with a map point"),
+    "map_none": N_("web", "None of these reports has a map point."),
     "latitude": N_("web", "Latitude"),
     "longitude": N_("web", "Longitude"),
     "use_location": N_("web", "Use my location"),
@@ -269,7 +345,11 @@ def page(request: Request, template: str, http_status: int = 200, **values: Any)
 
     csrf, new_cookie = forms.token(request)
     nonce = new_nonce()
+    settings = files.settings_of(runtime_of(request))
     html = _env.get_template(template).render(
+        live_seconds=settings.live_seconds,
+        tiles=settings.map_tiles_url,
+        tiles_credit=settings.map_tiles_attribution,
         csrf=csrf,
         nonce=nonce,
         when=when,
@@ -277,6 +357,9 @@ def page(request: Request, template: str, http_status: int = 200, **values: Any)
         next_step=next_step,
         replyable=lifecycle.REPLYABLE,
         can_add=lambda code: lifecycle.state(code).reporter_can_add,
+        due_now=due_now,
+        live_token=live_token,
+        live_version=live_version,
         t=t,
         lang=lang,
         other_lang="en" if lang == "id" else "id",
@@ -289,7 +372,7 @@ def page(request: Request, template: str, http_status: int = 200, **values: Any)
     )
     response = HTMLResponse(html, status_code=http_status)
     forms.remember(request, response, new_cookie)
-    response.headers["Content-Security-Policy"] = page_csp(nonce)
+    response.headers["Content-Security-Policy"] = page_csp(nonce, tiles_origin(settings))
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "no-referrer"
     if request.query_params.get("lang") in ("id", "en"):
@@ -303,6 +386,12 @@ def page(request: Request, template: str, http_status: int = 200, **values: Any)
     return response
 
 
+def tiles_origin(settings: Any) -> str | None:
+    """The tile server's origin, which the pages may load images from."""
+    parts = urlsplit(settings.map_tiles_url or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") else None
+
+
 async def _forms_check(request: Request) -> None:
     """A browser's post must come from this site, with its form token (intake/forms.py)."""
     settings = runtime_of(request).definition.settings
@@ -312,6 +401,37 @@ async def _forms_check(request: Request) -> None:
 @router.get("/")
 def home(request: Request) -> Response:
     return page(request, "home.html")
+
+
+_GEOCODERS: dict[str, places.Geocoder] = {}
+
+
+@router.get("/v1/areas/at", tags=["reference"], include_in_schema=True)
+async def areas_at(
+    request: Request,
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    lon: Annotated[float, Query(ge=-180, le=180)],
+) -> dict[str, str]:
+    """The province, regency or city and district a map point falls in, as far as the
+    reverse geocoder knows (``{}`` where it does not: the citizen chooses); 503 while it
+    does not answer."""
+    rt = runtime_of(request)
+    api.limit_lookup(rt, request)
+    settings = files.settings_of(rt)
+    if not settings.geocoder_url:
+        return {}
+    geocoder = _GEOCODERS.get(settings.geocoder_url)
+    if geocoder is None:
+        agent = f"Aduan/0.1 ({settings.public_base_url})"
+        geocoder = _GEOCODERS.setdefault(
+            settings.geocoder_url, places.Geocoder(settings.geocoder_url, agent)
+        )
+    try:
+        return await geocoder.areas_at(lat, lon)
+    except (httpx.HTTPError, ValueError) as exc:
+        raise HTTPException(
+            503, "peta wilayah tidak menjawab / the area lookup does not answer"
+        ) from exc
 
 
 @router.get("/v1/areas/{code}", tags=["reference"], include_in_schema=True)
@@ -324,13 +444,33 @@ def area_children(code: str) -> list[dict[str, str]]:
     return [{"code": a.code, "name": a.name} for a in areas.children(code)]
 
 
+# The form's fields by what the API's checks call them.
+_FIELD_OF = {"latitude": "point", "longitude": "point"}
+
+
+def field_errors(exc: ValidationError, lang: str) -> list[tuple[str, str]]:
+    """Each refused field once, as (the field's id, what to do), in the reader's language."""
+    i = 0 if lang == "id" else 1
+    found: dict[str, str] = {}
+    for e in exc.errors():
+        loc = [str(part) for part in e["loc"]]
+        field = loc[-1] if loc else ("district_code" if "kecamatan" in e["msg"] else "point")
+        field = _FIELD_OF.get(field, field)
+        key = f"err_{field}"
+        anchor = "latitude" if field == "point" else field
+        found.setdefault(anchor, WORDS[key][i] if key in WORDS else field)
+    return list(found.items())
+
+
 def _form_page(
     request: Request,
     values: dict[str, Any],
-    errors: list[str],
+    errors: list[tuple[str, str]],
     warn: bool = False,
     http_status: int = 200,
     account: Account | None = None,
+    held: list[uploads.Stored] | None = None,
+    triggers: list[str] | None = None,
 ) -> Response:
     settings = files.settings_of(runtime_of(request))
     lang = language(request)
@@ -345,7 +485,11 @@ def _form_page(
         http_status,
         values=values,
         errors=errors,
+        invalid={field for field, _ in errors},
         warn=warn,
+        triggers=triggers or [],
+        held=held or [],
+        held_seal=files.seal_held(request, held or []),
         needs=needs,
         provinces=list(areas.provinces().values()),
         regencies=areas.children(values["province"]) if values.get("province") else [],
@@ -383,8 +527,39 @@ async def report_submit(request: Request) -> Response:
     form = await request.form()
     values = {k: str(v).strip() for k, v in form.items() if isinstance(v, str)}
     uploaded = [f for f in form.getlist("lampiran") if isinstance(f, UploadFile)]
-    values["province"] = values.get("regency_code", "")[:2] or values.get("province", "")
+    chosen_province, regency = values.get("province", ""), values.get("regency_code", "")
+    if chosen_province and regency and not regency.startswith(chosen_province + "."):
+        values["regency_code"] = values["district_code"] = ""  # the province was changed
+    values["province"] = chosen_province or regency[:2]
     account = await signed_in(request)
+    lang = language(request)
+    held = files.unseal_held(rt, request, values.pop("held", ""))
+    try:
+        chosen = await files.read_uploads(rt, uploaded, already=len(held))
+    except uploads.UploadRefused as exc:
+        problem = exc.en_text if lang == "en" else exc.id_text
+        return _form_page(
+            request, values, [("lampiran", problem)], http_status=422, account=account, held=held
+        )
+
+    async def again(
+        errors: list[tuple[str, str]], http_status: int, warn: list[str] | None = None
+    ) -> Response:
+        """The form back, with what to fix and every file kept."""
+        kept = held + await files.hold(rt, chosen)
+        return _form_page(
+            request,
+            values,
+            errors,
+            warn=bool(warn),
+            http_status=http_status,
+            account=account,
+            held=kept,
+            triggers=warn,
+        )
+
+    if values.get("step") == "areas":  # without JavaScript: the chosen area's lists
+        return await again([], 200)
     anonymous = values.get("anonymous") == "1"
     own = (values.get("name", ""), values.get("phone", ""))
     if anonymous and account is not None and not any(own):
@@ -396,8 +571,10 @@ async def report_submit(request: Request) -> Response:
                 return (r.name or "", r.phone or "") if r else ("", "")
 
         own = await rt.database.read(who)
-    if anonymous and values.get("anyway") != "1" and names_self(values.get("body", ""), *own):
-        return _form_page(request, values, [], warn=True, http_status=422, account=account)
+    if anonymous and values.get("anyway") != "1":
+        found = self_naming(values.get("body", ""), *own)
+        if found:
+            return await again([], 422, warn=found)
     body = values.get("body", "")
     if values.get("event_date"):
         body = f"{body}\n\nTanggal kejadian: {values['event_date']}"
@@ -414,7 +591,7 @@ async def report_submit(request: Request) -> Response:
                 "longitude": values.get("longitude") or None,
                 "anonymous": anonymous,
                 "confidential": values.get("confidential") == "1",
-                "language": language(request),
+                "language": lang,
                 "reporter": {
                     "name": values.get("name") or None,
                     "phone": values.get("phone") or None,
@@ -423,23 +600,27 @@ async def report_submit(request: Request) -> Response:
             }
         )
     except ValidationError as exc:
-        fields = sorted({str(e["loc"][-1]) for e in exc.errors()})
-        return _form_page(request, values, fields, http_status=422, account=account)
+        return await again(field_errors(exc, lang), 422)
     api.limit(rt, request, payload.reporter.phone)
     try:
-        stored = await files.save(rt, await files.read_uploads(rt, uploaded))
+        stored = await files.save(rt, chosen)
     except uploads.UploadRefused as exc:
-        problem = exc.en_text if language(request) == "en" else exc.id_text
-        return _form_page(request, values, [problem], http_status=422, account=account)
+        problem = exc.en_text if lang == "en" else exc.id_text
+        return _form_page(
+            request, values, [("lampiran", problem)], http_status=422, account=account, held=held
+        )
+    stored = files.take_held(rt, held) + stored
     extra: dict[str, Any] = {"files": tuple(stored)}
     if account is not None:
         extra.update(account_id=account.id, account_reporter_ref=account.reporter_ref)
     try:
-        report, secret = await submit_web(rt, payload, extra)
+        # A draft kept offline carries its own key: sent twice, it is stored once.
+        draft = values.get("draft_key", "")
+        key = f"web-draft:{draft}" if re.fullmatch(r"[0-9a-f-]{36}", draft) else None
+        report, secret = await submit_web(rt, payload, extra, key)
     except handlers.Blocked as exc:
         files.store(rt).discard(stored)
-        problem = exc.text(language(request))
-        return _form_page(request, values, [problem], http_status=403, account=account)
+        return _form_page(request, values, [("", exc.text(lang))], http_status=403, account=account)
     except BaseException:
         files.store(rt).discard(stored)
         raise
@@ -456,9 +637,9 @@ async def report_submit(request: Request) -> Response:
 
 
 async def submit_web(
-    rt: ServiceRuntime, body: api.ReportIn, extra: dict[str, Any]
+    rt: ServiceRuntime, body: api.ReportIn, extra: dict[str, Any], key: str | None = None
 ) -> tuple[Report, str]:
-    cmd = api.command(body, "web", None, **extra)
+    cmd = api.command(body, "web", key, **extra)
 
     def work() -> tuple[Report, str]:
         with rt.database.session() as session:
@@ -468,6 +649,14 @@ async def submit_web(
     done = await rt.database.write(work)
     rt.wake_relay()
     return done
+
+
+@router.get("/tersimpan")
+def kept_offline(request: Request) -> Response:
+    """What the service worker shows for a report sent without a connection: kept on
+    the phone, sent when the connection returns (cached at install, in the reader's
+    language then)."""
+    return page(request, "tersimpan.html")
 
 
 @router.get("/lacak")
@@ -540,6 +729,74 @@ async def tracking_page(request: Request, tn: str, kode: str = "", done: str = "
         done=done,
         region=_region(report),
         report_type=domain.label(domain.REPORT_TYPES, report.report_type, language(request)),
+    )
+
+
+def due_now(report: Report) -> datetime | None:
+    """By when the next step must happen, for the state the report is in: a verifier's
+    check, the agency's response, or the reporter's own answer (None: no clock runs)."""
+    if report.status in ("submitted", "returned"):
+        return report.verification_due_at
+    if report.status in ("routed", "reopened"):
+        return report.due_at
+    if report.status == "resolved":
+        return report.reply_due_at
+    return None
+
+
+def live_token(tn: str, proven: bool) -> str:
+    """What lets a page that was shown a report follow it (the status endpoint is not a
+    way to look numbers up: the page itself was, and is rate-limited)."""
+    mac = hmac.new(forms.key(), f"live:{tn}:{int(proven)}".encode(), hashlib.sha256)
+    return f"{int(proven)}{mac.hexdigest()[:24]}"
+
+
+def live_version(report: Report) -> str:
+    """Changes whenever what the tracking page shows of the report's state changes."""
+    parts = (
+        report.status,
+        report.updated_at,
+        report.due_at,
+        report.verification_due_at,
+        report.reply_due_at,
+        report.agency_name,
+    )
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+@router.get("/lacak/{tn}/keadaan")
+async def live_status(request: Request, tn: str, t: str = "") -> Response:
+    """Where a report stands now, for its open tracking or confirmation page to follow
+    (polled: docs/decisions/0015-live-status-by-polling.md). 404 without the page's token;
+    304 when nothing changed since the version the page holds."""
+    proven = t[:1] == "1"
+    if not hmac.compare_digest(t, live_token(tn, proven)):
+        raise HTTPException(404, "Laporan tidak ditemukan / report not found")
+    rt = runtime_of(request)
+
+    def work() -> Report | None:
+        with rt.database.session() as session:
+            return handlers.find_report(session, tn) if tn.isdigit() and len(tn) == 7 else None
+
+    report = await rt.database.read(work)
+    if report is None or (report.confidential and not proven):
+        raise HTTPException(404, "Laporan tidak ditemukan / report not found")
+    version = live_version(report)
+    headers = {"ETag": f'"{version}"', "Cache-Control": "no-store"}
+    if request.headers.get("if-none-match") == f'"{version}"':
+        return Response(status_code=304, headers=headers)
+    lang = language(request)
+    due = due_now(report)
+    return JSONResponse(
+        {
+            "version": version,
+            "status": report.status,
+            "label": lifecycle.label(report.status, lang),
+            "next": lifecycle.state(report.status).next_step(lang),
+            "due_at": due.isoformat() if due else None,
+            "due_local": localtime.format_local(due, report.regency_code, lang) if due else None,
+        },
+        headers=headers,
     )
 
 
@@ -682,10 +939,17 @@ async def browse(
     status: str = "",
     instansi: str = "",
     hal: int = 1,
+    tampilan: str = "",
 ) -> Response:
     rt = runtime_of(request)
     c = Report.__table__.c  # type: ignore[attr-defined]
     query = sa.select(Report).where(_public(c))
+    on_map = tampilan == "peta"
+    if on_map:
+        # The points the public may see (as Open311 shows them): never an Anonim report's.
+        query = query.where(
+            c.latitude.is_not(None), c.longitude.is_not(None), c.anonymous.is_(False)
+        )
     if q.strip():
         like = f"%{q.strip().lower()[:100]}%"
         query = query.where(
@@ -706,7 +970,7 @@ async def browse(
             sa.func.lower(c.agency_name).like(f"%{instansi.strip().lower()[:100]}%")
         )
     hal = max(1, min(hal, 1000))
-    size = 20
+    size = 500 if on_map else 20
 
     def work() -> tuple[list[Report], dict[str, str]]:
         with rt.database.session() as session:
@@ -718,9 +982,23 @@ async def browse(
             return rows, {r.id: handlers.for_public(session, r).title for r in rows}
 
     rows, titles = await rt.database.read(work)
+    lang = language(request)
+    points = [
+        {
+            "tn": r.tracking_number,
+            "lat": r.latitude,
+            "lon": r.longitude,
+            "title": titles.get(r.id, ""),
+            "status": lifecycle.label(r.status, lang),
+        }
+        for r in rows[:size]
+        if on_map
+    ]
     return page(
         request,
         "daftar.html",
+        on_map=on_map,
+        points=json.dumps(points),
         rows=rows[:size],
         titles=titles,
         more=len(rows) > size,
@@ -778,15 +1056,42 @@ async def public_report(request: Request, tn: str) -> Response:
     )
 
 
+def _month_of(session: Session, column: Any) -> Any:
+    """A timestamp's month as ``YYYY-MM`` (UTC), in the database's own words."""
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.func.to_char(sa.func.timezone("UTC", column), "YYYY-MM")
+    return sa.func.strftime("%Y-%m", column)
+
+
+def _months(now: datetime) -> list[str]:
+    """The 12 months that end with this one, oldest first, as ``YYYY-MM``."""
+    year, month = now.year, now.month
+    out = []
+    for _ in range(12):
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return out[::-1]
+
+
+def _share(on_time: int, answered: int) -> dict[str, Any]:
+    """A share with what it rests on: never a percentage without its count."""
+    pct = round(100 * on_time / answered) if answered else None
+    return {"on_time": on_time, "answered": answered, "pct": pct}
+
+
 @router.get("/statistik")
 async def statistics(request: Request) -> Response:
     rt = runtime_of(request)
     c = Report.__table__.c  # type: ignore[attr-defined]
     h = HistoryEntry.__table__.c  # type: ignore[attr-defined]
-    since = datetime.now(UTC) - timedelta(days=365)
+    now = datetime.now(UTC)
+    months = _months(now)
+    since = datetime(int(months[0][:4]), int(months[0][5:]), 1, tzinfo=UTC)
 
     def work() -> dict[str, Any]:
         with rt.database.session() as session:
+            # Every figure counts the same reports (those of the 12 months shown, all of
+            # them: counts point at no one), so that each table adds up to the total.
             by_status = dict(
                 session.execute(
                     sa.select(c.status, sa.func.count())
@@ -794,12 +1099,11 @@ async def statistics(request: Request) -> Response:
                     .group_by(c.status)
                 ).all()
             )
-            # Every figure counts the same reports (the last 12 months, all of them:
-            # counts point at no one), so that each table adds up to the total.
+            province = sa.func.substr(c.regency_code, 1, 2)
             by_province = session.execute(
-                sa.select(sa.func.substr(c.regency_code, 1, 2), sa.func.count())
+                sa.select(province, sa.func.count())
                 .where(c.submitted_at >= since)
-                .group_by(sa.func.substr(c.regency_code, 1, 2))
+                .group_by(province)
             ).all()
             by_agency = session.execute(
                 sa.select(c.agency_name, sa.func.count())
@@ -807,6 +1111,12 @@ async def statistics(request: Request) -> Response:
                 .group_by(c.agency_name)
                 .order_by(sa.func.count().desc())
             ).all()
+            month = _month_of(session, c.submitted_at)
+            by_month = dict(
+                session.execute(
+                    sa.select(month, sa.func.count()).where(c.submitted_at >= since).group_by(month)
+                ).all()
+            )
             first = (
                 sa.select(h.report_id, sa.func.min(h.occurred_at).label("at"))
                 .where(h.kind.in_(RESPONSES))
@@ -814,7 +1124,7 @@ async def statistics(request: Request) -> Response:
                 .subquery()
             )
             answered = session.execute(
-                sa.select(c.due_at, first.c.at)
+                sa.select(c.due_at, first.c.at, c.agency_name, province)
                 .join(first, first.c.report_id == c.id)
                 .where(c.due_at.is_not(None), c.submitted_at >= since)
             ).all()
@@ -822,6 +1132,7 @@ async def statistics(request: Request) -> Response:
                 "status": by_status,
                 "province": by_province,
                 "agency": by_agency,
+                "month": by_month,
                 "answered": answered,
             }
 
@@ -830,11 +1141,28 @@ async def statistics(request: Request) -> Response:
     def aware(d: datetime) -> datetime:
         return d if d.tzinfo else d.replace(tzinfo=UTC)
 
-    on_time = sum(1 for due, at in data["answered"] if aware(at) <= aware(due))
-    share = f"{100 * on_time / len(data['answered']):.0f}%" if data["answered"] else "-"
     provinces = areas.provinces()
+
+    def province_name(code: str) -> str:
+        return provinces[code].name if code in provinces else code
+
+    # The on-time share of first answers: in all, per agency and per province.
+    tally: dict[tuple[str, str], list[int]] = {}
+    for due, at, agency, province in data["answered"]:
+        hit = int(aware(at) <= aware(due))
+        for key in (("all", ""), ("agency", agency or "-"), ("province", province)):
+            row = tally.setdefault(key, [0, 0])
+            row[0] += hit
+            row[1] += 1
+    overall = _share(*tally.get(("all", ""), [0, 0]))
+
+    def shares(kind: str, name: Any) -> list[tuple[str, dict[str, Any]]]:
+        rows = [(name(k), _share(*v)) for (t, k), v in tally.items() if t == kind]
+        return sorted(rows, key=lambda kv: (-kv[1]["answered"], kv[0]))[:15]
+
+    lang = language(request)
     total = sum(data["status"].values())
-    word = {k: WORDS[k][0 if language(request) == "id" else 1] for k in WORDS}
+    word = {k: WORDS[k][0 if lang == "id" else 1] for k in WORDS}
     # The 20 agencies with most reports, the rest together, and those with none yet.
     named = [(a, n) for a, n in data["agency"] if a is not None]
     by_agency = named[:20]
@@ -843,18 +1171,31 @@ async def statistics(request: Request) -> Response:
     unrouted = sum(n for a, n in data["agency"] if a is None)
     if unrouted:
         by_agency.append((word["not_routed"], unrouted))
+    locale = "en" if lang == "en" else "id"
+    per_month = [
+        (
+            format_date(date(int(m[:4]), int(m[5:]), 1), "MMM", locale=locale),
+            format_date(date(int(m[:4]), int(m[5:]), 1), "MMMM y", locale=locale),
+            data["month"].get(m, 0),
+        )
+        for m in months
+    ]
     return page(
         request,
         "statistik.html",
         by_status=sorted(data["status"].items(), key=lambda kv: -kv[1]),
         by_province=sorted(
-            ((provinces[p].name if p in provinces else p, n) for p, n in data["province"]),
+            ((province_name(p), n) for p, n in data["province"]),
             key=lambda kv: -kv[1],
         ),
         by_agency=by_agency,
-        on_time=share,
-        on_time_count=on_time,
-        answered_count=len(data["answered"]),
+        per_month=per_month,
+        month_max=max([n for _, _, n in per_month] + [1]),
+        on_time=f"{overall['pct']}%" if overall["pct"] is not None else "-",
+        on_time_count=overall["on_time"],
+        answered_count=overall["answered"],
+        agency_shares=shares("agency", str),
+        province_shares=shares("province", province_name),
         total=total,
     )
 

@@ -69,11 +69,13 @@ def new_nonce() -> str:
     return secrets.token_urlsafe(16)
 
 
-def page_csp(nonce: str) -> str:
+def page_csp(nonce: str, images_from: str | None = None) -> str:
     """The pages' Content-Security-Policy: scripts only from here or with this page's
-    nonce (no inline script without it, no inline event handler), nothing framed."""
+    nonce (no inline script without it, no inline event handler), nothing framed; images
+    from here (and a map's tile server, when given)."""
+    images = f"img-src 'self' data: {images_from}; " if images_from else ""
     return (
-        "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+        f"default-src 'self'; {images}style-src 'self' 'unsafe-inline'; "
         f"script-src 'self' 'nonce-{nonce}'; object-src 'none'; base-uri 'none'; "
         "form-action 'self'; frame-ancestors 'none'"
     )

@@ -34,6 +34,10 @@ BACKENDS = ["sqlite", "postgres"]
 # verification's duplicate and flood checks would hold them. tests/e2e/test_verification.py
 # turns both back on.
 TEST_ENV = {
+    # Nothing leaves this machine: no map tiles or reverse geocoder from the internet
+    # (tests/e2e/test_citizen_web.py runs its own stand-ins).
+    "INTAKE_MAP_TILES_URL": "",
+    "INTAKE_GEOCODER_URL": "",
     "VERIFICATION_DUPLICATE_WINDOW_DAYS": "0",
     "VERIFICATION_FLOOD_PER_HOUR": "1000000",
     # Tests send many reports from one address and one phone; test_intake_limits tests
