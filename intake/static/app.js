@@ -25,9 +25,17 @@
       rows.forEach(function (row) {
         note("sent-" + row.id, function (div) {
           var p = document.createElement("p");
-          p.textContent = words.sent + ": #" + row.number + (row.secret ? " · " + row.secret : "");
+          p.textContent = words.sent + ": #" + row.number;
           p.className = "draft-sent";
           div.appendChild(p);
+          if (row.secret) {
+            var code = document.createElement("code");
+            code.className = "secret";
+            code.textContent = row.secret;
+            var line = document.createElement("p");
+            line.appendChild(code);
+            div.appendChild(line);
+          }
           var open = document.createElement("a");
           open.href = row.link;
           open.textContent = words.open;

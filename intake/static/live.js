@@ -57,7 +57,7 @@
       due.textContent = data.due_local || "";
       due.parentNode.hidden = !data.due_local;
     }
-    if (moved) live.textContent = live.dataset.changed + ": " + data.label + ".";
+    if (moved) live.textContent = live.dataset.changed + " " + data.label + ".";
     if (document.getElementById("history")) return refreshPage();
   }
 

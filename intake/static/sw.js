@@ -8,9 +8,20 @@ var SHELL = ["/", "/lapor", "/tersimpan", "/static/app.js", "/static/drafts.js",
   "/static/icon-192.png", "/static/icon-512.png", "/manifest.webmanifest"];
 var PAGES = ["/", "/lapor", "/tersimpan"];
 
+function keepAreas(cache) {
+  // Every province's regencies, so that the form's pickers work offline (districts are
+  // kept as they are opened).
+  return fetch("/v1/areas/00").then(function (r) { return r.json(); }).then(function (rows) {
+    return cache.add("/v1/areas/00").then(function () {
+      return cache.addAll(rows.map(function (p) { return "/v1/areas/" + p.code; }));
+    });
+  }).catch(function () { /* the form still works online */ });
+}
+
 self.addEventListener("install", function (event) {
-  event.waitUntil(caches.open(CACHE).then(function (c) { return c.addAll(SHELL); })
-    .then(function () { return self.skipWaiting(); }));
+  event.waitUntil(caches.open(CACHE).then(function (c) {
+    return c.addAll(SHELL).then(function () { return keepAreas(c); });
+  }).then(function () { return self.skipWaiting(); }));
 });
 
 self.addEventListener("activate", function (event) {
@@ -55,6 +66,17 @@ self.addEventListener("fetch", function (event) {
     }).catch(function () {
       return caches.match(url.pathname);
     }));
+    return;
+  }
+  if (/^\/v1\/areas\/[0-9.]+$/.test(url.pathname)) {
+    // Reference lists: the network's when it answers (kept), the kept ones when not.
+    event.respondWith(fetch(request).then(function (response) {
+      if (response.ok) {
+        var kept = response.clone();
+        caches.open(CACHE).then(function (c) { c.put(request, kept); });
+      }
+      return response;
+    }).catch(function () { return caches.match(request); }));
     return;
   }
   if (url.pathname.indexOf("/static/") === 0 || url.pathname.indexOf("/vendor/") === 0) {

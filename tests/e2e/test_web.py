@@ -97,10 +97,10 @@ def test_a_citizen_reports_follows_and_replies_on_the_web(
                 "Jalan Cikutra di depan Pasar Cicadas berlubang besar sejak dua minggu lalu "
                 "dan dua pengendara motor jatuh.",
             )
-            page.set_input_files("#lampiran", str(photo))  # files are not kept by a re-shown form
+            assert "IMG_20261120_Budi.jpg" in page.inner_text("#held-files")  # kept
             page.click("#report button[type=submit]")
             page.wait_for_selector("#confirmation")
-            assert "1" in page.inner_text("#attached")
+            assert page.inner_text("#attached").endswith(": 1")
             tn = page.inner_text("#tracking-number").lstrip("#")
             secret = page.inner_text("#secret")
             assert len(tn) == 7 and len(secret) >= 16
@@ -230,7 +230,13 @@ def test_a_citizen_reports_follows_and_replies_on_the_web(
                 f"/laporan/{tn}",
                 "/statistik",
             )
-            for path in (*pages, "/akun/masuk", "/akun/daftar"):
+            for path in (
+                *pages,
+                "/laporan?tampilan=peta",
+                "/tersimpan",
+                "/akun/masuk",
+                "/akun/daftar",
+            ):
                 for path_lang in (
                     f"{path}{'&' if '?' in path else '?'}lang={lang}" for lang in ("id", "en")
                 ):
