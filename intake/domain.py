@@ -76,6 +76,8 @@ _HISTORY_LABELS_EN: dict[str, str] = {
     "acknowledgement": N_("history", "The agency received the report and is handling it"),
     "resolved": N_("history", "The agency says it is done: did it solve your problem?"),
     "notification": N_("history", "Notification sent"),
+    "code_sms": N_("history", "Your secret code was sent by SMS at your request"),
+    "code_email": N_("history", "Your secret code was sent by email at your request"),
     "overdue": N_("history", "The agency missed its deadline"),
     "escalated": N_("history", "Not resolved: you can take it to the Ombudsman"),
     "closed": N_("history", "Report closed"),
@@ -203,6 +205,12 @@ def normalise_phone(raw: str) -> str:
     if not re.fullmatch(r"628\d{7,11}", digits):
         raise ValueError("nomor telepon tidak valid")
     return "+" + digits
+
+
+def mask_email(email: str) -> str:
+    """``budi.santoso@example.id`` -> ``b***@example.id``."""
+    user, _, host = email.partition("@")
+    return f"{user[:1]}***@{host}"
 
 
 def mask_phone(e164: str) -> str:

@@ -40,6 +40,7 @@ from services.contracts import (
     GeoPoint,
     NotificationSent,
     ReportClosed,
+    ReporterCodeRequested,
     ReporterContactRecorded,
     ReportEscalated,
     ReportFollowupPosted,
@@ -591,6 +592,34 @@ def reply(
         report.id,
     )
     _remember(session, report, event.id, "reply", text, now)
+
+
+# How many times one report's code may be sent (a mistyped contact cannot be flooded).
+CODE_SENDS = 3
+
+
+class TooMany(Exception):
+    """The report's code was sent as often as it may be."""
+
+
+def send_code(session: Session, outbox: Outbox, report: Report, code: str, via: str) -> None:
+    """Ask notifications to send the report's secret code to the reporter's own phone or
+    email (never to an address given now); recorded on the reporter's history."""
+    h = HistoryEntry.__table__.c  # type: ignore[attr-defined]
+    sent = session.execute(
+        sa.select(sa.func.count())
+        .select_from(HistoryEntry.__table__)  # type: ignore[attr-defined]
+        .where(h.report_id == report.id, h.kind.in_(("code_sms", "code_email")))
+    ).scalar_one()
+    if sent >= CODE_SENDS:
+        raise TooMany
+    now = datetime.now(UTC)
+    event = outbox.emit(
+        session,
+        ReporterCodeRequested(report_id=report.id, code=code, via=via, requested_at=now),  # type: ignore[arg-type]
+        report.id,
+    )
+    _remember(session, report, event.id, f"code_{via}", "", now)
 
 
 def _remember(

@@ -214,6 +214,11 @@ _WORDS_EN: dict[str, str] = {
         "A report kept on this phone could not be sent as it is: open the form to finish it",
     ),
     "copy": N_("web", "Copy the code"),
+    "send_code": N_("web", "Have the code sent to me"),
+    "send_code_help": N_("web", "Only to the contact you gave with this report, at most 3 times."),
+    "code_via_sms": N_("web", "By SMS to"),
+    "code_via_email": N_("web", "By email to"),
+    "code_sending": N_("web", "The secret code is on its way to your contact."),
     "copied": N_("web", "Copied"),
     "code_groups": N_(
         "web",
@@ -632,6 +637,7 @@ async def report_submit(request: Request) -> Response:
         report=report,
         secret=secret,
         attached=len(stored),
+        ways=code_ways(payload.reporter.phone, str(payload.reporter.email or "") or None),
         link=f"{base}/lacak/{report.tracking_number}?kode={secret}",
     )
 
@@ -690,6 +696,7 @@ async def tracking_page(request: Request, tn: str, kode: str = "", done: str = "
         list[Any],
         handlers.Reading | None,
         IdentityGrant | None,
+        list[tuple[str, str]],
     ]:
         with rt.database.session() as session:
             report, history = _load(session, tn)
@@ -697,9 +704,11 @@ async def tracking_page(request: Request, tn: str, kode: str = "", done: str = "
             attached = handlers.attachments_of(session, report.id) if report else []
             public = handlers.for_public(session, report) if report else None
             asked = identity.waiting(session, report.id) if report else None
-            return report, history, account, attached, public, asked
+            who = session.get(Reporter, report.reporter_ref) if report else None
+            ways = code_ways(who.phone, who.email) if who else []
+            return report, history, account, attached, public, asked, ways
 
-    report, history, account, attached, public, asked = await rt.database.read(work)
+    report, history, account, attached, public, asked, ways = await rt.database.read(work)
     if report is None or (report.confidential and not _proven(report, kode, account)):
         return page(request, "lacak.html", 404, missing=True)
     proven = _proven(report, kode, account)
@@ -726,10 +735,22 @@ async def tracking_page(request: Request, tn: str, kode: str = "", done: str = "
         kode=kode if domain.proves(kode, report.tracking_secret_hash) else "",
         attached=attached if proven else [],
         asked=asked if proven else None,
+        # The code can be sent only by someone who holds it (not by the account alone).
+        ways=ways if domain.proves(kode, report.tracking_secret_hash) else [],
         done=done,
         region=_region(report),
         report_type=domain.label(domain.REPORT_TYPES, report.report_type, language(request)),
     )
+
+
+def code_ways(phone: str | None, email: str | None) -> list[tuple[str, str]]:
+    """Where the reporter may have their code sent: their own phone and email, masked."""
+    ways = []
+    if phone:
+        ways.append(("sms", domain.mask_phone(phone)))
+    if email:
+        ways.append(("email", domain.mask_email(email)))
+    return ways
 
 
 def due_now(report: Report) -> datetime | None:
@@ -887,6 +908,38 @@ async def reply(request: Request, tn: str) -> Response:
 async def add(request: Request, tn: str) -> Response:
     await _forms_check(request)
     return await _answer(request, tn, "info")
+
+
+@router.post("/lacak/{tn}/kode")
+async def send_code(request: Request, tn: str) -> Response:
+    """Send the report's secret code to the reporter's own phone or email (up to
+    ``handlers.CODE_SENDS`` times): with the code itself as the proof."""
+    await _forms_check(request)
+    rt = runtime_of(request)
+    form = await request.form()
+    kode = str(form.get("kode", ""))[:100]
+    via = str(form.get("via", ""))
+    api.limit(rt, request)
+
+    def work() -> None:
+        with rt.database.session() as session:
+            report, _ = _load(session, tn)
+            if report is None or not domain.proves(kode, report.tracking_secret_hash):
+                raise HTTPException(404, "Laporan tidak ditemukan / report not found")
+            who = session.get(Reporter, report.reporter_ref)
+            if via not in dict(code_ways(who.phone, who.email) if who else []):
+                raise HTTPException(422, "tidak ada kontak itu / no such contact")
+            code = domain.group_secret(domain.normalise_secret(kode))
+            try:
+                handlers.send_code(session, rt.outbox, report, code, via)
+            except handlers.TooMany as exc:
+                raise HTTPException(
+                    429, "Kode sudah dikirim 3 kali / the code was sent 3 times"
+                ) from exc
+
+    await rt.database.write(work)
+    rt.wake_relay()
+    return RedirectResponse(f"/lacak/{tn}?kode={kode}&done=code", status_code=303)
 
 
 @router.post("/lacak/{tn}/identitas")

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from prometheus_client import Counter, Gauge, Histogram
 from sqlmodel import Session, col, select
 
-from notifications import domain, regions
+from notifications import domain, handlers, regions
 from notifications.models import (
     Contact,
     Delivery,
@@ -359,6 +359,7 @@ def settle(
         if note is not None:
             note.status = "sent"
             note.sent_at = note.sent_at or now
+            handlers.forget_code(note)
             session.add(note)
         outbox.emit(
             session,

@@ -17,6 +17,9 @@ from services.categories import elements_short
 from services.i18n import N_
 
 # -- Templates ------------------------------------------------------------------------
+# The reporter's own secret code, sent at their request: never on the tracking page, and
+# neither its text nor its values are kept once it is sent (handlers.on_code_requested).
+CODE_TEMPLATE = "secret_code"
 # Template -> (Indonesian, English). Variables never include anyone's contact data: the
 # values come from report events (tracking number, agency name, reasons), never from the
 # contact table. Reporter texts are short enough for one or two SMS.
@@ -85,6 +88,11 @@ _REPORTER_TEMPLATES_EN: dict[str, str] = {
         "notice",
         "Your name and contact were opened to $agency_name for report #$tracking_number only.",
     ),
+    CODE_TEMPLATE: N_(
+        "notice",
+        "Aduan report #$tracking_number, secret code: $code. Keep it to reply and follow the"
+        " report; nobody from Aduan will ask for it.",
+    ),
 }
 REPORTER_TEMPLATES: dict[str, tuple[str, str]] = i18n.pairs("notice", _REPORTER_TEMPLATES_EN)
 
@@ -109,6 +117,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {**REPORTER_TEMPLATES, **AGENCY_TEMPLATE
 # Email subjects, by template.
 _SUBJECTS_EN: dict[str, str] = {
     "received": N_("subject", "Report received"),
+    CODE_TEMPLATE: N_("subject", "Your report's secret code"),
     "information_requested": N_("subject", "Information needed"),
     "verified": N_("subject", "Report verified"),
     "rejected": N_("subject", "Report not accepted"),
@@ -147,6 +156,7 @@ TEMPLATE_ORDER: dict[str, int] = {
     "escalated": 50,
     "identity_consent": 60,
     "identity_released": 61,
+    CODE_TEMPLATE: 1,
 }
 
 

@@ -31,6 +31,7 @@ from services.contracts import (
     IdentityReleaseChanged,
     NotificationSent,
     ReportClosed,
+    ReporterCodeRequested,
     ReporterContactRecorded,
     ReportEscalated,
     ReportFollowupPosted,
@@ -176,7 +177,7 @@ def _show(ctx: HandlerContext, note: Notification, recipient: Recipient) -> None
     note.text = domain.render(note.template, language, **_values(note, recipient))[:1000]
     note.status = "shown"
     ctx.session.add(note)
-    if note.audience == "reporter":
+    if note.audience == "reporter" and note.template != domain.CODE_TEMPLATE:
         ctx.emit(
             NotificationSent(
                 report_id=note.report_id,
@@ -234,7 +235,18 @@ def _queue_reporter(
 ) -> None:
     if note.channel is not None:
         return
-    channel = domain.channel_for(contact.phone if contact.sms_notices else None, contact.email)
+    phone = contact.phone if contact.sms_notices else None
+    channel = domain.channel_for(phone, contact.email)
+    if note.template == domain.CODE_TEMPLATE:
+        # The way the reporter asked for, if they gave it; the code is never sent anywhere
+        # else (nor shown on the tracking page).
+        via = json.loads(note.values).get("via")
+        channel = {"sms": phone, "email": contact.email}.get(via) and via
+        if channel is None:
+            forget_code(note)
+            note.channel, note.status = "none", "failed"
+            ctx.session.add(note)
+            return
     if channel is None:
         if contact.phone and not contact.sms_notices:
             # The phone sent STOP: this notice stays on the tracking page, and MULAI later
@@ -500,7 +512,30 @@ def on_identity(ctx: HandlerContext, event: IdentityReleaseChanged) -> None:
         _notice(ctx, event.report_id, template, event.occurred_at, agency_name=name)
 
 
+def forget_code(note: Notification) -> None:
+    """A secret code's notice keeps neither the code nor its text once it is done."""
+    if note.template == domain.CODE_TEMPLATE:
+        values = json.loads(note.values)
+        values.pop("code", None)
+        note.values = json.dumps(values)
+        note.text = "" if note.text is not None else None
+
+
+def on_code_requested(ctx: HandlerContext, event: ReporterCodeRequested) -> None:
+    """The reporter asked for their secret code by SMS or email: sent once, to the
+    report's own contact, by the way asked (nothing if that way is unknown)."""
+    _notice(
+        ctx,
+        event.report_id,
+        domain.CODE_TEMPLATE,
+        event.requested_at,
+        code=event.code,
+        via=event.via,
+    )
+
+
 HANDLERS: dict[str, Handler] = {
+    "id.aduan.reporter.code_requested.v1": on_code_requested,
     "id.aduan.report.identity_release.v1": on_identity,
     "id.aduan.region.report_changed.v1": regions.on_region_changed,
     "id.aduan.reporter.contact_recorded.v1": on_contact_recorded,

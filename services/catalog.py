@@ -58,6 +58,16 @@ TOPICS: tuple[Topic, ...] = (
         "notifications may read it. Never subscribed to by agencies or regions.",
     ),
     Topic(
+        "reporter.code",
+        ("id.aduan.reporter.code_requested.v1",),
+        producer="intake",
+        consumers=("notifications",),
+        private=True,
+        config={"retention.ms": str(24 * 3600 * 1000)},
+        description="PRIVATE. A reporter's request to have their report's secret code sent "
+        "to their own phone or email; kept a day; only notifications may read it.",
+    ),
+    Topic(
         "report.verified",
         ("id.aduan.report.verified.v1",),
         producer="verification",

@@ -151,6 +151,17 @@ class ReporterContactRecorded(Payload):
     )
 
 
+class ReporterCodeRequested(Payload):
+    """The reporter asked for their report's secret code by SMS or email. Private topic:
+    only notifications reads it, sends it once to the report's own contact and keeps
+    neither the code nor the text once sent."""
+
+    report_id: ReportId
+    code: str = Field(min_length=8, max_length=40, description="The report's secret code.")
+    via: Literal["sms", "email"]
+    requested_at: datetime
+
+
 class Redaction(BaseModel):
     """What a verifier covered before the report went on: the texts as every reader but
     the reporter and the administrators now reads them (the covered words stay in
@@ -571,6 +582,7 @@ EVENT_TYPES: dict[str, type[Payload]] = {
     "id.aduan.report.submitted.v1": ReportSubmitted,
     "id.aduan.report.submitted.v2": ReportSubmittedSealed,
     "id.aduan.reporter.contact_recorded.v1": ReporterContactRecorded,
+    "id.aduan.reporter.code_requested.v1": ReporterCodeRequested,
     "id.aduan.report.verified.v1": ReportVerified,
     "id.aduan.report.rejected.v1": ReportRejected,
     "id.aduan.report.routed.v1": ReportRouted,

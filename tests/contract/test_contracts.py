@@ -23,6 +23,7 @@ from services.contracts import (
     RegionClientChanged,
     RegionReportChanged,
     ReportClosed,
+    ReporterCodeRequested,
     ReporterContactRecorded,
     ReportEscalated,
     ReportFollowupPosted,
@@ -69,6 +70,9 @@ EXAMPLES: list[Payload] = [
     SUBMITTED,
     sealing.seal_submitted(SUBMITTED, RING),
     ReporterContactRecorded(reporter_ref="r1", phone="+6281234567890", email=None),
+    ReporterCodeRequested(
+        report_id=RID, code="7KQM-2H4X-PW9C-M3TB-ZX8D", via="sms", requested_at=NOW
+    ),
     ReportVerified(
         report_id=RID,
         title="Jalan rusak",
@@ -301,7 +305,7 @@ def test_no_agency_facing_payload_carries_contact_fields() -> None:
         for et in topic.event_types:
             fields = set(EVENT_TYPES[et].model_fields)
             assert not fields & contact_words, (et, fields & contact_words)
-    assert [t.name for t in catalog.TOPICS if t.private] == ["reporter.contact"]
+    assert [t.name for t in catalog.TOPICS if t.private] == ["reporter.contact", "reporter.code"]
 
 
 def test_decode_refuses_garbage() -> None:

@@ -28,7 +28,8 @@ import pytest
 
 from intake import domain
 from services.launcher import Platform
-from tests.e2e.helpers import fully_routed, staff_headers, wait_for
+from tests.channels import SmtpSink
+from tests.e2e.helpers import fully_routed, scalar, staff_headers, wait_for
 from tests.e2e.test_verification_console import CHROMIUM, FLAGS
 from tests.map_standin import MapStandIn
 from tests.unit.test_areas_uploads import _jpeg_with_location
@@ -47,13 +48,14 @@ def map_services() -> Iterator[MapStandIn]:
         yield stand_in
 
 
-def _platform(make_platform: Any, stand_in: MapStandIn) -> Platform:
+def _platform(make_platform: Any, stand_in: MapStandIn, **env: str) -> Platform:
     return make_platform(  # type: ignore[no-any-return]
         "sqlite",
         extra_env={
             "INTAKE_MAP_TILES_URL": stand_in.tiles_url,
             "INTAKE_GEOCODER_URL": stand_in.geocoder_url,
             "INTAKE_LIVE_SECONDS": "1",
+            **env,
         },
     )
 
@@ -252,7 +254,8 @@ def test_the_form_says_what_to_fix_keeps_the_files_and_works_offline(
 ) -> None:
     from playwright.sync_api import sync_playwright
 
-    platform = _platform(make_platform, map_services)
+    smtp = SmtpSink().start()
+    platform = _platform(make_platform, map_services, **smtp.env())
     base = platform.url("intake")
     photo = tmp_path / "foto-jalan.jpg"
     photo.write_bytes(_jpeg_with_location())
@@ -283,8 +286,28 @@ def test_the_form_says_what_to_fix_keeps_the_files_and_works_offline(
                 assert page.get_attribute("#phone", "aria-invalid") == "true"
                 assert "foto-jalan.jpg" in page.inner_text("#held-files")
 
+            # Without JavaScript the pickers still work: the form comes back with the
+            # chosen province's regencies, then the regency's districts, files kept.
+            plain = browser.new_context(java_script_enabled=False).new_page()
+            plain.goto(f"{base}/lapor")
+            assert plain.locator("#map").is_hidden()
+            plain.select_option("#province", "32")
+            plain.set_input_files("#lampiran", str(photo))
+            plain.click("#show-areas")
+            plain.select_option("#regency_code", "32.73")
+            plain.click("#show-areas")
+            plain.select_option("#district_code", "32.73.06")
+            assert "foto-jalan.jpg" in plain.inner_text("#held-files")
+            plain.select_option("#category", "infrastruktur")
+            plain.fill("#title", "Trotoar rusak di Cicendo")
+            plain.fill(
+                "#body", "Trotoar di Jalan Pajajaran rusak dan berlubang sejak sebulan lalu."
+            )
+            plain.click("#report-send")
+            assert plain.inner_text("#attached").endswith("1")
+
             # The Anonim warning says which words, at the top; the file is still kept.
-            page.goto(f"{base}/lapor")
+            page.goto(f"{base}/lapor?lang=id")
             fill_form("Nama saya Wahyu Santoso, jalan di depan rumah saya berlubang besar.")
             page.check("#anonymous")
             page.set_input_files("#lampiran", str(photo))
@@ -295,9 +318,40 @@ def test_the_form_says_what_to_fix_keeps_the_files_and_works_offline(
             assert top < page.locator("#report").bounding_box()["y"]
             assert "foto-jalan.jpg" in page.inner_text("#held-files")
             page.fill("#body", "Jalan di depan gang berlubang besar, dua motor terjatuh.")
+            page.fill("#email", "wahyu.santoso@example.id")
             page.click("#report-send")  # no file chosen again
             page.wait_for_selector("#confirmation")
             assert page.inner_text("#attached").endswith("1")
+
+            # The code, sent by email at the reporter's asking: to their own address only,
+            # never on the tracking page, and not kept by notifications once sent.
+            secret = page.inner_text("#secret")
+            mine = page.inner_text("#tracking-number").lstrip("#")
+            assert "w***@example.id" in page.inner_text("#send-code")
+            page.check("#via-email")
+            page.click("#send-code button")
+            page.wait_for_selector("#code-sending")
+
+            def mailed() -> str | None:
+                for to, message in smtp.received():
+                    body = message.get_body(("plain",))
+                    text = body.get_content() if body is not None else ""
+                    if to == ["wahyu.santoso@example.id"] and secret in text:
+                        return str(message["Subject"])
+                return None
+
+            subject = wait_for(mailed, timeout=30, what="the code by email")
+            assert "Kode rahasia" in subject and mine in subject
+            page.reload()
+            assert "dikirim lewat email" in page.inner_text("#history")
+            assert secret not in page.inner_text("body")
+            kept = scalar(
+                platform,
+                "notifications",
+                "select \"values\" || coalesce(text, '') from notifications "
+                "where template = 'secret_code'",
+            )
+            assert secret not in kept and "code" not in kept
 
             # Offline: the form opens from the phone, the report is kept there and the
             # citizen told so; back online, it is sent and the number and code shown.
@@ -332,3 +386,4 @@ def test_the_form_says_what_to_fix_keeps_the_files_and_works_offline(
             assert r.status_code == 200
         finally:
             browser.close()
+            smtp.stop()

@@ -27,6 +27,7 @@ VALUES = {
     "region": "Kota Bandung",
     "due_at": "Jumat, 4 Desember 2026 23.59 WIB",
     "missing": "what where",
+    "code": "7KQM-2H4X-PW9C-M3TB-ZX8D",
 }
 
 

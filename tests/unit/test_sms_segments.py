@@ -22,6 +22,7 @@ VALUES = {
     "reason": "Laporan tidak menyebut lokasi kejadian. / The report does not say where.",
     "missing": "where when",
     "ombudsman_url": "https://ombudsman.go.id/pengaduan",
+    "code": "7KQM-2H4X-PW9C-M3TB-ZX8D",
 }
 # Templates that carry free text from someone else (a verifier's reason): two parts.
 FREE_TEXT = {"rejected"}
