@@ -64,8 +64,41 @@ class Report(Base, table=True):
     public_body: str | None = Field(default=None, sa_type=sa.Text)
     # The reporter's files a verifier withheld from agencies, regions and the public (JSON).
     withheld: str = Field(default="[]", max_length=1400, sa_column_kwargs={"server_default": "[]"})
-    submitted_at: datetime = Field(sa_type=UTCDateTime)
+    submitted_at: datetime = Field(sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+    # The agency's first answer (follow-up, question, acknowledgement or resolution): kept
+    # by a trigger on report_history, for the on-time statistics.
+    first_answer_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # SQLite's full-text index keys a report by this number, given in the order reports
+    # arrive (a trigger; unused on PostgreSQL, which searches a tsvector column).
+    search_id: int | None = Field(default=None, unique=True, index=True)
+
+
+class ReportStat(Base, table=True):
+    """Reports per month of submission, status, province and agency, kept by triggers on
+    ``reports`` (migration e2f3a4b5c6d7): the statistics page sums these rows instead of
+    scanning every report."""
+
+    __tablename__ = "report_stats"
+
+    month: str = Field(primary_key=True, max_length=7, description="YYYY-MM (UTC)")
+    status: str = Field(primary_key=True, max_length=32)
+    province: str = Field(primary_key=True, max_length=2)
+    agency_name: str = Field(primary_key=True, max_length=200, description="'' before routing")
+    n: int = 0
+
+
+class AnswerStat(Base, table=True):
+    """First answers per month of submission, province and agency, and how many came on
+    time, kept by triggers on ``reports`` (first_answer_at, due_at)."""
+
+    __tablename__ = "answer_stats"
+
+    month: str = Field(primary_key=True, max_length=7)
+    province: str = Field(primary_key=True, max_length=2)
+    agency_name: str = Field(primary_key=True, max_length=200)
+    on_time: int = 0
+    answered: int = 0
 
 
 class Reporter(Base, table=True):

@@ -88,6 +88,13 @@ class IntakeSettings(ServiceSettings):
         description="How often an open tracking or confirmation page asks whether its "
         "report moved (docs/decisions/0015-live-status-by-polling.md).",
     )
+    statistics_seconds: float = Field(
+        30,
+        ge=0,
+        le=3600,
+        description="How old the statistics page's sums may be before one read renews "
+        "them (0: read on every request).",
+    )
     assets_dir: Path | None = Field(
         None,
         description="The npm packages the site serves itself (node_modules, from "

@@ -14,7 +14,9 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import re
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -33,11 +35,13 @@ from starlette.datastructures import UploadFile
 from intake import accounts, api, domain, files, forms, handlers, identity, places
 from intake.models import (
     Account,
+    AnswerStat,
     HistoryEntry,
     IdentityGrant,
     Report,
     ReportAttachment,
     Reporter,
+    ReportStat,
 )
 from services import areas, i18n, lifecycle, localtime, uploads
 from services.categories import CATEGORIES, NEEDS
@@ -979,6 +983,40 @@ def _region(report: Report) -> str:
     return ", ".join(parts)
 
 
+def _words(q: str) -> list[str]:
+    """A search's words (letters and digits only: nothing of the index's own syntax)."""
+    return re.findall(r"\w+", q.lower())[:8]
+
+
+def search(dialect: str, q: str, c: Any, newest: int | None = None) -> Any:
+    """The reports whose public texts hold every word of ``q`` (each also as the start of
+    a longer word), by the database's full-text index: PostgreSQL's tsvector, SQLite's
+    FTS5 (migration e2f3a4b5c6d7). Only the public's texts are indexed: a covered or
+    masked word never finds its report. None when ``q`` has no word. On SQLite,
+    ``newest`` keeps to that many of the latest matches (the list widens it as needed)."""
+    words = _words(q)
+    if not words:
+        return None
+    if dialect == "postgresql":
+        wanted = sa.func.to_tsquery("simple", " & ".join(f"{w}:*" for w in words))
+        return sa.literal_column("reports.search_vector").op("@@")(wanted)
+    return c.search_id.in_(sqlite_matches(words, newest))
+
+
+def sqlite_matches(words: list[str], newest: int | None = None) -> Any:
+    """The FTS5 rowids (``reports.search_id``) of the reports holding every word, only the
+    ``newest`` of them when given (rowids come in the order reports arrived)."""
+    match = " ".join(f'"{w}"*' for w in words)
+    hits: Any = (
+        sa.select(sa.literal_column("rowid"))
+        .select_from(sa.text("reports_search"))
+        .where(sa.text("reports_search MATCH :words").bindparams(words=match))
+    )
+    if newest is not None:
+        hits = hits.order_by(sa.literal_column("rowid").desc()).limit(newest)
+    return hits
+
+
 def _public(c: Any) -> Any:
     return sa.and_(c.confidential.is_(False), c.status.in_(PUBLIC))
 
@@ -1003,15 +1041,6 @@ async def browse(
         query = query.where(
             c.latitude.is_not(None), c.longitude.is_not(None), c.anonymous.is_(False)
         )
-    if q.strip():
-        like = f"%{q.strip().lower()[:100]}%"
-        query = query.where(
-            # The public's texts: a covered or masked word never finds its report.
-            sa.or_(
-                sa.func.lower(sa.func.coalesce(c.public_title, c.title)).like(like),
-                sa.func.lower(sa.func.coalesce(c.public_body, c.body)).like(like),
-            )
-        )
     if re.fullmatch(r"\d{2}(\.\d{2})?", wilayah):
         query = query.where(c.regency_code.startswith(wilayah))
     if kategori in CATEGORIES:
@@ -1025,13 +1054,28 @@ async def browse(
     hal = max(1, min(hal, 1000))
     size = 500 if on_map else 20
 
+    dialect = rt.database.engine.dialect.name
+
     def work() -> tuple[list[Report], dict[str, str]]:
         with rt.database.session() as session:
-            rows = list(
-                session.scalars(
-                    query.order_by(c.submitted_at.desc()).limit(size + 1).offset((hal - 1) * size)
-                )
-            )
+
+            def fetch(newest: int | None) -> list[Report]:
+                found = search(dialect, q, c, newest)
+                chosen = query if found is None else query.where(found)
+                ordered = chosen.order_by(c.submitted_at.desc())
+                return list(session.scalars(ordered.limit(size + 1).offset((hal - 1) * size)))
+
+            # SQLite reads the newest matches first and widens the window only when the
+            # filters leave too few (a word in most reports costs as little as a rare one).
+            newest = 2000 if dialect == "sqlite" and search(dialect, q, c) is not None else None
+            rows = fetch(newest)
+            while newest is not None and len(rows) < size + 1:
+                window = sqlite_matches(_words(q), newest).subquery()
+                seen = session.scalar(sa.select(sa.func.count()).select_from(window)) or 0
+                if seen < newest:
+                    break  # every match was in the window
+                newest = newest * 8 if newest < 2_000_000 else None
+                rows = fetch(newest)
             return rows, {r.id: handlers.for_public(session, r).title for r in rows}
 
     rows, titles = await rt.database.read(work)
@@ -1109,13 +1153,6 @@ async def public_report(request: Request, tn: str) -> Response:
     )
 
 
-def _month_of(session: Session, column: Any) -> Any:
-    """A timestamp's month as ``YYYY-MM`` (UTC), in the database's own words."""
-    if session.get_bind().dialect.name == "postgresql":
-        return sa.func.to_char(sa.func.timezone("UTC", column), "YYYY-MM")
-    return sa.func.strftime("%Y-%m", column)
-
-
 def _months(now: datetime) -> list[str]:
     """The 12 months that end with this one, oldest first, as ``YYYY-MM``."""
     year, month = now.year, now.month
@@ -1132,67 +1169,84 @@ def _share(on_time: int, answered: int) -> dict[str, Any]:
     return {"on_time": on_time, "answered": answered, "pct": pct}
 
 
+class _StatisticsCache:
+    """The statistics' sums, read again at most every ``INTAKE_STATISTICS_SECONDS``: a
+    page past that age is served the sums it has while one read renews them (the page
+    says what it counts, not the second it was counted)."""
+
+    def __init__(self) -> None:
+        self.kept: dict[int, tuple[float, str, dict[str, Any]]] = {}
+        self.renewing: dict[int, asyncio.Task[None]] = {}
+
+    async def get(self, rt: ServiceRuntime, first_month: str, work: Any) -> dict[str, Any]:
+        key = id(rt)
+        ttl = files.settings_of(rt).statistics_seconds
+        kept = self.kept.get(key)
+        now = time.monotonic()
+        if kept is None or kept[1] != first_month or ttl == 0:
+            data = await rt.database.read(work)
+            self.kept[key] = (now, first_month, data)
+            return data
+        if now - kept[0] > ttl and key not in self.renewing:
+
+            async def renew() -> None:
+                try:
+                    self.kept[key] = (time.monotonic(), first_month, await rt.database.read(work))
+                except Exception:  # the kept sums stay; the next request tries again
+                    logging.getLogger(__name__).exception("renewing the statistics failed")
+                finally:
+                    self.renewing.pop(key, None)
+
+            self.renewing[key] = asyncio.create_task(renew())
+        return kept[2]
+
+
+_statistics_cache = _StatisticsCache()
+
+
 @router.get("/statistik")
 async def statistics(request: Request) -> Response:
     rt = runtime_of(request)
-    c = Report.__table__.c  # type: ignore[attr-defined]
-    h = HistoryEntry.__table__.c  # type: ignore[attr-defined]
-    now = datetime.now(UTC)
-    months = _months(now)
-    since = datetime(int(months[0][:4]), int(months[0][5:]), 1, tzinfo=UTC)
+    months = _months(datetime.now(UTC))
 
     def work() -> dict[str, Any]:
+        # Every figure counts the same reports (those of the 12 months shown, all of them:
+        # counts point at no one), so that each table adds up to the total. The counts
+        # are kept with the data (report_stats, answer_stats: triggers on reports), not
+        # counted here.
+        r = ReportStat.__table__.c  # type: ignore[attr-defined]
+        a = AnswerStat.__table__.c  # type: ignore[attr-defined]
+        first = months[0]
+
+        def by(column: Any) -> list[Any]:
+            total = sa.func.sum(r.n)
+            return list(
+                session.execute(
+                    sa.select(column, total)
+                    .where(r.month >= first)
+                    .group_by(column)
+                    .having(total > 0)
+                    .order_by(total.desc())
+                ).all()
+            )
+
         with rt.database.session() as session:
-            # Every figure counts the same reports (those of the 12 months shown, all of
-            # them: counts point at no one), so that each table adds up to the total.
-            by_status = dict(
-                session.execute(
-                    sa.select(c.status, sa.func.count())
-                    .where(c.submitted_at >= since)
-                    .group_by(c.status)
-                ).all()
-            )
-            province = sa.func.substr(c.regency_code, 1, 2)
-            by_province = session.execute(
-                sa.select(province, sa.func.count())
-                .where(c.submitted_at >= since)
-                .group_by(province)
-            ).all()
-            by_agency = session.execute(
-                sa.select(c.agency_name, sa.func.count())
-                .where(c.submitted_at >= since)
-                .group_by(c.agency_name)
-                .order_by(sa.func.count().desc())
-            ).all()
-            month = _month_of(session, c.submitted_at)
-            by_month = dict(
-                session.execute(
-                    sa.select(month, sa.func.count()).where(c.submitted_at >= since).group_by(month)
-                ).all()
-            )
-            first = (
-                sa.select(h.report_id, sa.func.min(h.occurred_at).label("at"))
-                .where(h.kind.in_(RESPONSES))
-                .group_by(h.report_id)
-                .subquery()
-            )
-            answered = session.execute(
-                sa.select(c.due_at, first.c.at, c.agency_name, province)
-                .join(first, first.c.report_id == c.id)
-                .where(c.due_at.is_not(None), c.submitted_at >= since)
-            ).all()
             return {
-                "status": by_status,
-                "province": by_province,
-                "agency": by_agency,
-                "month": by_month,
-                "answered": answered,
+                "status": dict(by(r.status)),
+                "province": by(r.province),
+                "agency": [(name or None, n) for name, n in by(r.agency_name)],
+                "month": dict(by(r.month)),
+                "answered": session.execute(
+                    sa.select(
+                        a.agency_name, a.province, sa.func.sum(a.on_time), sa.func.sum(a.answered)
+                    )
+                    .where(a.month >= first)
+                    .group_by(a.agency_name, a.province)
+                    .having(sa.func.sum(a.answered) > 0)
+                ).all(),
             }
 
-    data = await rt.database.read(work)
-
-    def aware(d: datetime) -> datetime:
-        return d if d.tzinfo else d.replace(tzinfo=UTC)
+    data = await _statistics_cache.get(rt, months[0], work)
 
     provinces = areas.provinces()
 
@@ -1201,12 +1255,11 @@ async def statistics(request: Request) -> Response:
 
     # The on-time share of first answers: in all, per agency and per province.
     tally: dict[tuple[str, str], list[int]] = {}
-    for due, at, agency, province in data["answered"]:
-        hit = int(aware(at) <= aware(due))
+    for agency, province, on_time, answered in data["answered"]:
         for key in (("all", ""), ("agency", agency or "-"), ("province", province)):
             row = tally.setdefault(key, [0, 0])
-            row[0] += hit
-            row[1] += 1
+            row[0] += int(on_time)
+            row[1] += int(answered)
     overall = _share(*tally.get(("all", ""), [0, 0]))
 
     def shares(kind: str, name: Any) -> list[tuple[str, dict[str, Any]]]:

@@ -12,6 +12,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -186,6 +187,18 @@ def migrate(url: str, migrations_dir: Path) -> None:
         engine.dispose()
 
 
+# What a migration keeps beside the models, written in each database's own terms (intake's
+# full-text search: an FTS5 table and its shadow tables on SQLite, a generated tsvector
+# column and its GIN index on PostgreSQL): autogenerate and schema comparisons skip it.
+_BESIDE_MODELS = re.compile(r"^(reports_search(_\w+)?|search_vector|ix_reports_search_vector)$")
+
+
+def beside_models(obj: object, name: str | None, kind: str, reflected: bool, other: object) -> bool:
+    """Alembic's ``include_object``: False for the objects a migration keeps beside the
+    models."""
+    return not (reflected and other is None and _BESIDE_MODELS.match(name or ""))
+
+
 def run_alembic_env(target_metadata: sa.MetaData) -> None:
     """Body of every service's ``migrations/env.py``."""
     from alembic import context
@@ -196,6 +209,7 @@ def run_alembic_env(target_metadata: sa.MetaData) -> None:
             target_metadata=target_metadata,
             render_as_batch=conn.dialect.name == "sqlite",
             compare_type=True,
+            include_object=beside_models,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -22,7 +22,7 @@ from services.auth import Administrator, CaseReader
 from services.runtime import ServiceRuntime, runtime_of
 from sla import domain, handlers
 from sla.handlers import SlaCore
-from sla.models import CalendarEntryRow, Clock
+from sla.models import CalendarEntryRow, Clock, ClockTally
 from sla.workdays import CalendarEntry, EntryKind, WorkingCalendar, dump_file, parse_file
 
 log = logging.getLogger(__name__)
@@ -165,45 +165,98 @@ async def compliance(
     ),
     since: datetime | None = None,
 ) -> list[ComplianceRow]:
-    """On-time, late and open clocks per agency or per province (region code)."""
+    """On-time, late and open clocks per agency or per province (region code).
+
+    Summed from ``clock_tallies`` (kept by triggers on ``clocks``); only what depends on
+    the moment is counted from the clocks themselves: the overdue ones (an index range
+    of running clocks due before now), and, for a ``since`` inside a month, that month's
+    clocks from ``since`` on."""
     now = core.now()
     c = Clock.__table__.c  # type: ignore[attr-defined]
-    key = c.agency_id if by == "agency" else sa.func.substr(c.regency_code, 1, 2)
-    late_cond = sa.or_(
-        c.breached_at.is_not(None), sa.and_(c.status == "stopped", c.stopped_at > c.due_at)
+    t = ClockTally.__table__.c  # type: ignore[attr-defined]
+    since = _aware(since) if since is not None else None
+    tally_key = t.agency_id if by == "agency" else t.province
+    clock_key = (
+        sa.func.coalesce(c.agency_id, "")
+        if by == "agency"
+        else sa.func.coalesce(sa.func.substr(c.regency_code, 1, 2), "")
     )
-    on_time_cond = sa.and_(c.status == "stopped", c.stopped_at <= c.due_at, c.breached_at.is_(None))
-    running = c.status.in_(("open", "paused"))
-    query = (
-        sa.select(
-            key.label("key"),
-            sa.func.sum(sa.case((on_time_cond, 1), else_=0)),
-            sa.func.sum(sa.case((late_cond, 1), else_=0)),
-            sa.func.sum(sa.case((running, 1), else_=0)),
-            sa.func.sum(sa.case((sa.and_(running, c.due_at < now), 1), else_=0)),
-        )
-        .where(c.clock == clock, c.status != "cancelled")
-        .group_by(key)
-        .order_by(key)
+    summed = sa.select(
+        tally_key,
+        sa.func.sum(t.on_time),
+        sa.func.sum(t.late),
+        sa.func.sum(t.running),
+        sa.func.sum(t.clocks),
+    ).where(t.clock == clock)
+    partial = None
+    if since is not None:
+        month = f"{since.year:04d}-{since.month:02d}"
+        month_start = datetime(since.year, since.month, 1, tzinfo=UTC)
+        if since == month_start:
+            summed = summed.where(t.month >= month)
+        else:
+            # Whole months after since's from the tallies; since's own month from here.
+            summed = summed.where(t.month > month)
+            following = (month_start + timedelta(days=32)).replace(day=1)
+            on_time_cond = sa.and_(
+                c.status == "stopped", c.stopped_at <= c.due_at, c.breached_at.is_(None)
+            )
+            late_cond = sa.or_(
+                c.breached_at.is_not(None),
+                sa.and_(c.status == "stopped", c.stopped_at > c.due_at),
+            )
+            partial = (
+                sa.select(
+                    clock_key,
+                    sa.func.sum(sa.case((on_time_cond, 1), else_=0)),
+                    sa.func.sum(sa.case((late_cond, 1), else_=0)),
+                    sa.func.sum(sa.case((c.status.in_(("open", "paused")), 1), else_=0)),
+                    sa.func.count(),
+                )
+                .where(
+                    c.clock == clock,
+                    c.status != "cancelled",
+                    c.starts_at >= since,
+                    c.starts_at < following,
+                )
+                .group_by(clock_key)
+            )
+    summed = summed.group_by(tally_key)
+    overdue_query = sa.select(clock_key, sa.func.count()).where(
+        c.clock == clock, c.status.in_(("open", "paused")), c.due_at < now
     )
     if since is not None:
-        query = query.where(c.starts_at >= _aware(since))
+        overdue_query = overdue_query.where(c.starts_at >= since)
+    overdue_query = overdue_query.group_by(clock_key)
 
-    def work() -> list[Any]:
+    def work() -> tuple[list[Any], list[Any], dict[Any, int]]:
         with rt.database.engine.connect() as conn:
-            return list(conn.execute(query))
+            return (
+                list(conn.execute(summed)),
+                list(conn.execute(partial)) if partial is not None else [],
+                {k: int(n) for k, n in conn.execute(overdue_query)},
+            )
 
+    tallied, partial_rows, overdue = await rt.database.read(work)
+    totals: dict[str, list[int]] = {}
+    for k, *counts in [*tallied, *partial_rows]:
+        row = totals.setdefault(k or "", [0, 0, 0, 0])
+        for i, n in enumerate(counts):
+            row[i] += int(n or 0)
     rows = []
-    for k, on_time, late, open_, overdue in await rt.database.read(work):
-        done = int(on_time or 0) + int(late or 0)
+    for k in sorted(totals):
+        on_time, late, open_, clocks = totals[k]
+        if clocks == 0:
+            continue
+        done = on_time + late
         rows.append(
             ComplianceRow(
-                key=k,
-                on_time=int(on_time or 0),
-                late=int(late or 0),
-                open=int(open_ or 0),
-                overdue=int(overdue or 0),
-                on_time_share=round(int(on_time or 0) / done, 4) if done else None,
+                key=k or None,
+                on_time=on_time,
+                late=late,
+                open=open_,
+                overdue=overdue.get(k, 0),
+                on_time_share=round(on_time / done, 4) if done else None,
             )
         )
     return rows

@@ -42,6 +42,9 @@ class Clock(Base, table=True):
     __table_args__ = (
         sa.Index("ix_clocks_status_clock", "status", "clock"),
         sa.Index("ix_clocks_agency_clock", "agency_id", "clock"),
+        # The overdue ones (running, due before now) and a month's partial since.
+        sa.Index("ix_clocks_clock_status_due", "clock", "status", "due_at"),
+        sa.Index("ix_clocks_clock_starts", "clock", "starts_at"),
     )
 
     id: str = Field(primary_key=True, max_length=64)
@@ -65,6 +68,23 @@ class Clock(Base, table=True):
     breached_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     next_fire_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ClockTally(Base, table=True):
+    """On-time, late and running clocks per clock, agency, province and month of start,
+    kept by triggers on ``clocks`` (migration a1b2c3d4e5f6): the compliance report sums
+    these rows instead of scanning every clock. Cancelled clocks count nowhere."""
+
+    __tablename__ = "clock_tallies"
+
+    clock: str = Field(primary_key=True, max_length=32)
+    agency_id: str = Field(primary_key=True, max_length=64, description="'' for none")
+    province: str = Field(primary_key=True, max_length=2, description="'' for none")
+    month: str = Field(primary_key=True, max_length=7, description="YYYY-MM of starts_at")
+    on_time: int = 0
+    late: int = 0
+    running: int = 0
+    clocks: int = 0
 
 
 class CalendarEntryRow(Base, table=True):

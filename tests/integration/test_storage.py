@@ -25,7 +25,7 @@ from routing.models import INBOX, OUTBOX
 from services import bus
 from services.broker import EmbeddedBroker
 from services.contracts import ReportSubmitted, ReportVerified, encode, new_event
-from services.db import Database, migrate
+from services.db import Database, beside_models, migrate
 from services.serve import SERVICES
 from tests.conftest import PgDatabases, kit_for, new_namespace
 from tests.kafka_helpers import read_topic
@@ -108,7 +108,8 @@ class StorageContract:
             # without its migration fails here.
             metadata = importlib.import_module(f"{service}.models").Base.metadata
             with engine.connect() as conn:
-                diff = compare_metadata(MigrationContext.configure(conn), metadata)
+                context = MigrationContext.configure(conn, opts={"include_object": beside_models})
+                diff = compare_metadata(context, metadata)
             engine.dispose()
             assert {"outbox", "inbox", "alembic_version"} <= tables, service
             assert diff == [], (service, diff)
