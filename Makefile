@@ -75,6 +75,7 @@ bench: $(STAMP) ## Measure throughput and latency through the running platform
 	$(BIN)/python -m bench.idle_cost
 	$(BIN)/python -m bench.pipeline
 	$(BIN)/python -m bench.sla_scale
+	$(BIN)/python -m bench.public_scale
 	$(BIN)/python -m bench.notifications_delivery
 	$(BIN)/python -m bench.verification_checks
 	$(BIN)/python -m bench.routing_rules

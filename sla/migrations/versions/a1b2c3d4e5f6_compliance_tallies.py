@@ -84,8 +84,17 @@ def upgrade() -> None:
         sa.Column('clocks', sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint('clock', 'agency_id', 'province', 'month'),
     )
-    op.create_index('ix_clocks_clock_status_due', 'clocks', ['clock', 'status', 'due_at'])
-    op.create_index('ix_clocks_clock_starts', 'clocks', ['clock', 'starts_at'])
+    op.create_index(
+        'ix_clocks_clock_status_due',
+        'clocks',
+        ['clock', 'status', 'due_at', 'agency_id', 'regency_code'],
+    )
+    op.create_index(
+        'ix_clocks_clock_starts',
+        'clocks',
+        ['clock', 'starts_at', 'status', 'due_at', 'stopped_at', 'breached_at', 'agency_id',
+         'regency_code'],
+    )
     key, on_time, late, running = _counts("c", sqlite)
     op.execute(
         f"INSERT INTO clock_tallies "
