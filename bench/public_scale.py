@@ -15,11 +15,8 @@ measures, over repeated requests from one client:
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -29,11 +26,10 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
+from bench import one_service
 from bench.sla_scale import rss_mb
-from services import areas, bus
-from services.broker import EmbeddedBroker, free_port
+from services import areas
 from services.db import migrate
-from services.settings import KitSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 CHUNK = 20_000
@@ -195,39 +191,9 @@ def main() -> None:
         url = args.database_url or f"sqlite:///{tmp}/intake.sqlite3"
         print(f"filling {args.reports:,} reports ({url.split(':')[0]}) ...", flush=True)
         print(f"  inserted in {fill(url, args.reports):.0f} s")
-        broker = EmbeddedBroker(log_path=Path(tmp) / "broker.log")
-        broker.start()
-        ns = "benchpublic"
-        kit = KitSettings(kafka_bootstrap_servers=broker.bootstrap, aduan_namespace=ns)
-        bus.ensure_topics(kit)
-        port = free_port()
-        env = {
-            **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
-            "ADUAN_BROKER_PROFILE": "tansu",
-            "ADUAN_NAMESPACE": ns,
-            "ADUAN_VAR_DIR": tmp,
-            "INTAKE_DATABASE_URL": url,
-            "INTAKE_HTTP_PORT": str(port),
-            "INTAKE_LOOKUPS_PER_IP_PER_MINUTE": "1000000",
-            "ADUAN_LOG_LEVEL": "WARNING",
-            "PYTHONPATH": str(ROOT),
-        }
-        log = open(Path(tmp) / "intake.log", "wb")  # noqa: SIM115
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "services.serve", "intake"], env=env, stdout=log, stderr=log
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            while True:
-                try:
-                    if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if proc.poll() is not None:
-                    raise SystemExit(f"intake exited; see {tmp}/intake.log")
-                time.sleep(0.1)
+        with one_service.running(
+            "intake", url, tmp, {"INTAKE_LOOKUPS_PER_IP_PER_MINUTE": "1000000"}
+        ) as (proc, base, _):
             public = 1_000_000 + next(i for i in range(1, 100) if i % 10 and i % 20)
             pages = {
                 "public list": "/laporan",
@@ -244,10 +210,6 @@ def main() -> None:
                     p50, p99, status = timed(client, path, args.requests)
                     print(f"  {name:34s} p50 {p50:8.1f} ms  p99 {p99:8.1f} ms  ({status})")
             print(f"intake RSS {rss_mb(proc.pid):.0f} MB")
-        finally:
-            proc.terminate()
-            proc.wait(30)
-            broker.stop()
 
 
 if __name__ == "__main__":

@@ -15,10 +15,7 @@ embedded broker) on it and measures:
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -29,10 +26,8 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
-from services import bus
-from services.broker import EmbeddedBroker, free_port
+from bench import one_service
 from services.db import migrate
-from services.settings import KitSettings
 from sla.models import Clock
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,41 +105,11 @@ def main() -> None:
         took = fill(url, args.open)
         print(f"  inserted in {took:.1f} s")
 
-        broker = EmbeddedBroker(log_path=Path(tmp) / "broker.log")
-        broker.start()
-        ns = "benchsla"
-        kit = KitSettings(kafka_bootstrap_servers=broker.bootstrap, aduan_namespace=ns)
-        bus.ensure_topics(kit)
-        port = free_port()
-        env = {
-            **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
-            "ADUAN_BROKER_PROFILE": "tansu",
-            "ADUAN_NAMESPACE": ns,
-            "ADUAN_VAR_DIR": tmp,
-            "SLA_DATABASE_URL": url,
-            "SLA_HTTP_PORT": str(port),
-            "SLA_GAUGE_SECONDS": "5",
-            "ADUAN_LOG_LEVEL": "WARNING",
-            "PYTHONPATH": str(ROOT),
-        }
-        log = open(Path(tmp) / "sla.log", "wb")  # noqa: SIM115
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "services.serve", "sla"], env=env, stdout=log, stderr=log
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            while True:
-                try:
-                    if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if proc.poll() is not None:
-                    raise SystemExit(f"sla exited; see {tmp}/sla.log")
-                time.sleep(0.05)
-            startup = time.perf_counter() - t0
+        with one_service.running("sla", url, tmp, {"SLA_GAUGE_SECONDS": "5"}) as (
+            proc,
+            base,
+            startup,
+        ):
             rss_started = rss_mb(proc.pid)
             print(f"start-up to healthy: {startup:.2f} s; RSS {rss_started:.0f} MB")
 
@@ -213,10 +178,6 @@ def main() -> None:
                 )
             print(f"due query (500 rows) at this size: {due_query_ms:.1f} ms")
             print(f"RSS after firing: {rss_mb(proc.pid):.0f} MB")
-        finally:
-            proc.terminate()
-            proc.wait(30)
-            broker.stop()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,68 @@
+"""One real service on a database a benchmark filled: the embedded broker with the
+platform's topics, the service as its own process, and its address once healthy."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from services import bus
+from services.broker import EmbeddedBroker, free_port
+from services.settings import KitSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def running(
+    service: str, url: str, tmp: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], str, float]]:
+    """The service's process, base URL and seconds from its start to a healthy /health;
+    stopped (and the broker) after."""
+    broker = EmbeddedBroker(log_path=Path(tmp) / "broker.log")
+    broker.start()
+    ns = f"bench{service}"
+    bus.ensure_topics(KitSettings(kafka_bootstrap_servers=broker.bootstrap, aduan_namespace=ns))
+    port = free_port()
+    prefix = service.upper()
+    full_env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
+        "ADUAN_BROKER_PROFILE": "tansu",
+        "ADUAN_NAMESPACE": ns,
+        "ADUAN_VAR_DIR": tmp,
+        f"{prefix}_DATABASE_URL": url,
+        f"{prefix}_HTTP_PORT": str(port),
+        "ADUAN_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+        **(env or {}),
+    }
+    log = open(Path(tmp) / f"{service}.log", "wb")  # noqa: SIM115
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "services.serve", service], env=full_env, stdout=log, stderr=log
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None:
+                raise SystemExit(f"{service} exited; see {tmp}/{service}.log")
+            time.sleep(0.05)
+        yield proc, base, time.perf_counter() - started
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        log.close()
+        broker.stop()
