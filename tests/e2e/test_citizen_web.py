@@ -384,6 +384,33 @@ def test_the_form_says_what_to_fix_keeps_the_files_and_works_offline(
             assert page.locator("#drafts-waiting").count() == 0
             r = httpx.get(f"{base}/v1/reports/{tn}")
             assert r.status_code == 200
+
+            # A draft the server sends back (Anonim, but the story names its reporter) is
+            # not lost: the citizen is told to finish it, and the form takes it back,
+            # filled, its file held, then sends it.
+            context.set_offline(True)
+            page.goto(f"{base}/lapor")
+            fill_form("Nama saya Wahyu, lampu jalan di depan rumah saya mati sebulan.")
+            page.check("#anonymous")
+            page.set_input_files("#lampiran", str(photo))
+            page.click("#report-send")
+            page.wait_for_selector("#kept-offline")
+            context.set_offline(False)
+            page.goto(f"{base}/")
+            page.wait_for_selector("#drafts [id^=draft-fix] a", timeout=20_000)
+            page.click("#drafts [id^=draft-fix] a")
+            page.wait_for_selector("#held-files")
+            assert page.input_value("#title") == "Jalan berlubang di Cicendo"
+            assert page.input_value("#regency_code") == "32.73"
+            assert page.is_checked("#anonymous")
+            assert "foto-jalan.jpg" in page.inner_text("#held-files")
+            page.fill("#body", "Lampu jalan di depan gang mati sebulan, gelap malam hari.")
+            page.click("#report-send")
+            page.wait_for_selector("#confirmation")
+            assert page.inner_text("#attached").endswith("1")
+            page.goto(f"{base}/")
+            page.wait_for_timeout(1500)
+            assert page.locator("#drafts [id^=draft-fix]").count() == 0
         finally:
             browser.close()
             smtp.stop()
