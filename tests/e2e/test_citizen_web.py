@@ -352,6 +352,29 @@ def test_the_form_says_what_to_fix_keeps_the_files_and_works_offline(
                 "where template = 'secret_code'",
             )
             assert secret not in kept and "code" not in kept
+            # Three sends at most; a contact the report does not have is refused.
+            form = {"kode": secret, "via": "email"}
+            for expected in (303, 303, 429):
+                r = httpx.post(f"{base}/lacak/{mine}/kode", data=form)
+                assert r.status_code == expected, r.text
+            r = httpx.post(f"{base}/lacak/{mine}/kode", data={**form, "via": "sms"})
+            assert r.status_code == 422
+            # The live status answers only the token its page was given.
+            assert (
+                httpx.get(f"{base}/lacak/{mine}/keadaan", params={"t": "1" * 25}).status_code == 404
+            )
+            # A held-files field that is not this browser's own attaches nothing.
+            forged = httpx.post(
+                f"{base}/lapor",
+                data={
+                    "category": "infrastruktur",
+                    "title": "Trotoar rusak",
+                    "body": "Trotoar di Jalan Pajajaran rusak sejak sebulan lalu.",
+                    "regency_code": "32.73",
+                    "held": "W1siYWJjIl1d.0123456789abcdef0123456789abcdef",
+                },
+            )
+            assert forged.status_code == 201 and 'id="attached"' not in forged.text
 
             # Offline: the form opens from the phone, the report is kept there and the
             # citizen told so; back online, it is sent and the number and code shown.
