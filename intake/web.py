@@ -543,13 +543,18 @@ async def report_submit(request: Request) -> Response:
     account = await signed_in(request)
     lang = language(request)
     held = files.unseal_held(rt, request, values.pop("held", ""))
-    try:
-        chosen = await files.read_uploads(rt, uploaded, already=len(held))
-    except uploads.UploadRefused as exc:
+
+    def refused(exc: uploads.UploadRefused) -> Response:
+        """The form back with the file's refusal, the files already held kept."""
         problem = exc.en_text if lang == "en" else exc.id_text
         return _form_page(
             request, values, [("lampiran", problem)], http_status=422, account=account, held=held
         )
+
+    try:
+        chosen = await files.read_uploads(rt, uploaded, already=len(held))
+    except uploads.UploadRefused as exc:
+        return refused(exc)
 
     async def again(
         errors: list[tuple[str, str]], http_status: int, warn: list[str] | None = None
@@ -614,10 +619,7 @@ async def report_submit(request: Request) -> Response:
     try:
         stored = await files.save(rt, chosen)
     except uploads.UploadRefused as exc:
-        problem = exc.en_text if lang == "en" else exc.id_text
-        return _form_page(
-            request, values, [("lampiran", problem)], http_status=422, account=account, held=held
-        )
+        return refused(exc)
     stored = files.take_held(rt, held) + stored
     extra: dict[str, Any] = {"files": tuple(stored)}
     if account is not None:
@@ -1067,7 +1069,7 @@ async def browse(
 
             # SQLite reads the newest matches first and widens the window only when the
             # filters leave too few (a word in most reports costs as little as a rare one).
-            newest = 2000 if dialect == "sqlite" and search(dialect, q, c) is not None else None
+            newest = 2000 if dialect == "sqlite" and _words(q) else None
             rows = fetch(newest)
             while newest is not None and len(rows) < size + 1:
                 window = sqlite_matches(_words(q), newest).subquery()
