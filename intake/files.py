@@ -160,12 +160,15 @@ StaffMember = Annotated[auth.Staff, Depends(auth.require_staff(cookie=CONSOLE_CO
 
 
 def may_see(staff: auth.Staff, report: Report, attachment_id: str | None = None) -> bool:
-    """Verifiers and administrators see every report; an officer, the reports routed to
-    their agency, unit or kecamatan, but never a file a verifier withheld."""
-    if staff.role is not auth.Role.agency_officer:
+    """Verifiers and administrators see every report; a monitor too, and an officer the
+    reports routed to their agency, unit or kecamatan, but never a file a verifier
+    withheld."""
+    if staff.role in (auth.Role.administrator, auth.Role.verifier):
         return True
     if attachment_id is not None and attachment_id in json.loads(report.withheld):
         return False
+    if staff.role is auth.Role.monitor:  # reads across agencies, never a withheld file
+        return True
     return bool(staff.agency_id) and staff.agency_id in report.agency_ids.split()
 
 

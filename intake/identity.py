@@ -32,11 +32,7 @@ router = APIRouter(prefix="/v1", tags=["identity release"])
 Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
 StaffMember = Annotated[
     auth.Staff,
-    Depends(
-        auth.require_staff(
-            auth.Role.agency_officer, auth.Role.administrator, cookie=CONSOLE_COOKIES
-        )
-    ),
+    Depends(auth.require_staff(*auth.DISPOSERS, cookie=CONSOLE_COOKIES)),
 ]
 NOT_FOUND = "tidak ditemukan / not found"
 
@@ -161,7 +157,7 @@ async def identity(report_id: str, rt: Runtime, staff: StaffMember) -> dict[str,
             report = session.get(Report, report_id)
             if report is None:
                 raise HTTPException(404, NOT_FOUND)
-            if staff.role is auth.Role.agency_officer:
+            if staff.in_agency:
                 released = session.exec(
                     select(IdentityGrant).where(
                         IdentityGrant.report_id == report_id,

@@ -26,12 +26,20 @@ from sqlmodel import col, select
 from notifications import dispatcher, domain, handlers, webhooks
 from notifications.models import Delivery, DeliveryAttempt, Endpoint
 from notifications.settings import NotificationsSettings
-from services.auth import Administrator, CaseReader, Role, Staff, require_staff
+from services.auth import (
+    AGENCY_ROLES,
+    DISPOSERS,
+    Administrator,
+    CaseReader,
+    Role,
+    Staff,
+    require_staff,
+)
 from services.runtime import ServiceRuntime, runtime_of
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
 Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
-StaffMember = Annotated[Staff, Depends(require_staff(Role.administrator, Role.agency_officer))]
+StaffMember = Annotated[Staff, Depends(require_staff(Role.administrator, *AGENCY_ROLES))]
 
 
 class NotificationOut(BaseModel):
@@ -230,7 +238,7 @@ def _out(e: Endpoint, cls: type[EndpointOut] = EndpointOut, **extra: Any) -> Any
 def _may_manage(staff: Staff, owner_kind: str, owner_id: str) -> None:
     if staff.role == Role.administrator:
         return
-    if staff.role == Role.agency_officer and owner_kind == "agency" and owner_id == staff.agency_id:
+    if staff.role in DISPOSERS and owner_kind == "agency" and owner_id == staff.agency_id:
         return
     raise HTTPException(404, "no such endpoint")
 
@@ -301,7 +309,7 @@ async def list_endpoints(
     owner_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> list[EndpointOut]:
     """Endpoints, by owner (an agency officer sees the agency's own)."""
-    if staff.role == Role.agency_officer:
+    if staff.in_agency:
         owner_kind, owner_id = "agency", staff.agency_id
 
     def work() -> list[EndpointOut]:

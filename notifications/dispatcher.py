@@ -170,6 +170,8 @@ def prepare(session: Session, settings: NotificationsSettings, delivery: Deliver
     note = session.get(Notification, delivery.notification_id)
     if note is not None and note.template == regions.TEMPLATE:
         return _prepare_region(session, delivery, note)
+    if note is not None and delivery.audience == "staff":
+        return _prepare_staff(delivery, note)
     recipient = session.get(Recipient, delivery.report_id)
     if note is None or recipient is None or note.text is None:
         return "notice not ready"
@@ -215,6 +217,25 @@ def prepare(session: Session, settings: NotificationsSettings, delivery: Deliver
         link=link,
         webhook_body=body,
         secrets=secrets,
+    )
+
+
+def _prepare_staff(delivery: Delivery, note: Notification) -> Message | str:
+    """A member of staff's one-time link, to the address it was issued for."""
+    values = json.loads(note.values)
+    if not note.text or "link" not in values or "email" not in values:
+        return "link already forgotten"
+    language = note.language or "id"
+    return Message(
+        delivery_id=delivery.id,
+        notification_id=note.id,
+        report_id="",
+        template=note.template,
+        language=language,
+        text=note.text,
+        subject=domain.staff_subject(note.template, language),
+        address=values["email"],
+        link=values["link"],
     )
 
 
@@ -361,19 +382,20 @@ def settle(
             note.sent_at = note.sent_at or now
             handlers.forget_code(note)
             session.add(note)
-        outbox.emit(
-            session,
-            NotificationSent(
-                report_id=delivery.report_id,
-                notification_id=delivery.notification_id,
-                template=delivery.template,
-                channel=delivery.channel,  # type: ignore[arg-type]
-                audience=delivery.audience,  # type: ignore[arg-type]
-                sent_at=now,
-            ),
-            delivery.report_id,
-            event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"aduan:delivery:{delivery.id}:sent")),
-        )
+        if delivery.audience != "staff":  # a staff account's link: no report, no event
+            outbox.emit(
+                session,
+                NotificationSent(
+                    report_id=delivery.report_id,
+                    notification_id=delivery.notification_id,
+                    template=delivery.template,
+                    channel=delivery.channel,  # type: ignore[arg-type]
+                    audience=delivery.audience,  # type: ignore[arg-type]
+                    sent_at=now,
+                ),
+                delivery.report_id,
+                event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"aduan:delivery:{delivery.id}:sent")),
+            )
     else:
         FAILED.labels(*labels).inc()
         delivery.last_error = (outcome.error or "failed")[:300]
@@ -407,22 +429,25 @@ def settle(
             if note is not None and note.status != "sent":
                 note.status = "failed"
                 session.add(note)
-            outbox.emit(
-                session,
-                NotificationDeadLettered(
-                    report_id=delivery.report_id,
-                    notification_id=delivery.notification_id,
-                    delivery_id=delivery.id,
-                    template=delivery.template,
-                    channel=delivery.channel,  # type: ignore[arg-type]
-                    audience=delivery.audience,  # type: ignore[arg-type]
-                    attempts=delivery.attempts,
-                    last_error=delivery.last_error,
-                    failed_at=now,
-                ),
-                delivery.report_id,
-                event_id=dead_letter_id(delivery),
-            )
+            if delivery.audience == "staff" and note is not None:
+                handlers.forget_code(note)  # a dead link is issued again by its admin
+            elif delivery.audience != "staff":
+                outbox.emit(
+                    session,
+                    NotificationDeadLettered(
+                        report_id=delivery.report_id,
+                        notification_id=delivery.notification_id,
+                        delivery_id=delivery.id,
+                        template=delivery.template,
+                        channel=delivery.channel,  # type: ignore[arg-type]
+                        audience=delivery.audience,  # type: ignore[arg-type]
+                        attempts=delivery.attempts,
+                        last_error=delivery.last_error,
+                        failed_at=now,
+                    ),
+                    delivery.report_id,
+                    event_id=dead_letter_id(delivery),
+                )
     if endpoint is not None:
         session.add(endpoint)
     session.add(delivery)

@@ -112,6 +112,47 @@ _AGENCY_TEMPLATES_EN: dict[str, str] = {
 }
 AGENCY_TEMPLATES: dict[str, tuple[str, str]] = i18n.pairs("notice", _AGENCY_TEMPLATES_EN)
 
+# A member of staff's one-time link to set a password (routing/staff.py), by email.
+_STAFF_TEMPLATES_EN: dict[str, str] = {
+    "staff_invitation": N_(
+        "staff_notice",
+        "Hello $name, you are invited to Aduan as $role $agency_name. Set your password with "
+        "this link, which works once, until $expires_at: $link",
+    ),
+    "staff_reset": N_(
+        "staff_notice",
+        "Hello $name, an administrator reset your Aduan password. Choose a new one with this "
+        "link, which works once, until $expires_at: $link",
+    ),
+}
+STAFF_TEMPLATES: dict[str, tuple[str, str]] = i18n.pairs("staff_notice", _STAFF_TEMPLATES_EN)
+_STAFF_SUBJECTS_EN: dict[str, str] = {
+    "staff_invitation": N_("subject", "Your invitation to Aduan"),
+    "staff_reset": N_("subject", "Reset your Aduan password"),
+}
+STAFF_SUBJECTS: dict[str, tuple[str, str]] = i18n.pairs("subject", _STAFF_SUBJECTS_EN)
+_ROLES_EN: dict[str, str] = {
+    "administrator": N_("staff_role", "National administrator"),
+    "verifier": N_("staff_role", "Verifier"),
+    "coordinator": N_("staff_role", "Agency coordinator"),
+    "unit_officer": N_("staff_role", "Unit officer"),
+    "monitor": N_("staff_role", "Monitor (read-only)"),
+    "agency_officer": N_("staff_role", "Agency officer"),
+}
+ROLE_NAMES: dict[str, tuple[str, str]] = i18n.pairs("staff_role", _ROLES_EN)
+
+
+def role_name(role: str, language: str) -> str:
+    pair = ROLE_NAMES.get(role, (role, role))
+    return pair[1] if language == "en" else pair[0]
+
+
+def staff_subject(template: str, language: str) -> str:
+    pair = STAFF_SUBJECTS.get(template, ("Aduan", "Aduan"))
+    return pair[1] if language == "en" else pair[0]
+
+
+# Report notices (a staff member's link is not one: STAFF_TEMPLATES).
 TEMPLATES: dict[str, tuple[str, str]] = {**REPORTER_TEMPLATES, **AGENCY_TEMPLATES}
 
 # Email subjects, by template.
@@ -162,7 +203,7 @@ TEMPLATE_ORDER: dict[str, int] = {
 
 def render(template: str, language: str, **values: str) -> str:
     """The message text in the reader's language (Indonesian unless English)."""
-    pair = TEMPLATES[template]
+    pair = TEMPLATES.get(template) or STAFF_TEMPLATES[template]
     text = pair[1] if language == "en" else pair[0]
     if values.get("reason"):  # verification writes its reasons in both languages
         values = {**values, "reason": i18n.one_language(values["reason"], language)}

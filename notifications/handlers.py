@@ -46,6 +46,7 @@ from services.contracts import (
     ReportVerified,
     SlaBreached,
     SlaWarning,
+    StaffInvitationIssued,
 )
 
 log = logging.getLogger(__name__)
@@ -513,12 +514,65 @@ def on_identity(ctx: HandlerContext, event: IdentityReleaseChanged) -> None:
 
 
 def forget_code(note: Notification) -> None:
-    """A secret code's notice keeps neither the code nor its text once it is done."""
-    if note.template == domain.CODE_TEMPLATE:
+    """A secret code's notice, or a staff member's one-time link, keeps neither the code
+    (link) nor its text once it is done."""
+    if note.template in (domain.CODE_TEMPLATE, *domain.STAFF_TEMPLATES):
         values = json.loads(note.values)
         values.pop("code", None)
+        values.pop("link", None)
+        values.pop("email", None)
         note.values = json.dumps(values)
         note.text = "" if note.text is not None else None
+
+
+def on_staff_link(ctx: HandlerContext, event: StaffInvitationIssued) -> None:
+    """A member of staff's one-time link (invitation or reset): one email, to the address
+    it was issued for; notifications keeps neither the link nor the text once sent."""
+    template = f"staff_{event.purpose}"
+    exists = ctx.session.exec(
+        select(Notification.id).where(Notification.source_event_id == ctx.event.id)
+    ).first()
+    if exists is not None:
+        return
+    values = {
+        "name": event.name,
+        "role": domain.role_name(event.role, event.language),
+        "agency_name": event.agency_name,
+        "link": event.link,
+        "email": event.email,
+        "expires_at": localtime.format_local(event.expires_at, None, event.language),
+    }
+    note = Notification(
+        id=uuid.uuid4().hex,
+        report_id="",
+        source_event_id=ctx.event.id,
+        template=template,
+        audience="staff",
+        values=json.dumps(values, ensure_ascii=False),
+        language=event.language,
+        text=domain.render(template, event.language, **values)[:1000],
+        channel="email",
+        status="shown",
+        event_time=ctx.event.time,
+        created_at=_now(),
+    )
+    ctx.session.add(note)
+    now = _now()
+    ctx.session.add(
+        Delivery(
+            id=uuid.uuid4().hex,
+            notification_id=note.id,
+            report_id="",
+            source_event_id=ctx.event.id,
+            template=template,
+            audience="staff",
+            channel="email",
+            recipient=(ctx.event.subject or event.invitation_id)[:80],
+            next_attempt_at=now,
+            event_time=ctx.event.time,
+            created_at=now,
+        )
+    )
 
 
 def on_code_requested(ctx: HandlerContext, event: ReporterCodeRequested) -> None:
@@ -535,6 +589,7 @@ def on_code_requested(ctx: HandlerContext, event: ReporterCodeRequested) -> None
 
 
 HANDLERS: dict[str, Handler] = {
+    "id.aduan.staff.invitation_issued.v1": on_staff_link,
     "id.aduan.reporter.code_requested.v1": on_code_requested,
     "id.aduan.report.identity_release.v1": on_identity,
     "id.aduan.region.report_changed.v1": regions.on_region_changed,

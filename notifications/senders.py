@@ -152,6 +152,8 @@ class SmtpSender:
         mail["Message-ID"] = make_msgid(idstring=message.delivery_id, domain=addr.split("@")[-1])
         mail["X-Aduan-Delivery"] = message.delivery_id
         closing = "Lacak aduan Anda" if message.language != "en" else "Track your report"
+        if message.template.startswith("staff_"):  # a staff member's one-time link
+            closing = "Atur kata sandi" if message.language != "en" else "Set your password"
         plain = f"{message.text}\n\n{closing}: {message.link}\n"
         mail.set_content(plain)
         html = (

@@ -33,7 +33,7 @@ from routing.models import (
 )
 from routing.settings import RoutingSettings
 from services import auth, uploads
-from services.auth import Role, Staff, require_staff
+from services.auth import AGENCY_ROLES, DISPOSERS, Role, Staff, require_staff
 from services.categories import CATEGORIES
 from services.contracts import AttachmentRef
 from services.runtime import ServiceRuntime, runtime_of
@@ -43,10 +43,13 @@ router = APIRouter(prefix="/v1", tags=["routing"])
 reporter_router = APIRouter(prefix="/v1", tags=["reporters"])
 
 Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
-Officer = Annotated[Staff, Depends(require_staff(Role.agency_officer, Role.administrator))]
-Reader = Annotated[
-    Staff, Depends(require_staff(Role.agency_officer, Role.administrator, Role.verifier))
-]
+# Who works on reports: agency staff (their own) and administrators.
+Officer = Annotated[Staff, Depends(require_staff(*AGENCY_ROLES, Role.administrator))]
+# Who may dispose a report to a unit, return it, or ask for the reporter's identity.
+Disposer = Annotated[Staff, Depends(require_staff(*DISPOSERS))]
+# Who reads the inbox and reports: officers and monitors (read-only, every agency).
+Watcher = Annotated[Staff, Depends(require_staff(*AGENCY_ROLES, Role.administrator, Role.monitor))]
+Reader = Annotated[Staff, Depends(require_staff(*AGENCY_ROLES, Role.administrator, Role.verifier))]
 Administrator = Annotated[Staff, Depends(require_staff(Role.administrator))]
 Planner = Annotated[Staff, Depends(require_staff(Role.administrator, Role.verifier))]
 
@@ -124,7 +127,7 @@ def load_visible(session: Session, report_id: str, staff: Staff) -> Routing:
     routing = session.get(Routing, report_id)
     if routing is None:
         raise HTTPException(404, NOT_FOUND)
-    if staff.role is Role.agency_officer and not handlers.visible_to(routing, staff.agency_id):
+    if staff.in_agency and not handlers.visible_to(routing, staff.agency_id):
         raise HTTPException(404, NOT_FOUND)
     return routing
 
@@ -207,7 +210,7 @@ def _emit(rt: ServiceRuntime, session: Session) -> handlers.Emit:
 def _acting_agency(staff: Staff, routing: Routing) -> str:
     """Whom an action is in the name of: the officer's agency, or for an administrator
     the agency in charge."""
-    if staff.role is Role.agency_officer and staff.agency_id:
+    if staff.in_agency and staff.agency_id:
         return staff.agency_id
     return routing.agency_id
 
@@ -229,7 +232,7 @@ def inbox(
     """Reports visible to the caller, the nearest first-response deadline first."""
     c = Routing.__table__.c  # type: ignore[attr-defined]
     query = sa.select(Routing)
-    if staff.role is Role.agency_officer:
+    if staff.in_agency:
         query = query.where(handlers.inbox_filter(staff.agency_id or ""))
     elif agency:
         query = query.where(handlers.inbox_filter(agency))
@@ -244,7 +247,7 @@ def inbox(
 @router.get("/inbox")
 async def get_inbox(
     rt: Runtime,
-    staff: Officer,
+    staff: Watcher,
     box: Box = "open",
     agency: str | None = Query(None, max_length=64, description="Administrators: one agency"),
     limit: int = Query(50, ge=1, le=500),
@@ -257,7 +260,7 @@ async def get_inbox(
 
 
 @router.get("/reports/{report_id}")
-async def get_report(report_id: str, rt: Runtime, staff: Officer) -> dict[str, Any]:
+async def get_report(report_id: str, rt: Runtime, staff: Watcher) -> dict[str, Any]:
     """One report: the story, where it is, and every step of its handling."""
     intake_url = rt.settings.intake_url  # type: ignore[attr-defined]
     return await _read(
@@ -437,13 +440,13 @@ def attachment_store(rt: ServiceRuntime) -> uploads.Store:
 
 
 @router.post("/reports/{report_id}/forward")
-async def forward(report_id: str, body: ForwardIn, rt: Runtime, staff: Officer) -> Any:
+async def forward(report_id: str, body: ForwardIn, rt: Runtime, staff: Disposer) -> Any:
     """Pass the report down to a work unit or kecamatan of the agency in charge."""
     return await do_forward(rt, report_id, staff, body)
 
 
 @router.post("/reports/{report_id}/return")
-async def return_report(report_id: str, body: ReasonIn, rt: Runtime, staff: Officer) -> Any:
+async def return_report(report_id: str, body: ReasonIn, rt: Runtime, staff: Disposer) -> Any:
     """Not this agency's: back to verification for another routing, with the reason."""
     return await do_return(rt, report_id, staff, body)
 
@@ -472,7 +475,7 @@ async def followup(
 
 
 @router.get("/reports/{report_id}/attachments/{attachment_id}")
-async def attachment(report_id: str, attachment_id: str, rt: Runtime, staff: Officer) -> Response:
+async def attachment(report_id: str, attachment_id: str, rt: Runtime, staff: Watcher) -> Response:
     """A follow-up's file, for staff who may see the report."""
 
     def work(s: Session) -> Attachment:

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from routing import api, console, handlers, identity, region_api
+from routing import api, console, handlers, identity, region_api, signin
 from routing.models import INBOX, OUTBOX, Base
 from routing.settings import RoutingSettings
 from services.runtime import ServiceDefinition, ServiceRuntime, every
@@ -58,6 +58,7 @@ def build() -> ServiceDefinition:
             api.reporter_router,
             region_api.router,
             console.router,
+            signin.router,
         ],
         startup=[seed_directory],
         background=[count_loop],

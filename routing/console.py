@@ -28,7 +28,7 @@ from starlette.datastructures import UploadFile
 from routing import api, directory, handlers, identity
 from routing.models import Agency, ReportCopy
 from services import areas, i18n, lifecycle, localtime
-from services.auth import Role, Staff
+from services.auth import AGENCY_ROLES, DISPOSERS, Role, Staff
 from services.categories import CATEGORIES
 from services.console import Console, language
 from services.i18n import N_
@@ -168,7 +168,7 @@ LOG: dict[str, tuple[str, str]] = i18n.pairs("agency_log", _LOG_EN)
 console = Console(
     "/console",
     ("Konsol instansi", "Agencies' console"),
-    (Role.agency_officer, Role.administrator),
+    (*AGENCY_ROLES, Role.administrator, Role.monitor),
     Path(__file__).parent / "templates",
     WORDS,
     name="routing",
@@ -287,7 +287,15 @@ async def report_page(request: Request, report_id: str, error: str = "") -> Resp
         language(request),
         detail["regency_code"],
     )
-    return _render(request, "report.html", r=detail, error=error, staff_agency=staff.agency_id)
+    return _render(
+        request,
+        "report.html",
+        r=detail,
+        error=error,
+        staff_agency=staff.agency_id,
+        may_act=staff.role is not Role.monitor,
+        may_dispose=staff.role in DISPOSERS,
+    )
 
 
 async def _act(request: Request, report_id: str, action: str) -> Response:
@@ -296,6 +304,10 @@ async def _act(request: Request, report_id: str, action: str) -> Response:
     rt = runtime_of(request)
     values = {k: v for k, v in form.multi_items() if k != "csrf" and isinstance(v, str)}
     back = f"/console/reports/{report_id}"
+    if staff.role is Role.monitor:
+        raise HTTPException(403, "Pemantau hanya membaca. Monitors read only.")
+    if action in ("forward", "return", "identity") and staff.role not in DISPOSERS:
+        raise HTTPException(403, "Hanya koordinator instansi. Agency coordinators only.")
     try:
         if action == "forward":
             await api.do_forward(rt, report_id, staff, api.ForwardIn.model_validate(values))

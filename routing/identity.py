@@ -106,7 +106,7 @@ def for_agency(session: Session, report_id: str, agency_id: str | None) -> list[
 
 @router.post("/reports/{report_id}/identity-requests", status_code=201, response_model=RequestOut)
 async def request_identity(
-    report_id: str, body: RequestIn, rt: api.Runtime, staff: api.Officer
+    report_id: str, body: RequestIn, rt: api.Runtime, staff: api.Disposer
 ) -> dict[str, Any]:
     """Ask for the reporter's identity, for this report only, with a reason. One open
     request per agency and report (409 for a second); 404 for a report the caller's

@@ -225,3 +225,79 @@ class RevokedRegionClient(Base, table=True):
     client_id: str = Field(primary_key=True, max_length=64)
     region: str = Field(max_length=5)
     revoked_at: datetime = Field(sa_type=UTCDateTime)
+
+
+# --- staff accounts (routing/staff.py; decision 0016) --------------------------------
+
+
+class StaffAccount(Base, table=True):
+    """A member of staff: their role and, for agency staff, their agency, unit or
+    kecamatan (an ``agencies`` row). The password is an Argon2id hash; the TOTP secret
+    is sealed with the platform's text keys."""
+
+    __tablename__ = "staff_accounts"
+
+    id: str = Field(primary_key=True, max_length=64)
+    email: str = Field(max_length=254, sa_column_kwargs={"unique": True})
+    name: str = Field(max_length=200)
+    role: str = Field(max_length=32)
+    agency_id: str | None = Field(default=None, max_length=64, index=True)
+    password_hash: str | None = Field(default=None, max_length=200)
+    totp_secret: str | None = Field(default=None, max_length=400)
+    # The last TOTP time step used: a code is good once.
+    totp_last_step: int | None = None
+    oidc_issuer: str | None = Field(default=None, max_length=300)
+    oidc_subject: str | None = Field(default=None, max_length=255, index=True)
+    failures: int = 0
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    created_by: str = Field(max_length=64)
+    last_sign_in_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class StaffSession(Base, table=True):
+    """A sign-in: the sign-in page's cookie keeps its random token; the table keeps only
+    its SHA-256."""
+
+    __tablename__ = "staff_sessions"
+
+    id: str = Field(primary_key=True, max_length=64)
+    account_id: str = Field(max_length=64, index=True)
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    method: str = Field(max_length=16, description="password, password+totp or oidc")
+    ip: str = Field(default="", max_length=64)
+    user_agent: str = Field(default="", max_length=200)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_by: str | None = Field(default=None, max_length=64)
+
+
+class StaffInvitation(Base, table=True):
+    """A one-time link to set a password: an invitation, or an administrator's reset."""
+
+    __tablename__ = "staff_invitations"
+
+    id: str = Field(primary_key=True, max_length=64)
+    account_id: str = Field(max_length=64, index=True)
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    purpose: str = Field(max_length=16, description="invitation or reset")
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    created_by: str = Field(max_length=64)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class StaffAudit(Base, table=True):
+    """Who signed in, out or failed to, and what was done to whose account."""
+
+    __tablename__ = "staff_audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
+    account_id: str | None = Field(default=None, max_length=64, index=True)
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=32)
+    ip: str = Field(default="", max_length=64)
+    detail: str = Field(default="", max_length=300)

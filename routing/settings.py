@@ -24,6 +24,12 @@ class RoutingSettings(ServiceSettings):
         description="Folder of follow-up attachments (a shared volume or a mounted bucket "
         "when several instances run). Unset: ADUAN_VAR_DIR/routing-attachments.",
     )
+    oidc_providers: str = Field(
+        "",
+        description="OpenID Connect providers for staff sign-in, a JSON list (routing/oidc.py, "
+        "docs/staff.md): name, label, issuer, client_id, client_secret, role_claim, roles, "
+        "agency_claim, agencies.",
+    )
     intake_url: str = Field(
         "http://127.0.0.1:8080",
         validation_alias=AliasChoices("ROUTING_INTAKE_URL", "INTAKE_PUBLIC_BASE_URL"),

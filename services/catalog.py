@@ -68,6 +68,29 @@ TOPICS: tuple[Topic, ...] = (
         "to their own phone or email; kept a day; only notifications may read it.",
     ),
     Topic(
+        "staff.access",
+        ("id.aduan.staff.access_changed.v1",),
+        producer="routing",
+        consumers=(),
+        key="staff account id",
+        partitions=1,
+        description="Staff sessions signed out or revoked and accounts disabled or changed. "
+        "Every process of every service reads all of it without a consumer group "
+        "(services/staffgate.py) and refuses those tokens.",
+    ),
+    Topic(
+        "staff.invitations",
+        ("id.aduan.staff.invitation_issued.v1",),
+        producer="routing",
+        consumers=("notifications",),
+        key="staff account id",
+        private=True,
+        partitions=1,
+        config={"retention.ms": str(24 * 3600 * 1000)},
+        description="PRIVATE. One-time links for staff to set a password, to be emailed; "
+        "kept a day; only notifications may read it.",
+    ),
+    Topic(
         "report.verified",
         ("id.aduan.report.verified.v1",),
         producer="verification",

@@ -6,7 +6,11 @@ aduan replay --since T    re-publish every service's outbox events since T
 aduan schemas [--check]   write (or check) the JSON Schemas of the event contracts
 aduan asyncapi [--check]  write (or check) docs/asyncapi.yaml from the catalogue
 aduan token --role ROLE --sub NAME [--agency ID]
-                          issue a staff token (ADUAN_AUTH_SECRET, or the embedded one)
+                          issue a staff token for scripts and tests (ADUAN_AUTH_SECRET,
+                          or the embedded one); people sign in at routing's /auth/login
+aduan staff create-admin --email E --name N
+                          make a national administrator and print their one-time link
+                          to set a password and the second factor
 aduan areas refresh --version X.Y.Z
                           replace the shipped administrative areas with a newer
                           release of idn-area-data (npm), after checking it
@@ -55,11 +59,15 @@ def _run(args: argparse.Namespace) -> int:
     print(f"  report {site}/lapor, follow {site}/lacak, public {site}/laporan, {site}/statistik")
     print(f"Verifiers' console:     {platform.url('verification')}/console")
     print(f"Agencies' console:      {platform.url('routing')}/console")
-    print(
-        "First sign-in to a console: issue yourself a staff token and paste it on the "
-        "sign-in page:\n  .venv/bin/aduan token --role administrator --sub your-name"
-        "\n  (verifier; agency_officer with --agency, e.g. --agency pemda-32.73)\n"
-    )
+    print(f"Staff sign-in (every console): {platform.url('routing')}/auth/login")
+    if platform.administrators() == 0:
+        print(
+            "No administrator yet. Make the first one, then open the one-time link it prints"
+            " to set a password and the second factor (an authenticator app):\n"
+            "  .venv/bin/aduan staff create-admin --email you@example.go.id --name 'Your Name'"
+            "\nThen invite verifiers and agency staff from "
+            f"{platform.url('routing')}/auth/staff (docs/staff.md).\n"
+        )
     print(f"logs: {platform.log_dir}\nCtrl-C stops everything.", flush=True)
     stop.wait()
     print("stopping...", flush=True)
@@ -93,6 +101,24 @@ def _token(args: argparse.Namespace) -> int:
         print(f"aduan token: {exc}", file=sys.stderr)
         return 2
     print(token)
+    return 0
+
+
+def _staff(args: argparse.Namespace) -> int:
+    from routing.staff import Refused
+
+    try:
+        base = (
+            KitSettings().aduan_staff_signin_url or f"http://127.0.0.1:{DEFAULT_PORTS['routing']}"
+        )
+        link = Platform().create_admin(args.email, args.name, base)
+    except Refused as exc:
+        print(f"aduan staff: {exc.key}", file=sys.stderr)
+        return 2
+    print(
+        f"Administrator {args.email.strip().lower()} created. Open this link once, within 3 "
+        f"days, to set the password and the second factor:\n{link}"
+    )
     return 0
 
 
@@ -147,6 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     tok.add_argument("--role", required=True, choices=[r.value for r in auth.Role])
     tok.add_argument("--sub", required=True, help="who the token is for")
     tok.add_argument("--agency", help="the agency of an agency officer")
+    st = sub.add_parser("staff", help="staff accounts")
+    st.add_argument("action", choices=["create-admin"])
+    st.add_argument("--email", required=True)
+    st.add_argument("--name", required=True)
     tk = sub.add_parser("text-key", help="print a new key for ADUAN_TEXT_KEYS")
     tk.add_argument("--id", default="k1", help="the key's id (letters, digits, - and _)")
     mig = sub.add_parser("migration", help="autogenerate a migration for a service")
@@ -172,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.cmd == "token":
         return _token(args)
+    if args.cmd == "staff":
+        return _staff(args)
     if args.cmd == "text-key":
         from services import sealing
 

@@ -162,6 +162,39 @@ class ReporterCodeRequested(Payload):
     requested_at: datetime
 
 
+class StaffAccessChanged(Payload):
+    """A member of staff's access was taken back: one sign-in session (signed out or
+    revoked), or every session of the account begun before ``not_before`` (disabled,
+    re-roled, password reset). Every service process reads the whole topic
+    (services/staffgate.py) and refuses those tokens."""
+
+    account_id: str = Field(min_length=1, max_length=64)
+    session_id: str | None = Field(None, max_length=64)
+    change: Literal[
+        "signed_out", "session_revoked", "account_disabled", "account_changed", "password_reset"
+    ]
+    not_before: datetime
+    forget_after: datetime = Field(
+        description="After this, no token of the session could be used anyway."
+    )
+
+
+class StaffInvitationIssued(Payload):
+    """PRIVATE. A one-time link for a member of staff to set their password (an invitation
+    or an administrator's reset): notifications emails it once and keeps neither the link
+    nor the text once sent."""
+
+    invitation_id: str = Field(min_length=1, max_length=64)
+    email: str = Field(max_length=254)
+    name: str = Field(max_length=200)
+    role: str = Field(max_length=32)
+    agency_name: str = Field(default="", max_length=200)
+    link: str = Field(max_length=2000)
+    purpose: Literal["invitation", "reset"]
+    language: Literal["id", "en"] = "id"
+    expires_at: datetime
+
+
 class Redaction(BaseModel):
     """What a verifier covered before the report went on: the texts as every reader but
     the reporter and the administrators now reads them (the covered words stay in
@@ -607,6 +640,8 @@ EVENT_TYPES: dict[str, type[Payload]] = {
     "id.aduan.region.client_changed.v1": RegionClientChanged,
     "id.aduan.notification.sent.v1": NotificationSent,
     "id.aduan.notification.dead_lettered.v1": NotificationDeadLettered,
+    "id.aduan.staff.access_changed.v1": StaffAccessChanged,
+    "id.aduan.staff.invitation_issued.v1": StaffInvitationIssued,
 }
 TYPE_OF: dict[type[Payload], str] = {model: name for name, model in EVENT_TYPES.items()}
 

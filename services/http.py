@@ -69,15 +69,17 @@ def new_nonce() -> str:
     return secrets.token_urlsafe(16)
 
 
-def page_csp(nonce: str, images_from: str | None = None) -> str:
+def page_csp(nonce: str, images_from: str | None = None, forms_to: str = "") -> str:
     """The pages' Content-Security-Policy: scripts only from here or with this page's
     nonce (no inline script without it, no inline event handler), nothing framed; images
-    from here (and a map's tile server, when given)."""
+    from here (and a map's tile server, when given); forms post here, or to (and redirect
+    to) the origins in ``forms_to`` (the staff sign-in page and the consoles)."""
     images = f"img-src 'self' data: {images_from}; " if images_from else ""
+    forms = f"'self' {forms_to}".strip()
     return (
         f"default-src 'self'; {images}style-src 'self' 'unsafe-inline'; "
         f"script-src 'self' 'nonce-{nonce}'; object-src 'none'; base-uri 'none'; "
-        "form-action 'self'; frame-ancestors 'none'"
+        f"form-action {forms}; frame-ancestors 'none'"
     )
 
 

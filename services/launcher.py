@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -152,6 +153,49 @@ class Platform:
             path.write_text(sealing.new_key_spec())
         return path.read_text().strip()
 
+    def _routing_db(self) -> Any:
+        from services.db import Database, migrate
+
+        url = self.database_url("routing")
+        migrate(url, ROOT / "routing" / "migrations")
+        return Database(url)
+
+    def create_admin(self, email: str, name: str, base: str | None = None) -> str:
+        """A national administrator, and their one-time link to set a password and the
+        second factor (``aduan staff create-admin``)."""
+        from routing import staff
+        from routing.models import OUTBOX
+
+        base = base or self.extra_env.get("ADUAN_STAFF_SIGNIN_URL") or self.url("routing")
+        db = self._routing_db()
+        try:
+            with db.session() as session:
+                account = staff.create_account(
+                    session, email, name, auth.Role.administrator, None, "aduan staff create-admin"
+                )
+                outbox = bus.Outbox("routing", self.kit(), OUTBOX)
+                return staff.issue_link(session, outbox, account, "invitation", "cli", base)
+        finally:
+            db.close()
+
+    def administrators(self) -> int:
+        """How many enabled administrator accounts routing has."""
+        import sqlalchemy as sa
+
+        db = self._routing_db()
+        try:
+            with db.engine.connect() as conn:
+                return int(
+                    conn.execute(
+                        sa.text(
+                            "SELECT count(*) FROM staff_accounts "
+                            "WHERE role = 'administrator' AND disabled_at IS NULL"
+                        )
+                    ).scalar_one()
+                )
+        finally:
+            db.close()
+
     def staff_token(self, role: auth.Role, sub: str, agency_id: str | None = None) -> str:
         """A signed token for a member of staff, valid on this platform's services."""
         return auth.issue(self.auth_secret(), sub, role, agency_id)
@@ -161,6 +205,10 @@ class Platform:
         env = dict(os.environ)
         env.update(self.extra_env)
         env["ADUAN_AUTH_SECRET"] = self.auth_secret()
+        env.setdefault("ADUAN_STAFF_SIGNIN_URL", self.url("routing"))
+        env.setdefault(
+            "ADUAN_CONSOLE_ORIGINS", ",".join(self.url(s) for s in ("routing", "verification"))
+        )
         if inst.service in sealing.HOLDERS:  # the only services that read citizens' words
             env["ADUAN_TEXT_KEYS"] = self.text_keys()
         else:

@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services import bus, catalog, metrics
+from services import bus, catalog, metrics, staffgate
 from services.db import Database, migrate
 from services.http import SecurityHeaders, install_error_handlers
 from services.settings import KitSettings, ServiceSettings
@@ -82,6 +82,7 @@ class ServiceRuntime:
         self.db: Database | None = None
         self.outbox = bus.Outbox(self.name, kit, definition.outbox_table)
         self.relay: bus.OutboxRelay | None = None
+        self.gate: staffgate.Reader | None = None
         self.faust_app: bus.AduanFaustApp | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -121,6 +122,9 @@ class ServiceRuntime:
     async def start(self) -> None:
         """Migrate the database, then start the relay and the faust worker."""
         await asyncio.to_thread(migrate, self.db_url, self.definition.migrations)
+        # Every process refuses revoked staff sessions (services/staffgate.py).
+        self.gate = staffgate.Reader(self.kit)
+        self.gate.start()
         self.db = Database(self.db_url)
         self.relay = bus.OutboxRelay(self.name, self.kit, self.db, self.definition.outbox_table)
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-relay"))
@@ -245,6 +249,8 @@ class ServiceRuntime:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if self.gate is not None:
+            await asyncio.to_thread(self.gate.stop)
         if self.db is not None:
             self.db.close()
 
@@ -297,7 +303,7 @@ class ServiceRuntime:
         def metrics_endpoint() -> Response:
             return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-        measured = HttpMetrics(app, self.name)
+        measured = HttpMetrics(StateCookies(app), self.name)
         return BodyLimit(  # type: ignore[return-value]
             measured,
             self.settings.max_body_bytes,
@@ -313,6 +319,28 @@ class _Wrapper:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.app, name)
+
+
+class StateCookies(_Wrapper):
+    """Adds the ``Set-Cookie`` headers a request left in ``request.state.set_cookies``
+    (a console renewing its sign-in while it answers, whatever the page returns)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                cookies = scope.get("state", {}).get("set_cookies")
+                if cookies:
+                    message["headers"] = [
+                        *message.get("headers", []),
+                        *((b"set-cookie", c.encode("latin-1")) for c in cookies),
+                    ]
+            await send(message)
+
+        await self.app(scope, receive, sending)
 
 
 class HttpMetrics(_Wrapper):

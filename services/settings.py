@@ -83,6 +83,17 @@ class KitSettings(BaseSettings):
         "administrators); at least 32 characters. Unset: `aduan run` makes one and keeps "
         "it in ADUAN_VAR_DIR/auth-secret.",
     )
+    aduan_staff_signin_url: str = Field(
+        "",
+        description="Where every console sends a member of staff to sign in: routing's "
+        "public address (routing owns staff accounts). Unset: the console's own service, "
+        "which is right only for routing's console. `aduan run` sets it.",
+    )
+    aduan_console_origins: str = Field(
+        "",
+        description="The consoles' public origins (scheme://host[:port], comma-separated) "
+        "that the sign-in page may send a signed-in person back to. `aduan run` sets it.",
+    )
     aduan_text_keys: SecretStr | None = Field(
         None,
         description="Keys that seal report texts on report.submitted and "

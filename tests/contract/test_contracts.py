@@ -24,6 +24,8 @@ from services.contracts import (
     RegionReportChanged,
     ReportClosed,
     ReporterCodeRequested,
+    StaffAccessChanged,
+    StaffInvitationIssued,
     ReporterContactRecorded,
     ReportEscalated,
     ReportFollowupPosted,
@@ -72,6 +74,26 @@ EXAMPLES: list[Payload] = [
     ReporterContactRecorded(reporter_ref="r1", phone="+6281234567890", email=None),
     ReporterCodeRequested(
         report_id=RID, code="7KQM-2H4X-PW9C-M3TB-ZX8D", via="sms", requested_at=NOW
+    ),
+    StaffAccessChanged(
+        account_id="siti.rahma",
+        session_id="9f1c2d3e4b5a69788796a5b4c3d2e1f0",
+        change="signed_out",
+        not_before=NOW,
+        forget_after=NOW,
+    ),
+    StaffAccessChanged(
+        account_id="siti.rahma", change="account_disabled", not_before=NOW, forget_after=NOW
+    ),
+    StaffInvitationIssued(
+        invitation_id="a1b2c3d4e5f6a1b2c3d4e5f6",
+        email="siti.rahma@bandung.go.id",
+        name="Siti Rahma",
+        role="unit_officer",
+        agency_name="Dinas PUPR Kota Bandung",
+        link="https://aduan.example.go.id/auth/invitation/x" + "y" * 40,
+        purpose="invitation",
+        expires_at=NOW,
     ),
     ReportVerified(
         report_id=RID,
@@ -305,7 +327,11 @@ def test_no_agency_facing_payload_carries_contact_fields() -> None:
         for et in topic.event_types:
             fields = set(EVENT_TYPES[et].model_fields)
             assert not fields & contact_words, (et, fields & contact_words)
-    assert [t.name for t in catalog.TOPICS if t.private] == ["reporter.contact", "reporter.code"]
+    assert [t.name for t in catalog.TOPICS if t.private] == [
+        "reporter.contact",
+        "reporter.code",
+        "staff.invitations",
+    ]
 
 
 def test_decode_refuses_garbage() -> None:
