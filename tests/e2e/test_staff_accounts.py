@@ -219,7 +219,7 @@ def test_staff_invite_sign_in_dispose_answer_and_disable(
 
             # The administrator disables the officer.
             page.goto(f"{routing}/auth/staff")
-            page.click(f"#account-penghubung form[action$='/disable'] button")
+            page.click("#account-penghubung form[action$='/disable'] button")
             page.wait_for_url("**/auth/staff?done=disable")
             disabled_at = time.monotonic()
             refused: dict[str, float] = {}
