@@ -151,3 +151,9 @@ def region_credentials(platform: Platform, region: str) -> dict[str, Any]:
     )
     assert r.status_code == 201, r.text
     return dict(r.json())
+
+
+def console_cookie(page: Any, base: str, name: str, token: str) -> None:
+    """Put a script token (``aduan token``) in a console's sign-in cookie, as tests and
+    scripts may: people sign in on routing's /auth/login instead."""
+    page.context.add_cookies([{"name": f"aduan_staff_{name}", "value": token, "url": base}])

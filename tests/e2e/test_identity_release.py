@@ -14,7 +14,15 @@ import httpx
 import pytest
 
 from services.launcher import Platform
-from tests.e2e.helpers import fully_routed, routing_of, staff_headers, submit, track, wait_for
+from tests.e2e.helpers import (
+    console_cookie,
+    fully_routed,
+    routing_of,
+    staff_headers,
+    submit,
+    track,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -60,9 +68,8 @@ def _consoles(platform: Platform, rid: str, agency: str, where: Path) -> None:
             for token, role in ((officer, "officer"), (admin, "admin")):
                 ctx = browser.new_context()
                 page = ctx.new_page()
-                page.goto(f"{base}/login")
-                page.fill("#token", token)
-                page.click("button[type=submit]")
+                console_cookie(page, platform.url("routing"), "routing", token)
+                page.goto(f"{base}/inbox")
                 page.wait_for_url("**/console/**")
                 if role == "officer":
                     page.goto(f"{base}/reports/{rid}")

@@ -20,17 +20,26 @@ from PIL.PngImagePlugin import PngInfo
 from services import auth
 from services.contracts import ReportReporterReplied
 from services.launcher import Platform
-from tests.e2e.helpers import fully_routed, publish, staff_headers, submit, track, wait_for
+from tests.e2e.helpers import (
+    console_cookie,
+    fully_routed,
+    publish,
+    staff_headers,
+    submit,
+    track,
+    wait_for,
+)
 from tests.e2e.test_verification_console import CHROMIUM, FLAGS
 
 pytestmark = pytest.mark.e2e
 
 
 def _sign_in(page: Any, base: str, token: str) -> None:
+    page.context.clear_cookies()
     page.goto(f"{base}/console/inbox")
-    assert "/console/login" in page.url
-    page.fill("#token", token)
-    page.click("button[type=submit]")
+    assert "/auth/login" in page.url  # not signed in: the staff sign-in page
+    console_cookie(page, base, "routing", token)
+    page.goto(f"{base}/console/inbox")
     page.wait_for_url("**/console/inbox")
 
 

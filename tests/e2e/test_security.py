@@ -7,6 +7,7 @@ up by number is rate-limited (429 with Retry-After) on every way to do it."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -129,7 +130,7 @@ def test_what_an_attacker_found_from_outside_holds(make_platform: Any) -> None:
         f"{intake}/docs",
         f"{intake}/metrics",
         f"{platform.url('routing')}/v1/inbox",
-        f"{platform.url('verification')}/console/login",
+        f"{platform.url('verification')}/console/queue",
         f"{platform.url('notifications')}/health",
     ):
         assert httpx.get(url).headers.get("x-content-type-options") == "nosniff", url
@@ -139,25 +140,41 @@ def test_what_an_attacker_found_from_outside_holds(make_platform: Any) -> None:
     data = httpx.get(f"{intake}/v1/categories").headers["content-security-policy"]
     assert data.startswith("default-src 'none'")
 
-    # Each console keeps its own sign-in; behind a TLS proxy every cookie is Secure.
+    # Each console keeps its own sign-in, from the sign-in page's one-minute grant, which
+    # works once; behind a TLS proxy every cookie is Secure.
     jar = httpx.Client()
-    officer_token = platform.staff_token(auth.Role.agency_officer, "petugas-sec", agency)
-    for url, who in (
-        (f"{platform.url('routing')}/console/login", officer_token),
-        (f"{platform.url('verification')}/console/login", token),
-    ):
-        signed = jar.post(url, data={"token": who})
-        assert signed.status_code == 303, url
+    secret = platform.auth_secret()
+    now = datetime.now(UTC)
+    signed_in = auth.Session("sec-session", now, now + timedelta(hours=1))
+    officer = auth.Staff("petugas-sec", auth.Role.coordinator, agency, "sec-session")
+    verifier = auth.Staff("verif-sec", auth.Role.verifier, None, "sec-session-2")
+    grants = {
+        "routing": auth.issue_grant(secret, officer, signed_in),
+        "verification": auth.issue_grant(
+            secret, verifier, auth.Session("sec-session-2", now, now + timedelta(hours=1))
+        ),
+    }
+    for name, grant in grants.items():
+        signed = jar.get(f"{platform.url(name)}/console/session", params={"grant": grant})
+        assert signed.status_code == 303, name
+        again = httpx.get(f"{platform.url(name)}/console/session", params={"grant": grant})
+        assert again.status_code == 401, name  # a grant works once
     assert {"aduan_staff_routing", "aduan_staff_verification"} <= set(jar.cookies.keys())
     assert jar.get(f"{platform.url('routing')}/console/inbox").status_code == 200
     assert jar.get(f"{platform.url('verification')}/console/queue").status_code == 200
     jar.close()
-    behind_tls = httpx.post(
-        f"{platform.url('routing')}/console/login",
-        data={"token": officer_token},
+    behind_tls = httpx.get(
+        f"{platform.url('routing')}/console/session",
+        params={"grant": auth.issue_grant(secret, officer, signed_in)},
         headers={"x-forwarded-proto": "https"},
     )
     assert "secure" in behind_tls.headers["set-cookie"].lower()
+    # The sign-in page sends people back only to a configured console.
+    evil = httpx.get(
+        f"{platform.url('routing')}/auth/login",
+        params={"to": "https://evil.example/console/session"},
+    )
+    assert evil.status_code == 200 and "evil.example" not in evil.text
     page_cookie = httpx.get(f"{intake}/lapor", headers={"x-forwarded-proto": "https"})
     assert "secure" in page_cookie.headers["set-cookie"].lower()
 
