@@ -80,7 +80,8 @@ def _sign_in(page: Any, email: str, key: str | None) -> None:
         # A code is good once: the enrolment may have used this step's code already.
         code = totp.now()
         page.fill("#code", code)
-        page.click("main button[type=submit]")
+        with page.expect_navigation():
+            page.click("main button[type=submit]")
         if "/auth/code" in page.url and page.locator(".error").count():
             time.sleep(31 - time.time() % 30)
             page.fill("#code", totp.now())
@@ -238,10 +239,28 @@ def test_staff_invite_sign_in_dispose_answer_and_disable(
             _sign_in(opage, "penghubung@bandung.go.id", None)
             assert opage.locator("#sign-in-error").count() == 1
 
+            # One sign-in for every console: the administrator, signed in on routing,
+            # opens the verifiers' console (another origin) without signing in again...
+            verification = platform.url("verification")
+            page.goto(f"{verification}/console/queue")
+            page.wait_for_url(f"{verification}/console/queue")
+            # ...signs out there, which ends the session on the sign-in page too...
+            page.click("header form button")
+            page.wait_for_url("**/auth/login?out=1")
+            assert page.inner_text(".notice")
+            gone = page.goto(f"{routing}/auth/account")
+            assert gone is not None and "/auth/login" in page.url
+            # ...and signs in again from the verifiers' console, which gets them back.
+            page.goto(f"{verification}/console/queue")
+            page.wait_for_url("**/auth/login?to=*")
+            _sign_in(page, "admin@aduan.go.id", admin_key)
+            page.wait_for_url(f"{verification}/console/queue")
+
             # The audit names who signed in and who disabled whom.
             page.goto(f"{routing}/auth/staff")
             audit = page.inner_text("main")
-            assert "account_disabled" in audit and "signed_in" in audit
+            assert "akun dinonaktifkan → penghubung" in audit and "\tmasuk\t" in audit
+            assert "\tkeluar\t" in audit  # the sign-out from the verifiers' console
             for context, name in ((admin, "admin"), (coordinator, "coordinator")):
                 for width in (1280, 375):
                     shot = context.new_page()
