@@ -339,7 +339,14 @@ async def login_page(request: Request, to: str = "", ready: str = "", out: str =
         row, account = found
         return RedirectResponse(_send_back(request, to, account, row), status_code=303)
     notice = "ready" if ready else ("signed_out" if out else "")
-    return _render(request, "auth_login.html", to=to, notice=notice, oidc=_oidc_providers())
+    return _render(
+        request,
+        "auth_login.html",
+        to=to,
+        notice=notice,
+        oidc=_oidc_providers(),
+        keep_query=urlencode({"to": to}) if to else "",  # switching language keeps it
+    )
 
 
 @router.post("/login")
@@ -610,9 +617,9 @@ def _consoles(account: StaffAccount) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     role = Role(account.role)
     if role in (*AGENCY_ROLES, Role.monitor, Role.administrator):
-        found.append(("agency_console", f"{settings.routing}/console/session"))
+        found.append(("agency_console", f"{settings.routing}/console/"))
     if role in (Role.verifier, Role.administrator) and settings.verification:
-        found.append(("verification_console", f"{settings.verification}/console/session"))
+        found.append(("verification_console", f"{settings.verification}/console/"))
     return found
 
 
@@ -637,9 +644,9 @@ async def account_page(request: Request, done: str = "") -> Response:
         return {"sessions": staff.sessions_of(s, account.id), "agency": agency}
 
     data = await _read(request, work)
-    consoles = [
-        (key, _send_back(request, url + "?next=", account, row)) for key, url in _consoles(account)
-    ]
+    # The consoles' own addresses: one not signed in there comes back here and straight
+    # on with a fresh grant (a grant in this page would expire while it is read).
+    consoles = _consoles(account)
     return _render(
         request,
         "auth_account.html",

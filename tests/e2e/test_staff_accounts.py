@@ -261,6 +261,47 @@ def test_staff_invite_sign_in_dispose_answer_and_disable(
             audit = page.inner_text("main")
             assert "akun dinonaktifkan → penghubung" in audit and "\tmasuk\t" in audit
             assert "\tkeluar\t" in audit  # the sign-out from the verifiers' console
+            # A password reset: the coordinator's session ends at once and a new link
+            # arrives; the old password no longer works.
+            coord_token = _console_token(coordinator)
+            page.click("#account-koordinator form[action$='/reset'] button")
+            page.wait_for_url("**/auth/staff?done=reset")
+            wait_for(
+                lambda: (
+                    httpx.get(
+                        f"{routing}/v1/inbox", headers={"authorization": f"Bearer {coord_token}"}
+                    ).status_code
+                    == 401
+                ),
+                what="the coordinator's session ended by the reset",
+            )
+
+            def reset_link() -> str | None:
+                links = [
+                    re.search(
+                        r"https?://\S+/auth/invitation/[\w-]+", m.get_body(("plain",)).get_content()
+                    )  # type: ignore[union-attr]
+                    for to, m in smtp.received()
+                    if "koordinator@bandung.go.id" in to
+                ]
+                return links[-1].group(0) if len(links) == 2 and links[-1] else None
+
+            fresh = wait_for(reset_link, what="the reset link")
+            assert fresh != invitation
+            for width in (1280, 375):
+                shot = browser.new_page(viewport={"width": width, "height": 900})
+                shot.goto(fresh)
+                assert "Pilih kata sandi baru" in shot.inner_text("h1")
+                shot.screenshot(path=str(tmp_path / f"staff-reset-{width}.png"), full_page=True)
+                shot.goto(f"{routing}/auth/login")
+                shot.screenshot(path=str(tmp_path / f"staff-login-{width}.png"), full_page=True)
+                shot.close()
+            cpage.goto(f"{routing}/auth/login")
+            cpage.fill("#email", "koordinator@bandung.go.id")
+            cpage.fill("#password", PASSWORD["koordinator@bandung.go.id"])
+            cpage.click("main button[type=submit]")
+            assert cpage.locator("#sign-in-error").count() == 1
+
             for context, name in ((admin, "admin"), (coordinator, "coordinator")):
                 for width in (1280, 375):
                     shot = context.new_page()
