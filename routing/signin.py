@@ -290,19 +290,35 @@ def _check_csrf(request: Request, csrf: str) -> None:
         raise HTTPException(403, "formulir kedaluwarsa / stale or forged form")
 
 
-def _step_token(account_id: str, to: str, method: str) -> str:
+def _sign(audience: str, subject: str, ttl: timedelta, **claims: Any) -> str:
+    """A short signed value for one step of signing in (a cookie, a form field)."""
     return jwt.encode(
         {
             "iss": auth.ISSUER,
-            "aud": STEP_AUDIENCE,
-            "sub": account_id,
-            "to": to,
-            "method": method,
-            "exp": staff.now() + timedelta(minutes=5),
+            "aud": audience,
+            "sub": subject,
+            "exp": staff.now() + ttl,
+            **claims,
         },
         secret(),
         algorithm=auth.ALGORITHM,
     )
+
+
+def _unsign(audience: str, value: str) -> dict[str, Any] | None:
+    """What :func:`_sign` signed for ``audience``, unless forged or expired."""
+    try:
+        return dict(
+            jwt.decode(
+                value, secret(), algorithms=[auth.ALGORITHM], audience=audience, issuer=auth.ISSUER
+            )
+        )
+    except jwt.PyJWTError:
+        return None
+
+
+def _step_token(account_id: str, to: str, method: str) -> str:
+    return _sign(STEP_AUDIENCE, account_id, timedelta(minutes=5), to=to, method=method)
 
 
 def _finish(
@@ -392,18 +408,7 @@ def _fresh(s: Session, account: StaffAccount | None) -> StaffAccount | None:
 
 
 def _step(request: Request) -> dict[str, Any] | None:
-    try:
-        return dict(
-            jwt.decode(
-                request.cookies.get(STEP_COOKIE, ""),
-                secret(),
-                algorithms=[auth.ALGORITHM],
-                audience=STEP_AUDIENCE,
-                issuer=auth.ISSUER,
-            )
-        )
-    except jwt.PyJWTError:
-        return None
+    return _unsign(STEP_AUDIENCE, request.cookies.get(STEP_COOKIE, ""))
 
 
 @router.get("/code")
@@ -496,29 +501,12 @@ async def logout(request: Request, csrf: str = Form("")) -> Response:
 def _enrol_token(invitation_id: str, totp_secret: str) -> str:
     """The TOTP secret shown with a link's form, signed to that link (the form carries
     it back; the person sees it anyway, it is theirs)."""
-    return jwt.encode(
-        {
-            "iss": auth.ISSUER,
-            "aud": ENROL_AUDIENCE,
-            "sub": invitation_id,
-            "totp": totp_secret,
-            "exp": staff.now() + staff.LINK,
-        },
-        secret(),
-        algorithm=auth.ALGORITHM,
-    )
+    return _sign(ENROL_AUDIENCE, invitation_id, staff.LINK, totp=totp_secret)
 
 
 def _enrolled(invitation_id: str, token: str) -> str | None:
-    try:
-        claims = jwt.decode(
-            token,
-            secret(),
-            algorithms=[auth.ALGORITHM],
-            audience=ENROL_AUDIENCE,
-            issuer=auth.ISSUER,
-        )
-    except jwt.PyJWTError:
+    claims = _unsign(ENROL_AUDIENCE, token)
+    if claims is None:
         return None
     return str(claims["totp"]) if claims.get("sub") == invitation_id else None
 
@@ -865,18 +853,8 @@ async def oidc_start(request: Request, name: str, to: str = "") -> Response:
         _callback_url(name) if _base_url() else f"{request.base_url}auth/oidc/{name}/callback"
     )
     url, kept = await oidc.start(p, redirect_uri)
-    sealed = jwt.encode(
-        {
-            "iss": auth.ISSUER,
-            "aud": OIDC_AUDIENCE,
-            "sub": name,
-            "to": _to(to),
-            "redirect_uri": redirect_uri,
-            **kept,
-            "exp": staff.now() + timedelta(minutes=10),
-        },
-        secret(),
-        algorithm=auth.ALGORITHM,
+    sealed = _sign(
+        OIDC_AUDIENCE, name, timedelta(minutes=10), to=_to(to), redirect_uri=redirect_uri, **kept
     )
     response = RedirectResponse(url, status_code=303)
     _set(response, request, OIDC_COOKIE, sealed, 600)
@@ -891,15 +869,8 @@ async def oidc_callback(request: Request, name: str, code: str = "", state: str 
     if p is None:
         raise HTTPException(404, "tidak ditemukan / not found")
     ip = _ip(request)
-    try:
-        kept = jwt.decode(
-            request.cookies.get(OIDC_COOKIE, ""),
-            secret(),
-            algorithms=[auth.ALGORITHM],
-            audience=OIDC_AUDIENCE,
-            issuer=auth.ISSUER,
-        )
-    except jwt.PyJWTError:
+    kept = _unsign(OIDC_AUDIENCE, request.cookies.get(OIDC_COOKIE, ""))
+    if kept is None:
         return _render(request, "auth_login.html", 401, error="step_expired", to="")
     if kept.get("sub") != name or not state or not hmac.compare_digest(state, kept["state"]):
         return _render(request, "auth_login.html", 401, error="step_expired", to="")
