@@ -11,6 +11,9 @@ aduan token --role ROLE --sub NAME [--agency ID]
 aduan staff create-admin --email E --name N
                           make a national administrator and print their one-time link
                           to set a password and the second factor
+aduan staff link --email E
+                          print a new one-time link for a member of staff (an invitation
+                          that did not arrive; or a reset, which ends their sessions)
 aduan areas refresh --version X.Y.Z
                           replace the shipped administrative areas with a newer
                           release of idn-area-data (npm), after checking it
@@ -66,7 +69,9 @@ def _run(args: argparse.Namespace) -> int:
             " to set a password and the second factor (an authenticator app):\n"
             "  .venv/bin/aduan staff create-admin --email you@example.go.id --name 'Your Name'"
             "\nThen invite verifiers and agency staff from "
-            f"{platform.url('routing')}/auth/staff (docs/staff.md).\n"
+            f"{platform.url('routing')}/auth/staff (docs/staff.md). Invitations are emailed"
+            " when NOTIFICATIONS_SMTP_HOST is set; without it, print a member's link with"
+            "\n  .venv/bin/aduan staff link --email them@example.go.id\n"
         )
     print(f"logs: {platform.log_dir}\nCtrl-C stops everything.", flush=True)
     stop.wait()
@@ -111,6 +116,13 @@ def _staff(args: argparse.Namespace) -> int:
         base = (
             KitSettings().aduan_staff_signin_url or f"http://127.0.0.1:{DEFAULT_PORTS['routing']}"
         )
+        if args.action == "link":
+            link = Platform().staff_link(args.email, base)
+            print(f"A one-time link for {args.email.strip().lower()} (3 days):\n{link}")
+            return 0
+        if not args.name:
+            print("aduan staff create-admin: --name is required", file=sys.stderr)
+            return 2
         link = Platform().create_admin(args.email, args.name, base)
     except Refused as exc:
         print(f"aduan staff: {exc.key}", file=sys.stderr)
@@ -174,9 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     tok.add_argument("--sub", required=True, help="who the token is for")
     tok.add_argument("--agency", help="the agency of an agency officer")
     st = sub.add_parser("staff", help="staff accounts")
-    st.add_argument("action", choices=["create-admin"])
+    st.add_argument("action", choices=["create-admin", "link"])
     st.add_argument("--email", required=True)
-    st.add_argument("--name", required=True)
+    st.add_argument("--name", help="create-admin: the administrator's name")
     tk = sub.add_parser("text-key", help="print a new key for ADUAN_TEXT_KEYS")
     tk.add_argument("--id", default="k1", help="the key's id (letters, digits, - and _)")
     mig = sub.add_parser("migration", help="autogenerate a migration for a service")

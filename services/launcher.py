@@ -178,6 +178,29 @@ class Platform:
         finally:
             db.close()
 
+    def staff_link(self, email: str, base: str | None = None) -> str:
+        """A new one-time link for an existing account (``aduan staff link``): to set the
+        password of an invited member of staff whose email did not arrive, or to reset
+        one (which ends their sessions at once)."""
+        from routing import staff
+        from routing.models import OUTBOX
+
+        base = base or self.extra_env.get("ADUAN_STAFF_SIGNIN_URL") or self.url("routing")
+        db = self._routing_db()
+        try:
+            with db.session() as session:
+                account = staff.by_email(session, email)
+                if account is None or account.disabled_at is not None:
+                    raise staff.Refused("link_invalid", 404)
+                outbox = bus.Outbox("routing", self.kit(), OUTBOX)
+                purpose = "reset" if account.password_hash or account.totp_secret else "invitation"
+                if purpose == "reset":
+                    account.password_hash = account.totp_secret = None
+                    staff.cut_off(session, outbox, account, "cli", "password_reset")
+                return staff.issue_link(session, outbox, account, purpose, "cli", base)
+        finally:
+            db.close()
+
     def administrators(self) -> int:
         """How many enabled administrator accounts routing has."""
         import sqlalchemy as sa

@@ -20,6 +20,7 @@ import httpx
 import pyotp
 import pytest
 
+from routing.staff import Refused
 from services import auth
 from services.launcher import Platform
 from tests.channels import SmtpSink
@@ -301,6 +302,14 @@ def test_staff_invite_sign_in_dispose_answer_and_disable(
             cpage.fill("#password", PASSWORD["koordinator@bandung.go.id"])
             cpage.click("main button[type=submit]")
             assert cpage.locator("#sign-in-error").count() == 1
+
+            # `aduan staff link` (no email server): a new link replaces the unused one;
+            # a disabled account gets none.
+            printed = platform.staff_link("koordinator@bandung.go.id")
+            assert printed != fresh and httpx.get(printed).status_code == 200
+            assert httpx.get(fresh).status_code == 404
+            with pytest.raises(Refused):
+                platform.staff_link("penghubung@bandung.go.id")
 
             for context, name in ((admin, "admin"), (coordinator, "coordinator")):
                 for width in (1280, 375):
