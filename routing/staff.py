@@ -36,6 +36,7 @@ import segno
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from prometheus_client import Counter
 from sqlmodel import Session, col, select
 
 from routing.models import Agency, StaffAccount, StaffAudit, StaffInvitation, StaffSession
@@ -44,6 +45,9 @@ from services.auth import AGENCY_ROLES, Role
 from services.bus import Outbox
 from services.contracts import StaffAccessChanged, StaffInvitationIssued
 
+SIGN_INS = Counter(
+    "aduan_staff_sign_ins", "Staff sign-in attempts, by outcome (ok, failed, locked)", ["outcome"]
+)
 SESSION = timedelta(hours=12)
 LINK = timedelta(days=3)
 MAX_FAILURES = 5
@@ -339,6 +343,7 @@ def may_try(account: StaffAccount | None) -> None:
 
 def failed(session: Session, account: StaffAccount | None, ip: str, what: str) -> None:
     """One wrong password or code: the fifth in a row locks the account."""
+    SIGN_INS.labels("failed").inc()
     if account is None:
         audit(session, "unknown", "sign_in_failed", None, ip, what)
         return
@@ -346,6 +351,7 @@ def failed(session: Session, account: StaffAccount | None, ip: str, what: str) -
     if account.failures >= MAX_FAILURES:
         account.locked_until = now() + LOCK
         account.failures = 0
+        SIGN_INS.labels("locked").inc()
         audit(session, account.id, "locked", account.id, ip, what)
     audit(session, account.id, "sign_in_failed", account.id, ip, what)
 
@@ -369,6 +375,7 @@ def open_session(
     account.failures = 0
     account.locked_until = None
     account.last_sign_in_at = row.created_at
+    SIGN_INS.labels("ok").inc()
     audit(session, account.id, "signed_in", account.id, ip, method)
     return token, row
 

@@ -19,6 +19,7 @@ replays it after a broker loss (decision 0003).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -26,7 +27,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 from prometheus_client import Gauge
 
 from services import catalog
@@ -36,8 +37,10 @@ log = logging.getLogger(__name__)
 EVENT_TYPE = "id.aduan.staff.access_changed.v1"
 ENTRIES = Gauge("aduan_staff_gate_entries", "Revoked staff sessions and accounts held")
 READ_AT = Gauge(
-    "aduan_staff_gate_read_timestamp_seconds", "When the staff gate last heard from the broker"
+    "aduan_staff_gate_read_timestamp_seconds",
+    "When this process's staff gate last reached the broker (a metadata answer every 15 s)",
 )
+PROBE_SECONDS = 15.0
 
 
 class Gate:
@@ -131,10 +134,17 @@ class Reader:
 
     def _run(self) -> None:
         consumer = self._consumer()
+        name = topic_name(self.kit)
+        probed = 0.0
         try:
             while not self._stop.is_set():
+                if time.monotonic() - probed > PROBE_SECONDS:
+                    probed = time.monotonic()
+                    with contextlib.suppress(KafkaException):
+                        # An answer means revocations can reach this process now.
+                        consumer.list_topics(name, timeout=5)
+                        READ_AT.set(time.time())
                 msg = consumer.poll(1.0)
-                READ_AT.set(time.time())
                 if msg is None:
                     continue
                 err = msg.error()
