@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from services.launcher import Platform
-from tests.e2e.helpers import wait_for
+from tests.e2e.helpers import fully_routed, submit, wait_for
 from tests.oidc_standin import OidcStandIn
 
 pytestmark = pytest.mark.e2e
@@ -41,7 +41,11 @@ def test_a_ministry_signs_in_with_its_own_provider(make_platform: Any) -> None:
             "issuer": provider.issuer,
             "client_id": "aduan",
             "role_claim": "aduan_role",
-            "roles": {"koordinator": "coordinator", "penghubung": "unit_officer"},
+            "roles": {
+                "koordinator": "coordinator",
+                "penghubung": "unit_officer",
+                "pemantau": "monitor",
+            },
             "agency_claim": "unit_kerja",
             "agencies": {"PEMKOT-BDG": "pemda-32.73", "KEC-COBLONG": "kec-32.73.02"},
         }
@@ -96,13 +100,38 @@ def test_a_ministry_signs_in_with_its_own_provider(make_platform: Any) -> None:
             mine = {"authorization": f"Bearer {new_console}"}
             assert httpx.get(f"{routing}/v1/inbox", headers=mine).status_code == 200
 
+        # The Ombudsman's monitor reads every agency's inbox and changes nothing.
+        provider.next_claims = {
+            "sub": "omb-1",
+            "email": "pemantau@ombudsman.go.id",
+            "email_verified": True,
+            "name": "Pemantau Ombudsman",
+            "aduan_role": "pemantau",
+        }
+        report = submit(platform, district_code="32.73.01", reporter={"phone": "081322250001"})
+        wait_for(lambda: fully_routed(platform, report["tracking_number"]), what="routed")
+        with httpx.Client() as client:
+            back = _sign_in(client, routing)
+            client.get(back.headers["location"])
+            page = client.get(f"{routing}/console/reports/{report['report_id']}")
+            assert page.status_code == 200 and 'id="followup"' not in page.text
+            token = {"authorization": f"Bearer {client.cookies.get('aduan_staff_routing')}"}
+            inbox = httpx.get(f"{routing}/v1/inbox", headers=token)
+            assert report["report_id"] in inbox.text
+            done = httpx.post(
+                f"{routing}/v1/reports/{report['report_id']}/resolve",
+                json={"summary": "Sudah selesai"},
+                headers=token,
+            )
+            assert done.status_code == 403
+
         # A claim that maps to no role, or an ID token for another nonce, gets nowhere.
         provider.next_claims = {**provider.next_claims, "sub": "x9", "aduan_role": "tamu"}
         with httpx.Client() as client:
             refused = _sign_in(client, routing)
             assert refused.status_code == 401
             assert "aduan_signin" not in client.cookies
-        provider.next_claims = {**provider.next_claims, "aduan_role": "koordinator"}
+        provider.next_claims = {**provider.next_claims, "aduan_role": "pemantau"}
         provider.nonce_override = "nonce-of-another-sign-in"
         with httpx.Client() as client:
             refused = _sign_in(client, routing)
