@@ -65,14 +65,6 @@ class KitSettings(BaseSettings):
         "Tansu holds an empty fetch for most of the wait, so faust's fixed 1500 ms "
         "costs latency; too short a wait spins the CPU while idle.",
     )
-    aduan_tansu_idle_fetch_wait_ms: int = Field(
-        1000,
-        ge=1,
-        le=5000,
-        description="Tansu profile only: the fetch wait once a consumer has had no record "
-        "for 2 s (an idle platform asks the broker less often; the first record after a "
-        "quiet spell waits up to this long at each hop).",
-    )
     aduan_outbox_poll_seconds: float = Field(
         0.25, gt=0, le=60, description="How often the outbox relay looks for work when idle."
     )
