@@ -48,6 +48,8 @@ from services.contracts import StaffAccessChanged, StaffInvitationIssued
 SIGN_INS = Counter(
     "aduan_staff_sign_ins", "Staff sign-in attempts, by outcome (ok, failed, locked)", ["outcome"]
 )
+for _outcome in ("ok", "failed", "locked"):  # every series exists from the start, at 0
+    SIGN_INS.labels(_outcome)
 SESSION = timedelta(hours=12)
 LINK = timedelta(days=3)
 MAX_FAILURES = 5
