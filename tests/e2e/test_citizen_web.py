@@ -345,6 +345,18 @@ def test_the_form_says_what_to_fix_keeps_the_files_and_works_offline(
             page.reload()
             assert "dikirim lewat email" in page.inner_text("#history")
             assert secret not in page.inner_text("body")
+            # The mail server has the message a moment before notifications records the
+            # send (and forgets the code in the same transaction): wait for that record.
+            wait_for(
+                lambda: scalar(
+                    platform,
+                    "notifications",
+                    "select status from notifications where template = 'secret_code'",
+                )
+                == "sent",
+                timeout=15,
+                what="the code's send recorded",
+            )
             kept = scalar(
                 platform,
                 "notifications",
