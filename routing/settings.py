@@ -30,6 +30,11 @@ class RoutingSettings(ServiceSettings):
         "docs/staff.md): name, label, issuer, client_id, client_secret, role_claim, roles, "
         "agency_claim, agencies.",
     )
+    verification_console_url: str = Field(
+        "",
+        description="The verifiers' console's address (its origin), linked from the staff "
+        "sign-in page for verifiers and administrators; unset: no link.",
+    )
     intake_url: str = Field(
         "http://127.0.0.1:8080",
         validation_alias=AliasChoices("ROUTING_INTAKE_URL", "INTAKE_PUBLIC_BASE_URL"),

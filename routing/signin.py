@@ -15,7 +15,6 @@ revocation counts here at once. Account logic is in routing/staff.py.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 from collections.abc import Callable
 from datetime import timedelta
@@ -31,11 +30,20 @@ from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from sqlmodel import Session, select
 
-from routing import staff
+from routing import api, staff
 from routing.models import Agency, StaffAccount, StaffSession
+from routing.settings import RoutingSettings
 from services import auth, i18n, localtime
 from services.auth import AGENCY_ROLES, Role
-from services.console import Console, allowed_return, console_origins, language, secret
+from services.console import (
+    Console,
+    allowed_return,
+    console_origins,
+    csrf_token,
+    language,
+    secret,
+    signin_url,
+)
 from services.i18n import N_
 from services.ratelimit import Limited, Limiter, client_ip
 from services.runtime import ServiceRuntime, runtime_of
@@ -198,25 +206,11 @@ def _runtime(request: Request) -> ServiceRuntime:
 
 
 async def _read(request: Request, work: Callable[[Session], T]) -> T:
-    rt = _runtime(request)
-
-    def run() -> T:
-        with rt.database.session() as session:
-            return work(session)
-
-    return await rt.database.read(run)
+    return await api._read(_runtime(request), work)
 
 
 async def _write(request: Request, work: Callable[[Session], T]) -> T:
-    rt = _runtime(request)
-
-    def run() -> T:
-        with rt.database.session() as session:
-            return work(session)
-
-    found = await rt.database.write(run)
-    rt.wake_relay()
-    return found
+    return await api._write(_runtime(request), work)
 
 
 def _ip(request: Request) -> str:
@@ -224,9 +218,7 @@ def _ip(request: Request) -> str:
 
 
 def _csrf(token: str) -> str:
-    return hmac.new(
-        secret().encode(), b"signin-csrf:" + token.encode(), hashlib.sha256
-    ).hexdigest()[:32]
+    return csrf_token(token, "signin-csrf")
 
 
 def _secure(request: Request) -> bool:
@@ -600,24 +592,15 @@ async def invitation(
 # --- one's account and sessions ------------------------------------------------------
 
 
-def _consoles(account: StaffAccount) -> list[tuple[str, str]]:
-    settings = KitLinks()
+def _consoles(request: Request, account: StaffAccount) -> list[tuple[str, str]]:
+    verification = RoutingSettings().verification_console_url.rstrip("/")
     found: list[tuple[str, str]] = []
     role = Role(account.role)
     if role in (*AGENCY_ROLES, Role.monitor, Role.administrator):
-        found.append(("agency_console", f"{settings.routing}/console/"))
-    if role in (Role.verifier, Role.administrator) and settings.verification:
-        found.append(("verification_console", f"{settings.verification}/console/"))
+        found.append(("agency_console", f"{signin_url(request)}/console/"))
+    if role in (Role.verifier, Role.administrator) and verification:
+        found.append(("verification_console", f"{verification}/console/"))
     return found
-
-
-class KitLinks:
-    """The consoles' origins, by service (the sign-in page links them)."""
-
-    def __init__(self) -> None:
-        origins = console_origins()
-        self.routing = origins[0] if origins else ""
-        self.verification = origins[1] if len(origins) > 1 else ""
 
 
 @router.get("/account")
@@ -634,7 +617,7 @@ async def account_page(request: Request, done: str = "") -> Response:
     data = await _read(request, work)
     # The consoles' own addresses: one not signed in there comes back here and straight
     # on with a fresh grant (a grant in this page would expire while it is read).
-    consoles = _consoles(account)
+    consoles = _consoles(request, account)
     return _render(
         request,
         "auth_account.html",
@@ -767,7 +750,7 @@ async def invite(
         except staff.Refused as exc:
             return exc.key
         staff.issue_link(
-            s, _runtime(request).outbox, account, "invitation", me.id, _base(request), lang
+            s, _runtime(request).outbox, account, "invitation", me.id, signin_url(request), lang
         )
         return ""
 
@@ -775,12 +758,6 @@ async def invite(
     if problem:
         return RedirectResponse(f"/auth/staff?error={problem}", status_code=303)
     return RedirectResponse(f"/auth/staff?{urlencode({'done': 'invited', 'email': email})}", 303)
-
-
-def _base(request: Request) -> str:
-    from services.settings import KitSettings
-
-    return KitSettings().aduan_staff_signin_url.rstrip("/") or str(request.base_url).rstrip("/")
 
 
 def _manage_route(action: str) -> None:
@@ -807,7 +784,7 @@ def _manage_route(action: str) -> None:
                 target.password_hash = None
                 target.totp_secret = None
                 staff.cut_off(s, outbox, target, me.id, "password_reset", ip)
-                staff.issue_link(s, outbox, target, "reset", me.id, _base(request), lang)
+                staff.issue_link(s, outbox, target, "reset", me.id, signin_url(request), lang)
 
         await _write(request, work)
         return RedirectResponse(f"/auth/staff?done={action}", status_code=303)
@@ -832,16 +809,6 @@ OIDC_COOKIE = "aduan_oidc"
 OIDC_AUDIENCE = "aduan-staff-oidc"
 
 
-def _callback_url(name: str) -> str:
-    return f"{_base_url()}/auth/oidc/{name}/callback"
-
-
-def _base_url() -> str:
-    from services.settings import KitSettings
-
-    return KitSettings().aduan_staff_signin_url.rstrip("/")
-
-
 @router.get("/oidc/{name}")
 async def oidc_start(request: Request, name: str, to: str = "") -> Response:
     from routing import oidc
@@ -849,9 +816,7 @@ async def oidc_start(request: Request, name: str, to: str = "") -> Response:
     p = oidc.provider(name)
     if p is None:
         raise HTTPException(404, "tidak ditemukan / not found")
-    redirect_uri = (
-        _callback_url(name) if _base_url() else f"{request.base_url}auth/oidc/{name}/callback"
-    )
+    redirect_uri = f"{signin_url(request)}/auth/oidc/{name}/callback"
     url, kept = await oidc.start(p, redirect_uri)
     sealed = _sign(
         OIDC_AUDIENCE, name, timedelta(minutes=10), to=_to(to), redirect_uri=redirect_uri, **kept

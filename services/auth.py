@@ -28,6 +28,7 @@ from typing import Annotated
 import jwt
 from fastapi import Depends, HTTPException, Request
 
+from services import staffgate
 from services.settings import KitSettings
 
 ISSUER = "aduan"
@@ -161,8 +162,6 @@ def claims_of(
 def staff_of(claims: dict[str, object]) -> Staff:
     """The staff member checked claims name, unless their session or account was
     revoked (:class:`InvalidToken`)."""
-    from services import staffgate
-
     try:
         agency = claims.get("agency")
         sid = claims.get("sid")

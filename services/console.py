@@ -69,9 +69,11 @@ def secret() -> str:
     return value
 
 
-def csrf_token(token: str) -> str:
-    """The CSRF value that goes with a signed-in token."""
-    return hmac.new(secret().encode(), b"csrf:" + token.encode(), hashlib.sha256).hexdigest()[:32]
+def csrf_token(token: str, purpose: str = "csrf") -> str:
+    """The CSRF value that goes with a signed-in token (``purpose`` keeps one page's value
+    from serving another's)."""
+    message = f"{purpose}:".encode() + token.encode()
+    return hmac.new(secret().encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
 # How long after its token expired an idle console may still renew it (its session

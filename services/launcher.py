@@ -232,6 +232,7 @@ class Platform:
         env.setdefault(
             "ADUAN_CONSOLE_ORIGINS", ",".join(self.url(s) for s in ("routing", "verification"))
         )
+        env.setdefault("ROUTING_VERIFICATION_CONSOLE_URL", self.url("verification"))
         if inst.service in sealing.HOLDERS:  # the only services that read citizens' words
             env["ADUAN_TEXT_KEYS"] = self.text_keys()
         else:

@@ -348,12 +348,14 @@ def test_the_form_says_what_to_fix_keeps_the_files_and_works_offline(
             # The mail server has the message a moment before notifications records the
             # send (and forgets the code in the same transaction): wait for that record.
             wait_for(
-                lambda: scalar(
-                    platform,
-                    "notifications",
-                    "select status from notifications where template = 'secret_code'",
-                )
-                == "sent",
+                lambda: (
+                    scalar(
+                        platform,
+                        "notifications",
+                        "select status from notifications where template = 'secret_code'",
+                    )
+                    == "sent"
+                ),
                 timeout=15,
                 what="the code's send recorded",
             )
