@@ -36,5 +36,6 @@ def build() -> ServiceDefinition:
         handlers=HANDLERS,
         routers=[api.router, regions.router, regions.admin_router],
         background=[*(channel_loop(c) for c in CHANNELS), backlog],
+        on_commit=[dispatcher.poke],
         extra={"dispatcher": dispatcher, "settings": settings},
     )

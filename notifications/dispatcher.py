@@ -20,6 +20,7 @@ recorded in batches, as they finish.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -471,15 +472,26 @@ class Dispatcher:
     def __init__(self, settings: NotificationsSettings, senders: dict[str, Sender]) -> None:
         self.settings = settings
         self.senders = senders
-        self.wake = asyncio.Event()
+        self._wakes: dict[str, asyncio.Event] = {}
+
+    def poke(self) -> None:
+        """Something was committed that may have queued deliveries: look now."""
+        for wake in self._wakes.values():
+            wake.set()
 
     async def run_channel(self, rt: ServiceRuntime, channel: str) -> None:
         """Claim, send, settle, forever; errors are logged and the loop goes on."""
         settings = self.settings
         sender = self.senders[channel]
         limit = asyncio.Semaphore(settings.concurrency)
+        # Deliveries are queued by this service's own commits, which poke the loop; the
+        # wait between looks doubles while they find nothing (a retry falls due without
+        # a commit), up to ``idle_tick_seconds``.
+        wake = self._wakes.setdefault(channel, asyncio.Event())
+        pause = settings.tick_seconds
         try:
             while True:
+                wake.clear()
                 try:
                     sent = await self.round(rt, channel, sender, limit)
                 except asyncio.CancelledError:
@@ -487,8 +499,14 @@ class Dispatcher:
                 except Exception:
                     log.exception("%s dispatcher round failed; retrying", channel)
                     sent = 0
-                if sent < settings.batch:
-                    await asyncio.sleep(settings.tick_seconds)
+                if sent >= settings.batch:
+                    continue
+                if sent:
+                    pause = settings.tick_seconds
+                else:
+                    pause = min(pause * 2, max(settings.tick_seconds, settings.idle_tick_seconds))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), pause)
         finally:
             await sender.close()
 

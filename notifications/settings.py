@@ -72,7 +72,16 @@ class NotificationsSettings(ServiceSettings):
     lease_seconds: float = Field(60.0, gt=0, description="A claimed delivery's lease.")
     concurrency: int = Field(8, ge=1, le=256, description="Parallel sends per channel.")
     batch: int = Field(50, ge=1, le=1000, description="Deliveries claimed per round.")
-    tick_seconds: float = Field(0.5, gt=0, le=60, description="Idle poll interval.")
+    tick_seconds: float = Field(
+        0.5, gt=0, le=60, description="Shortest wait between looks for due deliveries."
+    )
+    idle_tick_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=60,
+        description="Longest wait between looks while nothing is due (a new delivery wakes "
+        "the loop at once; this bounds how late a retry's due time is seen).",
+    )
 
     @field_validator("webhook_allowed_networks", mode="before")
     @classmethod

@@ -315,6 +315,11 @@ class OutboxRelay:
     async def run(self) -> None:
         """Publish until stopped; back off while the broker is unreachable."""
         backoff = 0.2
+        # Every write that fills the outbox wakes the relay; the poll only catches rows
+        # no local commit announced (another process's, a crashed instance's). It waits
+        # longer after each empty look, up to the idle poll: an idle service wakes a
+        # few times a minute instead of four times a second.
+        poll = self.kit.aduan_outbox_poll_seconds
         while not self._stopping:
             self._wake.clear()
             try:
@@ -337,8 +342,15 @@ class OutboxRelay:
                     await asyncio.to_thread(self.prune)
             if n >= self.kit.aduan_outbox_batch:
                 continue
+            if n:
+                poll = self.kit.aduan_outbox_poll_seconds
+            else:
+                idle = max(
+                    self.kit.aduan_outbox_poll_seconds, self.kit.aduan_outbox_idle_poll_seconds
+                )
+                poll = min(poll * 2, idle)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.kit.aduan_outbox_poll_seconds)
+                await asyncio.wait_for(self._wake.wait(), poll)
 
     async def stop(self) -> None:
         """Stop after the current batch and flush what is in flight."""
@@ -664,14 +676,42 @@ class InboxConsumer:
 
 
 class _ShortFetchConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
-    """faust fixes fetch_max_wait_ms at 1500; Tansu holds empty fetches that long."""
+    """faust fixes fetch_max_wait_ms at 1500; Tansu holds empty fetches that long.
+
+    While records flow, fetches wait ``fetch_max_wait_ms`` (short: Tansu answers a fetch
+    only when its wait is over, so the wait is each hop's latency). After
+    ``idle_after`` seconds without a record they wait ``idle_fetch_max_wait_ms``: an idle
+    platform then asks the broker a few times a second instead of tens, and the first
+    record after a quiet spell waits at most that long; the next fetch is short again.
+    """
 
     fetch_max_wait_ms = 20
+    idle_fetch_max_wait_ms = 20
+    idle_after = 2.0
 
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
         consumer._fetch_max_wait_ms = self.fetch_max_wait_ms
+        self._last_record = time.monotonic()
         return consumer
+
+    async def _fetch_records(
+        self,
+        consumer: Any,
+        active_partitions: Any,
+        timeout: float | None = None,
+        max_records: int | None = None,
+    ) -> Any:
+        records = await super()._fetch_records(consumer, active_partitions, timeout, max_records)
+        fetcher = getattr(consumer, "_fetcher", None)
+        if fetcher is not None:
+            now = time.monotonic()
+            if records:
+                self._last_record = now
+                fetcher._fetch_max_wait_ms = self.fetch_max_wait_ms
+            elif now - self._last_record > self.idle_after:
+                fetcher._fetch_max_wait_ms = self.idle_fetch_max_wait_ms
+        return records
 
 
 class _ShortFetchConsumer(faust_aiokafka.Consumer):
@@ -813,6 +853,9 @@ def make_faust_app(service: str, kit: KitSettings) -> AduanFaustApp:
     )
     app.short_fetch = tansu
     _ShortFetchConsumerThread.fetch_max_wait_ms = kit.aduan_tansu_fetch_wait_ms
+    _ShortFetchConsumerThread.idle_fetch_max_wait_ms = max(
+        kit.aduan_tansu_fetch_wait_ms, kit.aduan_tansu_idle_fetch_wait_ms
+    )
     return app
 
 

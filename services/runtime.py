@@ -66,6 +66,9 @@ class ServiceDefinition:
     background: list[Callable[[ServiceRuntime], Coroutine[Any, Any, None]]] = field(
         default_factory=list
     )
+    # Called after every commit that may have left work behind (events applied, an API
+    # write): a loop that polls for its work is woken instead of polling often.
+    on_commit: list[Callable[[], None]] = field(default_factory=list)
     # Service-specific state its routers reach through ``runtime.definition.extra``.
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -94,9 +97,12 @@ class ServiceRuntime:
         return self.db
 
     def wake_relay(self) -> None:
-        """Ask the relay to publish now (after a commit that wrote to the outbox)."""
+        """Ask the relay to publish now (after a commit that wrote to the outbox), and
+        wake the service's own loops that wait for work (``definition.on_commit``)."""
         if self.relay is not None:
             self.relay.wake()
+        for wake in self.definition.on_commit:
+            wake()
 
     def spawn(self, work: Coroutine[Any, Any, Any], name: str) -> None:
         """Run a task alongside the service; it is cancelled when the service stops."""

@@ -65,8 +65,23 @@ class KitSettings(BaseSettings):
         "Tansu holds an empty fetch for most of the wait, so faust's fixed 1500 ms "
         "costs latency; too short a wait spins the CPU while idle.",
     )
+    aduan_tansu_idle_fetch_wait_ms: int = Field(
+        1000,
+        ge=1,
+        le=5000,
+        description="Tansu profile only: the fetch wait once a consumer has had no record "
+        "for 2 s (an idle platform asks the broker less often; the first record after a "
+        "quiet spell waits up to this long at each hop).",
+    )
     aduan_outbox_poll_seconds: float = Field(
         0.25, gt=0, le=60, description="How often the outbox relay looks for work when idle."
+    )
+    aduan_outbox_idle_poll_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=60,
+        description="The relay's longest wait between looks once the outbox stays empty "
+        "(local writes wake it at once; this bounds how late another process's rows go).",
     )
     aduan_outbox_batch: int = Field(
         1000, ge=1, le=100_000, description="Most outbox rows the relay publishes at once."
