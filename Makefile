@@ -70,10 +70,13 @@ messages: $(STAMP) ## Extract the marked texts (N_) into services/locale and mer
 	  --project=Aduan -o services/locale/aduan.pot .
 	$(BIN)/pybabel update -i services/locale/aduan.pot -d services/locale -D aduan -w 100 --ignore-obsolete
 
-bench: $(STAMP) ## Measure throughput and latency through the running platform
+bench: $(STAMP) postgres ## Measure throughput and latency through the running platform
 	$(BIN)/python -m bench.faust_hop
 	$(BIN)/python -m bench.idle_cost
-	$(BIN)/python -m bench.pipeline
+	$(BIN)/python -m bench.intake_posts
+	$(BIN)/python -m bench.pipeline --reports 1500 --rate 100 --seconds 10
+	$(BIN)/python -m bench.pipeline --raw 0 --reports 1500 --rate 100 --seconds 10 --postgres $(PG_URL)
+	$(BIN)/python -m bench.pipeline --raw 0 --reports 1500 --rate 100 --seconds 10 --postgres $(PG_URL) --instances intake=2
 	$(BIN)/python -m bench.sla_scale
 	$(BIN)/python -m bench.public_scale
 	$(BIN)/python -m bench.notifications_delivery

@@ -22,3 +22,18 @@ def platform_cpu(platform: Platform) -> dict[str, float]:
     if platform.broker is not None and platform.broker.proc is not None:
         pids["broker"] = platform.broker.proc.pid
     return {k: cpu_seconds(p) for k, p in pids.items()}
+
+
+def postgres_cpu() -> float:
+    """CPU seconds used so far by every PostgreSQL server process on this machine (the
+    benchmarks' databases are the only ones busy while they run)."""
+    total = 0.0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                if f.read().strip() != "postgres":
+                    continue
+            total += cpu_seconds(int(pid))
+        except OSError:  # gone meanwhile
+            continue
+    return total

@@ -7,12 +7,18 @@ Prints, from one run on this machine:
 - where the time goes per hop (from the events' own timestamps).
 
     python -m bench.pipeline [--reports 3000] [--rate 200] [--seconds 20]
+        [--postgres postgresql://postgres@127.0.0.1:5432/test] [--instances intake=2]
+
+``--postgres`` runs every service on its own scratch database of that server (created and
+dropped by the bench) instead of SQLite files; ``--instances`` starts several instances of
+a stage (``all=2`` for every stage): they share the stage's partitions.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import tempfile
@@ -26,7 +32,7 @@ import sqlalchemy as sa
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from bench.cpu import platform_cpu
+from bench.cpu import platform_cpu, postgres_cpu
 from services.launcher import Platform
 
 
@@ -82,15 +88,24 @@ REPORT = {
 
 
 async def post_reports(
-    url: str, n: int, rate: float | None, concurrency: int = 64
+    url: str | list[str], n: int, rate: float | None, concurrency: int = 64
 ) -> list[tuple[str, float]]:
-    """POST ``n`` reports (at ``rate`` per second, or as fast as possible)."""
+    """POST ``n`` reports (at ``rate`` per second, or as fast as possible), spread in
+    turn over the given intake instances."""
     out: list[tuple[str, float]] = []
+    bases = [url] if isinstance(url, str) else url
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(
+                httpx.AsyncClient(base_url=base, limits=limits, timeout=60)
+            )
+            for base in bases
+        ]
         sem = asyncio.Semaphore(concurrency)
 
-        async def one() -> None:
+        async def one(i: int) -> None:
+            client = clients[i % len(clients)]
             async with sem:
                 started = time.time()
                 key = uuid.uuid4().hex
@@ -114,7 +129,7 @@ async def post_reports(
                 delay = t0 + i / rate - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one()))
+            tasks.append(asyncio.create_task(one(i)))
         await asyncio.gather(*tasks)
     return out
 
@@ -170,6 +185,45 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))]
 
 
+SERVICES = ("intake", "verification", "routing", "sla", "notifications")
+
+
+def scratch_databases(server: str, namespace: str) -> dict[str, str]:
+    """One new database per service on a PostgreSQL server; their URLs."""
+    engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    urls: dict[str, str] = {}
+    with engine.connect() as conn:
+        for service in SERVICES:
+            name = f"{namespace}_{service}"
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            url = sa.make_url(server).set(drivername="postgresql+psycopg", database=name)
+            urls[service] = url.render_as_string(hide_password=False)
+    engine.dispose()
+    return urls
+
+
+def drop_databases(server: str, urls: dict[str, str]) -> None:
+    """Drop what :func:`scratch_databases` created."""
+    engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        for url in urls.values():
+            name = sa.make_url(url).database
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def instance_counts(spec: str) -> dict[str, int]:
+    """``intake=2,sla=2`` or ``all=2``: instances per stage."""
+    counts: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        name, _, n = part.partition("=")
+        for service in SERVICES if name == "all" else (name,):
+            if service not in SERVICES:
+                raise SystemExit(f"unknown stage {service!r}")
+            counts[service] = int(n)
+    return counts
+
+
 def main() -> None:
     """Run the benchmark and print the figures."""
     parser = argparse.ArgumentParser()
@@ -177,14 +231,39 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="offered rate for latency")
     parser.add_argument("--seconds", type=float, default=15.0, help="duration of latency run")
     parser.add_argument("--raw", type=int, default=100_000, help="raw broker messages")
+    parser.add_argument("--postgres", default="", help="a PostgreSQL server (default: SQLite)")
+    parser.add_argument("--instances", default="", help="e.g. intake=2 or all=2")
     args = parser.parse_args()
+    namespace = f"bench{uuid.uuid4().hex[:6]}"
+    urls = scratch_databases(args.postgres, namespace) if args.postgres else None
+    counts = instance_counts(args.instances)
+    print(
+        f"pipeline on {'PostgreSQL' if urls else 'SQLite'}, instances "
+        + ", ".join(f"{s} {counts.get(s, 1)}" for s in SERVICES)
+    )
+    try:
+        run(args, namespace, urls, counts)
+    finally:
+        if urls and args.postgres:
+            drop_databases(args.postgres, urls)
+
+
+def run(
+    args: argparse.Namespace,
+    namespace: str,
+    urls: dict[str, str] | None,
+    counts: dict[str, int],
+) -> None:
+    """One sitting: the raw broker, latency at a rate, then a burst."""
     with tempfile.TemporaryDirectory() as tmp:
         # Every report here is the same text from one address: the duplicate and flood
         # checks would hold them all
         # (its cost with 500 candidates is measured in bench.verification_checks).
         platform = Platform(
             var_dir=Path(tmp),
-            namespace=f"bench{uuid.uuid4().hex[:6]}",
+            namespace=namespace,
+            database_urls=urls,
+            instances=counts,
             extra_env={
                 "VERIFICATION_DUPLICATE_WINDOW_DAYS": "0",
                 "VERIFICATION_FLOOD_PER_HOUR": "1000000",
@@ -195,12 +274,14 @@ def main() -> None:
         platform.start()
         try:
             assert platform.bootstrap
-            prod, cons = raw_broker(platform.bootstrap, args.raw)
-            print(f"raw broker: produce {prod:,.0f} msg/s, consume {cons:,.0f} msg/s (1 KB)")
+            intakes = [i.url for i in platform.instances if i.service == "intake"]
+            if args.raw:
+                prod, cons = raw_broker(platform.bootstrap, args.raw)
+                print(f"raw broker: produce {prod:,.0f} msg/s, consume {cons:,.0f} msg/s (1 KB)")
 
             # Latency at a fixed offered rate.
             n = int(args.rate * args.seconds)
-            posted = asyncio.run(post_reports(platform.url("intake"), n, args.rate))
+            posted = asyncio.run(post_reports(intakes, n, args.rate))
             routed = routed_times(platform, {r for r, _ in posted}, timeout=120)
             lat = [routed[r].timestamp() - t for r, t in posted if r in routed]
             print(
@@ -214,9 +295,9 @@ def main() -> None:
                 )
 
             # Sustained throughput: a burst, from the first POST to the last routed.
-            cpu0 = platform_cpu(platform)
+            cpu0 = {**platform_cpu(platform), **({"postgres": postgres_cpu()} if urls else {})}
             t0 = time.time()
-            posted = asyncio.run(post_reports(platform.url("intake"), args.reports, None))
+            posted = asyncio.run(post_reports(intakes, args.reports, None))
             post_done = time.time()
             routed = routed_times(platform, {r for r, _ in posted}, timeout=600)
             last = max(v.timestamp() for v in routed.values()) if routed else time.time()
@@ -226,7 +307,8 @@ def main() -> None:
                 f"(POSTs alone: {args.reports / (post_done - t0):,.0f}/s)"
             )
             time.sleep(5)  # what follows routing (SLA clocks, notices) settles
-            cpu = {k: v - cpu0.get(k, 0.0) for k, v in platform_cpu(platform).items()}
+            cpu1 = {**platform_cpu(platform), **({"postgres": postgres_cpu()} if urls else {})}
+            cpu = {k: v - cpu0.get(k, 0.0) for k, v in cpu1.items()}
             per = sum(cpu.values()) * 1000 / max(len(routed), 1)
             parts = ", ".join(f"{k} {v * 1000 / max(len(routed), 1):.1f}" for k, v in cpu.items())
             print(f"  CPU per report, every process: {per:.1f} ms ({parts}); aim <= 8 ms")
