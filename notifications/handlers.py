@@ -65,8 +65,24 @@ def _notice(
     agency_id: str | None = None,
     **values: str,
 ) -> None:
+    """Record one notice of this event (once), then move the report's notices on."""
+    if _record(ctx, report_id, template, occurred_at, audience, agency_id, **values):
+        advance(ctx, [report_id])
+
+
+def _record(
+    ctx: HandlerContext,
+    report_id: str,
+    template: str,
+    occurred_at: datetime,
+    audience: str = "reporter",
+    agency_id: str | None = None,
+    **values: str,
+) -> bool:
+    """Record one notice of this event unless it has it; False when the lifecycle
+    refuses a reporter's notice (nothing recorded)."""
     if audience == "reporter" and not _tells_a_step(ctx, report_id, template, occurred_at):
-        return
+        return False
     exists = ctx.session.exec(
         select(Notification.id).where(
             Notification.source_event_id == ctx.event.id, Notification.template == template
@@ -87,7 +103,7 @@ def _notice(
             )
         )
         ctx.session.flush()
-    advance(ctx, [report_id])
+    return True
 
 
 def _tells_a_step(ctx: HandlerContext, report_id: str, template: str, at: datetime) -> bool:
@@ -382,7 +398,8 @@ def on_routed(ctx: HandlerContext, event: ReportRouted) -> None:
         ctx, event.report_id, agency_id=event.agency_id, agency_name=event.agency_name
     )
     values = {"agency_name": event.agency_name}
-    _notice(ctx, event.report_id, "routed", event.routed_at, **values)
+    # Recorded only: the agency's notice, below, moves both on at once.
+    _record(ctx, event.report_id, "routed", event.routed_at, agency_name=event.agency_name)
     if event.title:  # as the verifier left it, even before report.verified arrives here
         values["title"] = event.title
     _notice(

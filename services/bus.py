@@ -503,6 +503,13 @@ def ignore(ctx: HandlerContext, payload: Any) -> None:
 _DB_UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError)
 
 
+def _header(msg: RawMessage, name: str) -> str | None:
+    for key, value in msg.headers:
+        if key == name:
+            return value.decode(errors="replace") if value is not None else None
+    return None
+
+
 class InboxConsumer:
     """Applies batches of events to a service's database, each event at most once.
 
@@ -535,6 +542,12 @@ class InboxConsumer:
         decoded: list[tuple[RawMessage, CloudEvent, Any]] = []
         poison: list[tuple[RawMessage, BaseException]] = []
         for msg in messages:
+            if self.handlers.get(_header(msg, "ce_type") or "") is ignore:
+                # A type this service reads on the topic but has no use for, named by the
+                # relay's header: not decoded, and nothing to remember in the inbox (it
+                # has no effect to keep from happening twice).
+                metrics.EVENTS_CONSUMED.labels(self.service, msg.topic, "ignored").inc()
+                continue
             try:
                 event = decode(msg.value)
                 payload = event.payload()

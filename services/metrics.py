@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 EVENTS_CONSUMED = Counter(
     "aduan_events_consumed_total",
-    "Events read from a topic, by outcome (processed, duplicate, dead_lettered).",
+    "Events read from a topic, by outcome (processed, duplicate, dead_lettered, and "
+    "ignored: a type the service has no use for).",
     ["service", "topic", "outcome"],
 )
 EVENTS_PRODUCED = Counter(

@@ -20,10 +20,10 @@ import httpx
 import pytest
 
 from notifications import domain, webhooks
-from services import catalog
+from notifications.handlers import HANDLERS as NOTICE_HANDLERS
+from services import bus, catalog
 from services.auth import Role
 from services.broker import EmbeddedBroker
-from services.bus import replay_outbox
 from services.contracts import ReportFollowupPosted, ReportResolved
 from services.launcher import Platform
 from services.settings import BrokerProfile
@@ -265,7 +265,7 @@ def test_reporters_and_agencies_hear_once_on_their_channels(
     engine.dispose()
     since = datetime.now(UTC) - timedelta(hours=1)
     replayed = sum(
-        replay_outbox(platform.database_url(s), platform.kit(), since, s)
+        bus.replay_outbox(platform.database_url(s), platform.kit(), since, s)
         for s in ("intake", "verification", "routing", "sla")
     )
     assert replayed > 10
@@ -278,6 +278,13 @@ def test_reporters_and_agencies_hear_once_on_their_channels(
         pattern=f"{platform.kit().aduan_namespace}.region.__",
     )
     replayed -= provinces
+    # Nor does it keep an inbox row for a type it reads but has no use for (the SLA's
+    # clocks opening and moving): those are skipped unread.
+    ignored = ", ".join(f"'{t}'" for t, h in NOTICE_HANDLERS.items() if h is bus.ignore)
+    replayed -= sum(
+        scalar(platform, s, f"SELECT count(*) FROM outbox WHERE event_type IN ({ignored})")
+        for s in ("intake", "verification", "routing", "sla")
+    )
     wait_for(
         lambda: scalar(platform, "notifications", "SELECT count(*) FROM inbox") >= replayed,
         90,

@@ -189,6 +189,49 @@ class StorageContract:
         with routing_db.engine.connect() as conn:
             assert conn.execute(sa.text("SELECT count(*) FROM outbox")).scalar_one() == 2 + 4
 
+    def test_a_type_it_ignores_is_skipped_unread_and_a_type_it_handles_is_not(
+        self, routing_db: Database, broker: EmbeddedBroker
+    ) -> None:
+        kit = kit_for(broker, new_namespace())
+        bus.ensure_topics(kit)
+        topic = f"{kit.aduan_namespace}.sla.deadline"
+        consumer = bus.InboxConsumer(
+            "routing",
+            routing_db,
+            bus.Outbox("routing", kit, OUTBOX),
+            INBOX,
+            HANDLERS,
+            bus.DeadLetters("routing", kit),
+            on_commit=lambda: None,
+        )
+        assert HANDLERS["id.aduan.sla.warning.v1"] is bus.ignore
+
+        def headed(kind: str, value: bytes, offset: int) -> bus.RawMessage:
+            return bus.RawMessage(
+                topic=topic,
+                partition=0,
+                offset=offset,
+                key=b"k",
+                value=value,
+                headers=(("ce_type", kind.encode()),),
+            )
+
+        asyncio.run(
+            consumer.process(
+                [
+                    # Routing has no use for a warning: not even its body is read.
+                    headed("id.aduan.sla.warning.v1", b"\xff not an event", 0),
+                    # A type it handles is decoded whatever its header says: a dead letter.
+                    headed("id.aduan.sla.deadline_opened.v1", b"\xff not an event", 1),
+                ]
+            )
+        )
+        with routing_db.engine.connect() as conn:
+            inbox = conn.execute(sa.text("SELECT count(*) FROM inbox")).scalar_one()
+        assert inbox == 0
+        dead = read_topic(broker.bootstrap, f"{topic}.dlq", expect=2, idle=2.0)
+        assert [int(d.headers["aduan.dlq.origin_offset"]) for d in dead] == [1]
+
     def test_relay_publishes_in_order_and_replay_republishes(
         self, routing_db: Database, broker: EmbeddedBroker
     ) -> None:
