@@ -489,9 +489,11 @@ class Dispatcher:
         # a commit), up to ``idle_tick_seconds``.
         wake = self._wakes.setdefault(channel, asyncio.Event())
         pause = settings.tick_seconds
+        loop = asyncio.get_running_loop()
         try:
             while True:
                 wake.clear()
+                began = loop.time()
                 try:
                     sent = await self.round(rt, channel, sender, limit)
                 except asyncio.CancelledError:
@@ -507,6 +509,10 @@ class Dispatcher:
                     pause = min(pause * 2, max(settings.tick_seconds, settings.idle_tick_seconds))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), pause)
+                # Busy, the consumer commits many times a second: a look per tick at most.
+                rest = settings.tick_seconds - (loop.time() - began)
+                if rest > 0:
+                    await asyncio.sleep(rest)
         finally:
             await sender.close()
 
