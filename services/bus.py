@@ -553,6 +553,10 @@ class InboxConsumer:
                 payload = event.payload()
                 if event.type not in self.handlers:
                     raise PoisonEvent(f"no handler in {self.service} for {event.type}")
+                if self.handlers[event.type] is ignore:  # the same, for a message without
+                    # the header (a hand-made redelivery): read, and still not remembered
+                    metrics.EVENTS_CONSUMED.labels(self.service, msg.topic, "ignored").inc()
+                    continue
                 decoded.append((msg, event, payload))
             except Exception as exc:
                 poison.append((msg, exc))
