@@ -30,6 +30,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bench.one_service import scratch_database
 from notifications.dispatcher import Dispatcher
 from notifications.models import OUTBOX, Delivery, Endpoint, Notification, Recipient
 from notifications.senders import build_senders
@@ -196,15 +197,6 @@ async def run_round(url: str, n: int, fail_first: bool) -> dict[str, float]:
     }
 
 
-def _scratch_database(server: str, name: str) -> str:
-    engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return sa.make_url(server).set(database=name).render_as_string(hide_password=False)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=3000)
@@ -220,7 +212,7 @@ def main() -> None:
                 continue
             for fail_first in (False, True):
                 if name == "postgres":
-                    url = _scratch_database(args.postgres, "aduan_bench_notifications")
+                    url = scratch_database(args.postgres, "aduan_bench_notifications")
                 else:
                     Path(f"{tmp}/bench.sqlite3").unlink(missing_ok=True)
                     url = f"sqlite:///{tmp}/bench.sqlite3"

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import sqlalchemy as sa
 
 from services import bus
 from services.broker import EmbeddedBroker, free_port
@@ -66,3 +67,22 @@ def running(
         proc.wait(30)
         log.close()
         broker.stop()
+
+
+def scratch_database(server: str, name: str) -> str:
+    """A new empty database ``name`` on a PostgreSQL server (dropped first if it is
+    there); its URL."""
+    engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return sa.make_url(server).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(server: str, name: str) -> None:
+    """Drop what :func:`scratch_database` made."""
+    engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()

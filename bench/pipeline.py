@@ -33,6 +33,7 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from bench.cpu import platform_cpu, postgres_cpu
+from bench.one_service import drop_database, scratch_database
 from services.launcher import Platform
 
 
@@ -190,26 +191,12 @@ SERVICES = ("intake", "verification", "routing", "sla", "notifications")
 
 def scratch_databases(server: str, namespace: str) -> dict[str, str]:
     """One new database per service on a PostgreSQL server; their URLs."""
-    engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    urls: dict[str, str] = {}
-    with engine.connect() as conn:
-        for service in SERVICES:
-            name = f"{namespace}_{service}"
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-            url = sa.make_url(server).set(drivername="postgresql+psycopg", database=name)
-            urls[service] = url.render_as_string(hide_password=False)
-    engine.dispose()
-    return urls
-
-
-def drop_databases(server: str, urls: dict[str, str]) -> None:
-    """Drop what :func:`scratch_databases` created."""
-    engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        for url in urls.values():
-            name = sa.make_url(url).database
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
+    return {
+        service: sa.make_url(scratch_database(server, f"{namespace}_{service}"))
+        .set(drivername="postgresql+psycopg")
+        .render_as_string(hide_password=False)
+        for service in SERVICES
+    }
 
 
 def instance_counts(spec: str) -> dict[str, int]:
@@ -244,8 +231,8 @@ def main() -> None:
     try:
         run(args, namespace, urls, counts)
     finally:
-        if urls and args.postgres:
-            drop_databases(args.postgres, urls)
+        for url in (urls or {}).values():
+            drop_database(args.postgres, str(sa.make_url(url).database))
 
 
 def run(

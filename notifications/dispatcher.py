@@ -43,7 +43,7 @@ from notifications.models import (
 )
 from notifications.senders import Message, Outcome, Sender, webhook_body
 from notifications.settings import NotificationsSettings
-from services.bus import Outbox
+from services.bus import Outbox, idle_pause
 from services.contracts import NotificationDeadLettered, NotificationSent
 from services.runtime import ServiceRuntime
 
@@ -503,10 +503,9 @@ class Dispatcher:
                     sent = 0
                 if sent >= settings.batch:
                     continue
-                if sent:
-                    pause = settings.tick_seconds
-                else:
-                    pause = min(pause * 2, max(settings.tick_seconds, settings.idle_tick_seconds))
+                pause = idle_pause(
+                    pause, bool(sent), settings.tick_seconds, settings.idle_tick_seconds
+                )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), pause)
                 # Busy, the consumer commits many times a second: a look per tick at most.

@@ -32,7 +32,6 @@ from sqlmodel import Session, select
 
 from routing import api, staff
 from routing.models import Agency, StaffAccount, StaffSession
-from routing.settings import RoutingSettings
 from services import auth, i18n, localtime
 from services.auth import AGENCY_ROLES, Role
 from services.console import (
@@ -593,7 +592,7 @@ async def invitation(
 
 
 def _consoles(request: Request, account: StaffAccount) -> list[tuple[str, str]]:
-    verification = RoutingSettings().verification_console_url.rstrip("/")
+    verification = _runtime(request).settings.verification_console_url.rstrip("/")  # type: ignore[attr-defined]
     found: list[tuple[str, str]] = []
     role = Role(account.role)
     if role in (*AGENCY_ROLES, Role.monitor, Role.administrator):

@@ -108,6 +108,12 @@ def make_producer(kit: KitSettings, client_id: str) -> Producer:
     )
 
 
+def idle_pause(pause: float, found: bool, shortest: float, longest: float) -> float:
+    """The next wait of a loop that polls for work: the shortest after a look that found
+    some, else twice the last, up to the longest (an idle loop wakes ever less often)."""
+    return shortest if found else min(pause * 2, max(shortest, longest))
+
+
 # -------------------------------------------------------------------------- outbox
 
 
@@ -342,13 +348,12 @@ class OutboxRelay:
                     await asyncio.to_thread(self.prune)
             if n >= self.kit.aduan_outbox_batch:
                 continue
-            if n:
-                poll = self.kit.aduan_outbox_poll_seconds
-            else:
-                idle = max(
-                    self.kit.aduan_outbox_poll_seconds, self.kit.aduan_outbox_idle_poll_seconds
-                )
-                poll = min(poll * 2, idle)
+            poll = idle_pause(
+                poll,
+                bool(n),
+                self.kit.aduan_outbox_poll_seconds,
+                self.kit.aduan_outbox_idle_poll_seconds,
+            )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), poll)
 
@@ -542,20 +547,15 @@ class InboxConsumer:
         decoded: list[tuple[RawMessage, CloudEvent, Any]] = []
         poison: list[tuple[RawMessage, BaseException]] = []
         for msg in messages:
-            if self.handlers.get(_header(msg, "ce_type") or "") is ignore:
-                # A type this service reads on the topic but has no use for, named by the
-                # relay's header: not decoded, and nothing to remember in the inbox (it
-                # has no effect to keep from happening twice).
-                metrics.EVENTS_CONSUMED.labels(self.service, msg.topic, "ignored").inc()
+            # Named by the relay's header, an ignored type is not even decoded.
+            if self._ignored(msg, _header(msg, "ce_type")):
                 continue
             try:
                 event = decode(msg.value)
                 payload = event.payload()
                 if event.type not in self.handlers:
                     raise PoisonEvent(f"no handler in {self.service} for {event.type}")
-                if self.handlers[event.type] is ignore:  # the same, for a message without
-                    # the header (a hand-made redelivery): read, and still not remembered
-                    metrics.EVENTS_CONSUMED.labels(self.service, msg.topic, "ignored").inc()
+                if self._ignored(msg, event.type):  # a message without the header
                     continue
                 decoded.append((msg, event, payload))
             except Exception as exc:
@@ -595,6 +595,15 @@ class InboxConsumer:
                 log.error("dead-letter publish failed (%s); retrying", type(err).__name__)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
+
+    def _ignored(self, msg: RawMessage, event_type: str | None) -> bool:
+        """Whether the type is one this service reads on the topic but has no use for:
+        skipped, with nothing to remember in the inbox (it has no effect to keep from
+        happening twice)."""
+        if event_type is None or self.handlers.get(event_type) is not ignore:
+            return False
+        metrics.EVENTS_CONSUMED.labels(self.service, msg.topic, "ignored").inc()
+        return True
 
     def _apply(
         self, batch: list[tuple[RawMessage, CloudEvent, Any]]

@@ -168,12 +168,7 @@ class CalendarStore:
 
     def current(self, session: Session) -> WorkingCalendar:
         """The calendar as the database has it now (one small query when unchanged)."""
-        # Core, on the session's connection: it runs once per event, and the ORM's
-        # compile and result layers cost more than the query itself.
-        table = CalendarMeta.__table__  # type: ignore[attr-defined]
-        version = (
-            session.connection().execute(sa.select(table.c.version).where(table.c.id == 1)).scalar()
-        )
+        version = session.exec(select(CalendarMeta.version).where(CalendarMeta.id == 1)).first()
         version = version or 0
         cached = self._calendar
         if cached is not None and cached.version == version:
