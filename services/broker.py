@@ -7,8 +7,10 @@ truth is in the services' databases, and ``aduan replay`` re-publishes their out
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -18,9 +20,40 @@ from pathlib import Path
 from confluent_kafka.admin import AdminClient
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    """The range the kernel takes outgoing connections' local ports from."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+# Ports handed out lately by this process: a platform picks a dozen before any is bound.
+_recent: collections.deque[int] = collections.deque(maxlen=512)
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
+    """A TCP port on 127.0.0.1 that nothing listens on right now, for a server to bind.
+
+    Picked outside the kernel's ephemeral range: a port from there (what binding port 0
+    gives) can be taken, between the pick and the server's bind, as the local port of any
+    outgoing connection, and a starting platform opens hundreds of them to its broker.
+    """
+    low, high = _ephemeral_range()
+    candidates = (10000, low - 1) if low - 10000 >= 2000 else (high + 1, 65535)
+    for _ in range(200):
+        port = random.randint(*candidates)
+        if port in _recent:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _recent.append(port)
+        return port
+    with socket.socket() as s:  # a crowded range: let the kernel choose
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services import launcher
+from services import broker, launcher
 from services.launcher import Instance, Platform
 
 
@@ -62,3 +62,16 @@ def test_deaths_are_tended_at_once_and_the_pause_resets_after_a_healthy_minute(
     routing.proc = FakeProc(1)  # type: ignore[assignment]
     platform._tend(routing, now[0])
     assert spawned[-1] == "routing" and len(spawned) == 4 and routing.restarts == 1
+
+
+def test_ports_for_servers_are_distinct_and_outside_the_range_of_outgoing_connections(
+    tmp_path: Path,
+) -> None:
+    """A server's port picked from the ephemeral range can be taken by an outgoing
+    connection before the server binds it ([Errno 98] at start-up): the launcher's ports
+    come from below that range, and a platform's dozen never repeat."""
+    low, high = broker._ephemeral_range()
+    ports = [i.port for i in Platform(var_dir=tmp_path, instances={"routing": 2}).instances]
+    ports += [broker.free_port() for _ in range(100)]
+    assert len(set(ports)) == len(ports)
+    assert not [p for p in ports if low <= p <= high]
