@@ -70,7 +70,8 @@ messages: $(STAMP) ## Extract the marked texts (N_) into services/locale and mer
 	  --project=Aduan -o services/locale/aduan.pot .
 	$(BIN)/pybabel update -i services/locale/aduan.pot -d services/locale -D aduan -w 100 --ignore-obsolete
 
-bench: $(STAMP) postgres ## Measure throughput and latency through the running platform
+bench: $(STAMP) postgres ## Measure every figure of issue 18 in one run; the summary goes into docs/benchmarks.md
+	rm -f var/bench/results.jsonl
 	$(BIN)/python -m bench.faust_hop
 	$(BIN)/python -m bench.idle_cost
 	$(BIN)/python -m bench.intake_posts
@@ -78,11 +79,14 @@ bench: $(STAMP) postgres ## Measure throughput and latency through the running p
 	$(BIN)/python -m bench.pipeline --raw 0 --reports 1500 --rate 100 --seconds 10 --postgres $(PG_URL)
 	$(BIN)/python -m bench.pipeline --raw 0 --reports 1500 --rate 100 --seconds 10 --postgres $(PG_URL) --instances intake=2
 	$(BIN)/python -m bench.sla_scale
+	$(BIN)/python -m bench.sla_scale --postgres $(PG_URL)
 	$(BIN)/python -m bench.public_scale
+	$(BIN)/python -m bench.public_scale --postgres $(PG_URL)
 	$(BIN)/python -m bench.notifications_delivery
 	$(BIN)/python -m bench.verification_checks
 	$(BIN)/python -m bench.routing_rules
 	$(BIN)/python -m bench.intake_uploads
+	$(BIN)/python -m bench.report --write docs/benchmarks.md
 
 clean: ## Remove the virtual environment and local data
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -27,6 +27,7 @@ from typing import Any
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from bench import results
 from bench.cpu import cpu_seconds
 from services import bus
 from services.broker import EmbeddedBroker
@@ -223,6 +224,7 @@ def main() -> None:
         f"bench client {r['client_cpu_ms_per_msg']:.3f}); "
         f"at {args.rate:.0f} msg/s p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms per hop"
     )
+    results.record("hop.rate", r["rate"])
 
 
 if __name__ == "__main__":

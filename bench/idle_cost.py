@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import results
 from bench.cpu import platform_cpu
 from bench.pipeline import post_reports, routed_times
 from services.launcher import Platform
@@ -54,6 +55,7 @@ def main() -> None:
     shares, took = measure(args.settle, args.seconds, args.lone)
     parts = ", ".join(f"{k} {v:.1f}%" for k, v in shares.items())
     print(f"idle platform: {sum(shares.values()):.1f}% of one core ({parts}); aim <= 5%")
+    results.record("idle.share", sum(shares.values()))
     if took:
         each = ", ".join(f"{t * 1000:.0f}" for t in took)
         print(f"  a lone report after the quiet, POST -> routed: {each} ms")

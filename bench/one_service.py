@@ -86,3 +86,25 @@ def drop_database(server: str, name: str) -> None:
     with engine.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()
+
+
+@contextmanager
+def database(service: str, tmp: str, postgres: str = "", url: str = "") -> Iterator[str]:
+    """The URL a benchmark fills: ``url`` as given, else a scratch database on the
+    ``postgres`` server (dropped after), else a SQLite file in ``tmp``."""
+    if url:
+        yield url
+        return
+    if not postgres:
+        yield f"sqlite:///{tmp}/{service}.sqlite3"
+        return
+    name = f"bench_{service}_{os.getpid()}"
+    try:
+        yield scratch_database(postgres, name)
+    finally:
+        drop_database(postgres, name)
+
+
+def kind(url: str) -> str:
+    """``sqlite`` or ``postgres``: the key benchmarks record their figures under."""
+    return "postgres" if url.startswith("postgresql") else "sqlite"

@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from bench import results
 from bench.cpu import platform_cpu, postgres_cpu
 from bench.one_service import drop_database, scratch_database
 from services.launcher import Platform
@@ -242,6 +243,8 @@ def run(
     counts: dict[str, int],
 ) -> None:
     """One sitting: the raw broker, latency at a rate, then a burst."""
+    key = "pipeline." + ("postgres" if urls else "sqlite")
+    key += f".{args.instances.replace(' ', '')}" if args.instances else ""
     with tempfile.TemporaryDirectory() as tmp:
         # Every report here is the same text from one address: the duplicate and flood
         # checks would hold them all
@@ -265,6 +268,8 @@ def run(
             if args.raw:
                 prod, cons = raw_broker(platform.bootstrap, args.raw)
                 print(f"raw broker: produce {prod:,.0f} msg/s, consume {cons:,.0f} msg/s (1 KB)")
+                results.record("raw.produce", prod)
+                results.record("raw.consume", cons)
 
             # Latency at a fixed offered rate.
             n = int(args.rate * args.seconds)
@@ -276,6 +281,7 @@ def run(
                 f"{len(lat)}/{n} routed, POST->routed p50 {pct(lat, 50) * 1000:.0f} ms, "
                 f"p99 {pct(lat, 99) * 1000:.0f} ms"
             )
+            results.record(f"{key}.p99_at_{args.rate:g}", pct(lat, 99) * 1000)
             for hop, vals in hop_times(platform, [r for r, _ in posted]).items():
                 print(
                     f"  {hop}: p50 {pct(vals, 50) * 1000:.0f} ms, p99 {pct(vals, 99) * 1000:.0f} ms"
@@ -299,6 +305,8 @@ def run(
             per = sum(cpu.values()) * 1000 / max(len(routed), 1)
             parts = ", ".join(f"{k} {v * 1000 / max(len(routed), 1):.1f}" for k, v in cpu.items())
             print(f"  CPU per report, every process: {per:.1f} ms ({parts}); aim <= 8 ms")
+            results.record(f"{key}.throughput", len(routed) / (last - t0))
+            results.record(f"{key}.cpu_ms", per)
             lat = [routed[r].timestamp() - t for r, t in posted if r in routed]
             print(
                 f"  burst latency p50 {pct(lat, 50):.2f} s, p99 {pct(lat, 99):.2f} s; "

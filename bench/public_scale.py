@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
-from bench import one_service
+from bench import one_service, results
 from bench.sla_scale import rss_mb
 from services import areas
 from services.db import migrate
@@ -185,10 +185,13 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--database-url", help="default: a SQLite file in a temp folder")
+    parser.add_argument("--postgres", default="", help="a scratch database on this server")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{tmp}/intake.sqlite3"
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        one_service.database("intake", tmp, args.postgres, args.database_url) as url,
+    ):
         print(f"filling {args.reports:,} reports ({url.split(':')[0]}) ...", flush=True)
         print(f"  inserted in {fill(url, args.reports):.0f} s")
         with one_service.running(
@@ -209,6 +212,7 @@ def main() -> None:
                 for name, path in pages.items():
                     p50, p99, status = timed(client, path, args.requests)
                     print(f"  {name:34s} p50 {p50:8.1f} ms  p99 {p99:8.1f} ms  ({status})")
+                    results.record(f"public.{one_service.kind(url)}.{name}", p99)
             print(f"intake RSS {rss_mb(proc.pid):.0f} MB")
 
 
