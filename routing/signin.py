@@ -236,6 +236,34 @@ def _set(response: Response, request: Request, name: str, value: str, max_age: i
     )
 
 
+_BROWSERS = (
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Chromium/", "Chromium"),
+    ("Safari/", "Safari"),
+)
+_SYSTEMS = (
+    ("Android", "Android"),
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+)
+
+
+def device(user_agent: str | None) -> str:
+    """A session's browser and system in two words ("Chrome, Android"), for people to
+    recognise their sessions; the raw header when it names neither."""
+    agent = user_agent or ""
+    browser = next((name for mark, name in _BROWSERS if mark in agent), "")
+    system = next((name for mark, name in _SYSTEMS if mark in agent), "")
+    return ", ".join(filter(None, (browser, system))) or agent[:60]
+
+
 def _render(request: Request, template: str, status: int = 200, **values: Any) -> Response:
     lang = language(request)
     i = 0 if lang == "id" else 1
@@ -246,6 +274,7 @@ def _render(request: Request, template: str, status: int = 200, **values: Any) -
         role_name=lambda r: WORDS.get(f"role_{r}", (r, r))[i],
         action_name=lambda a: ACTIONS.get(a, (a, a))[i],
         when=lambda at: localtime.format_local(at, None, lang, short=True) if at else "",
+        device=device,
         **values,
     )
 
