@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -117,7 +116,9 @@ def rows(figures: dict[str, float]) -> list[Row]:
         Row("an idle platform, every process", figure("idle.share"), "% of a core", 5, False, 1),
     ]
     for prefix, what in (("public", "at 1,000,000 reports"), ("compliance", "at 1,000,000 clocks")):
-        for key in sorted(k for k in figures if k.startswith(prefix + ".")):
+        order = list(DATABASES)
+        keys = [k for k in figures if k.startswith(prefix + ".")]
+        for key in sorted(keys, key=lambda k: (_rank(order, k.split(".")[1]), k)):
             db, page = key.split(".", 2)[1:]
             table.append(
                 Row(
@@ -132,6 +133,10 @@ def rows(figures: dict[str, float]) -> list[Row]:
     return table
 
 
+def _rank(order: list[str], db: str) -> int:
+    return order.index(db) if db in order else len(order)
+
+
 def machine() -> str:
     """This machine in a few words: cores, processor, memory."""
     model, memory = "", ""
@@ -144,20 +149,6 @@ def machine() -> str:
     except OSError:
         pass
     return f"{os.cpu_count()} cores{', ' + model if model else ''}{memory}"
-
-
-def commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "describe", "--always", "--dirty"],
-            cwd=results.ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return out.stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def render(figures: dict[str, float], when: datetime, about: str) -> str:
@@ -198,8 +189,9 @@ def main() -> None:
     parser.add_argument("--write", type=Path, default=None, help="e.g. docs/benchmarks.md")
     args = parser.parse_args()
     figures = results.load(args.results)
-    about = f"{machine()}, commit {commit()}"
-    section = render(figures, datetime.now(UTC), about)
+    finished, commits = results.provenance(args.results)
+    about = f"{machine()}, commit {', '.join(commits) or results.commit()}"
+    section = render(figures, finished or datetime.now(UTC), about)
     print(section)
     if args.write is not None:
         write(args.write, section)

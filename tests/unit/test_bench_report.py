@@ -35,6 +35,8 @@ def test_each_figure_stands_beside_its_aim_and_what_was_not_measured_says_so(
     figures: dict[str, float],
 ) -> None:
     assert figures["hop.rate"] == 5200
+    measured, commits = results.provenance()
+    assert commits == [results.commit()] and measured is not None
     section = report.render(figures, datetime(2026, 12, 6, tzinfo=UTC), "2 cores")
     assert _row(section, "bare faust hop with the kit's settings") == [
         "bare faust hop with the kit's settings",
