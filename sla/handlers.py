@@ -35,7 +35,7 @@ from services.contracts import (
 )
 from services.metrics import after_commit
 from sla import domain
-from sla.models import CalendarEntryRow, CalendarMeta, Clock, FactRow
+from sla.models import CalendarEntryRow, CalendarMeta, Clock, ClockTally, FactRow
 from sla.settings import SlaSettings
 from sla.workdays import CalendarEntry, WorkingCalendar, check_closed_runs, parse_file
 
@@ -389,14 +389,24 @@ def _count_finished(session: Session, state: domain.ClockState, breached: bool) 
 
 
 def count_running(session: Session) -> dict[tuple[str, str], int]:
-    """Running clocks by (clock, status)."""
+    """Running clocks by (clock, status): the running ones summed from ``clock_tallies``
+    (kept by triggers), less the paused ones, counted through the (clock, status, due_at)
+    index; not a count over every running clock (a million of them took 100-300 ms of
+    the database, every SLA_GAUGE_SECONDS)."""
+    t = ClockTally.__table__.c  # type: ignore[attr-defined]
     c = Clock.__table__.c  # type: ignore[attr-defined]
-    query = (
-        sa.select(c.clock, c.status, sa.func.count())
-        .where(c.status.in_(("open", "paused")))
-        .group_by(c.clock, c.status)
+    running = sa.select(t.clock, sa.func.sum(t.running)).group_by(t.clock)
+    paused = (
+        sa.select(c.clock, sa.func.count())
+        .where(c.clock.in_(domain.CLOCKS), c.status == "paused")
+        .group_by(c.clock)
     )
-    return {(k, s): n for k, s, n in session.execute(query)}
+    counts: dict[tuple[str, str], int] = {}
+    for clock, n in session.execute(paused):
+        counts[(clock, "paused")] = int(n)
+    for clock, n in session.execute(running):
+        counts[(clock, "open")] = int(n or 0) - counts.get((clock, "paused"), 0)
+    return {key: n for key, n in counts.items() if n}
 
 
 def count_overdue(session: Session, now: datetime) -> dict[str, tuple[int, float]]:

@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from services.db import Database, migrate
-from sla import api
+from sla import api, handlers
 from sla.models import Clock
 from tests.conftest import PgDatabases, new_namespace
 
@@ -132,3 +132,16 @@ def test_compliance_from_tallies_equals_the_full_count(database: Database) -> No
                 assert sorted(mine, key=_order) == want, (by, clock, since)
                 checked += len(want)
     assert checked > 50
+
+    # The open-deadline gauges come from the tallies too, and agree with the full count.
+    c = table.c
+    with database.engine.connect() as conn:
+        every = conn.execute(
+            sa.select(c.clock, c.status, sa.func.count())
+            .where(c.status.in_(("open", "paused")))
+            .group_by(c.clock, c.status)
+        )
+        want_running = {(k, s): int(n) for k, s, n in every}
+    with database.session() as session:
+        assert handlers.count_running(session) == want_running
+    assert {s for _, s in want_running} == {"open", "paused"}
