@@ -412,6 +412,8 @@ STORIES = {
     "air meluap ke rumah warga setiap hujan sore.",
     "escalated": "Jembatan kayu di Jalan Cibeunying Kaler dekat SD Cibeunying retak di dua "
     "tiang penyangganya sejak gempa kecil pekan lalu.",
+    "disposed": "Saluran drainase di Jalan Dipatiukur dekat kampus tersumbat sampah plastik "
+    "sehingga air menggenangi jalan setiap hujan sore sejak awal bulan.",
 }
 
 
@@ -668,3 +670,53 @@ def test_returned_then_routed_again(platforms: Platforms) -> None:
     assert ok.status_code == 200, ok.text
     settle(platforms, report, path, "verified again: routed elsewhere", started, "routed")
     assert report.notices().count("routed") == 2
+
+
+def test_disposed_to_a_kecamatan_whose_officer_answers_and_resolves(platforms: Platforms) -> None:
+    """LAPOR!'s staff: the agency's coordinator disposes the report to a kecamatan; that
+    kecamatan's officer (admin penghubung) alone sees it among their work, answers and
+    resolves it, and every audience reads it as if the agency itself had answered."""
+    p, path = platforms.now, "disposed"
+    region = region_client(p, "32.73")
+    started = time.monotonic()
+    report = submit(p, "081390000009", "Drainase Coblong", STORIES["disposed"])
+    report.region_client = region
+    settle(platforms, report, path, "routed", started, "routed", "routed")
+
+    routing = f"{p.url('routing')}/v1"
+    unit = "kec-32.73.02"
+    coordinator = staff_headers(p, "coordinator", BANDUNG)
+    officer = staff_headers(p, "unit_officer", unit)
+    # Before the disposal the kecamatan's officer does not see the report at all.
+    assert httpx.get(f"{routing}/reports/{report.rid}", headers=officer).status_code == 404
+    started = time.monotonic()
+    forwarded = httpx.post(
+        f"{routing}/reports/{report.rid}/forward",
+        json={"to": unit, "reason": "Lokasi di wilayah Kecamatan Coblong"},
+        headers=coordinator,
+        timeout=30,
+    )
+    assert forwarded.status_code == 200, forwarded.text
+    settle(platforms, report, path, "disposed to a kecamatan", started, "routed")
+    inbox = httpx.get(f"{routing}/inbox", headers=officer).json()
+    assert [r["report_id"] for r in inbox] == [report.rid]  # only what was disposed to it
+
+    def officer_does(action: str, **kw: Any) -> None:
+        r = httpx.post(
+            f"{routing}/reports/{report.rid}/{action}", headers=officer, timeout=30, **kw
+        )
+        assert r.status_code in (200, 201), r.text
+
+    started = _step(
+        lambda: officer_does(
+            "followups", data={"text": "Tim kecamatan sudah membersihkan saluran."}
+        )
+    )
+    settle(platforms, report, path, "the kecamatan answers", started, "in_progress")
+    page = report.get("intake", f"/lacak/{report.tn}", params={"kode": report.secret}).text
+    assert "Tim kecamatan sudah membersihkan saluran." in page
+    started = _step(lambda: officer_does("resolve", json={"summary": "Saluran sudah lancar."}))
+    settle(platforms, report, path, "the kecamatan resolves", started, "resolved", "resolved")
+    # The coordinator still reads the whole story of their agency's report.
+    story = httpx.get(f"{routing}/reports/{report.rid}", headers=coordinator).json()
+    assert story["status"] == "resolved"
