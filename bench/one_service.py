@@ -108,3 +108,14 @@ def database(service: str, tmp: str, postgres: str = "", url: str = "") -> Itera
 def kind(url: str) -> str:
     """``sqlite`` or ``postgres``: the key benchmarks record their figures under."""
     return "postgres" if url.startswith("postgresql") else "sqlite"
+
+
+def tidy(url: str) -> None:
+    """After a bulk fill: what autovacuum (PostgreSQL) or a later ANALYZE (SQLite) would
+    have done before a live system reached that size. A million inserts in a few
+    transactions leave the summary tables' rows a million dead versions on PostgreSQL,
+    and no planner statistics on either database."""
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text("VACUUM ANALYZE" if kind(url) == "postgres" else "ANALYZE"))
+    engine.dispose()

@@ -161,9 +161,8 @@ def fill(url: str, n: int) -> float:
             if answers:
                 conn.execute(history.insert(), answers)
         print(f"  {start + len(rows):,}", end="\r", flush=True)
-    with engine.begin() as conn:
-        conn.execute(sa.text("ANALYZE"))
     engine.dispose()
+    one_service.tidy(url)
     return time.perf_counter() - started
 
 

@@ -89,6 +89,7 @@ def fill(url: str, n_open: int) -> float:
                 ),
             )
     engine.dispose()
+    one_service.tidy(url)
     return time.perf_counter() - started
 
 
