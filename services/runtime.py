@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import threading
@@ -161,6 +162,11 @@ class ServiceRuntime:
             )
         else:
             log.info("%s started; consuming nothing", self.name)
+        # What start-up made (modules, the areas, settings, the app) lives as long as the
+        # process: out of the collector's way, or each full collection walks all of it
+        # (measured: a request's p99 136-144 ms with, 64-68 ms without; docs/benchmarks.md).
+        gc.collect()
+        gc.freeze()
 
     async def _consume(self, app: Any, topics: list[Any]) -> None:
         try:
