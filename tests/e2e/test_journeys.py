@@ -365,8 +365,11 @@ def submit(platform: Platform, phone: str, title: str, body: str, **extra: Any) 
     return Report(platform, a["tracking_number"], a["report_id"], a["tracking_secret"], phone)
 
 
-def officer_post(report: Report, path: str, **kw: Any) -> httpx.Response:
-    headers = staff_headers(report.platform, "agency_officer", report.holder())
+def officer_post(
+    report: Report, path: str, headers: dict[str, str] | None = None, **kw: Any
+) -> httpx.Response:
+    """An action of the agency's officer on the report (or of the staff ``headers`` name)."""
+    headers = headers or staff_headers(report.platform, "agency_officer", report.holder())
     r = httpx.post(
         f"{report.platform.url('routing')}/v1/reports/{report.rid}/{path}",
         headers=headers,
@@ -701,21 +704,22 @@ def test_disposed_to_a_kecamatan_whose_officer_answers_and_resolves(platforms: P
     inbox = httpx.get(f"{routing}/inbox", headers=officer).json()
     assert [r["report_id"] for r in inbox] == [report.rid]  # only what was disposed to it
 
-    def officer_does(action: str, **kw: Any) -> None:
-        r = httpx.post(
-            f"{routing}/reports/{report.rid}/{action}", headers=officer, timeout=30, **kw
-        )
-        assert r.status_code in (200, 201), r.text
-
     started = _step(
-        lambda: officer_does(
-            "followups", data={"text": "Tim kecamatan sudah membersihkan saluran."}
+        lambda: officer_post(
+            report,
+            "followups",
+            headers=officer,
+            data={"text": "Tim kecamatan sudah membersihkan saluran."},
         )
     )
     settle(platforms, report, path, "the kecamatan answers", started, "in_progress")
     page = report.get("intake", f"/lacak/{report.tn}", params={"kode": report.secret}).text
     assert "Tim kecamatan sudah membersihkan saluran." in page
-    started = _step(lambda: officer_does("resolve", json={"summary": "Saluran sudah lancar."}))
+    started = _step(
+        lambda: officer_post(
+            report, "resolve", headers=officer, json={"summary": "Saluran sudah lancar."}
+        )
+    )
     settle(platforms, report, path, "the kecamatan resolves", started, "resolved", "resolved")
     # The coordinator still reads the whole story of their agency's report.
     story = httpx.get(f"{routing}/reports/{report.rid}", headers=coordinator).json()
