@@ -81,14 +81,20 @@ def _record(
 ) -> bool:
     """Record one notice of this event unless it has it; False when the lifecycle
     refuses a reporter's notice (nothing recorded)."""
-    if audience == "reporter" and not _tells_a_step(ctx, report_id, template, occurred_at):
-        return False
-    exists = ctx.session.exec(
-        select(Notification.id).where(
-            Notification.source_event_id == ctx.event.id, Notification.template == template
-        )
-    ).first()
-    if exists is None:
+    if audience == "reporter" and domain.STEP_OF_TEMPLATE.get(template) is not None:
+        # One read of the report's notices answers both: whether the lifecycle allows
+        # this one, and whether this event recorded it already.
+        rows = ctx.session.execute(_REPORTER_NOTICES, {"report_id": report_id}).all()
+        others = [r for r in rows if r[0] != ctx.event.id]
+        if not _tells_a_step(ctx, report_id, template, occurred_at, others):
+            return False
+        exists = any(r[0] == ctx.event.id and r[1] == template for r in rows)
+    else:
+        found = ctx.session.execute(
+            _NOTICE_OF_EVENT, {"event_id": ctx.event.id, "template": template}
+        ).first()
+        exists = found is not None
+    if not exists:
         ctx.session.add(
             Notification(
                 id=uuid.uuid4().hex,
@@ -102,26 +108,63 @@ def _record(
                 created_at=_now(),
             )
         )
-        ctx.session.flush()
     return True
 
 
-def _tells_a_step(ctx: HandlerContext, report_id: str, template: str, at: datetime) -> bool:
+# The statements run for every event, built once: building one costs more than SQLite
+# takes to run it, and a built statement keeps its cache key.
+_REPORTER_NOTICES = sa.select(
+    col(Notification.source_event_id), col(Notification.template), col(Notification.event_time)
+).where(
+    col(Notification.report_id) == sa.bindparam("report_id"),
+    col(Notification.audience) == "reporter",
+)
+_NOTICE_OF_EVENT = sa.select(col(Notification.id)).where(
+    col(Notification.source_event_id) == sa.bindparam("event_id"),
+    col(Notification.template) == sa.bindparam("template"),
+)
+# A report's notices with work left: to render (pending), or to queue (shown, no channel
+# yet). A region's feed events are queued when they arrive (notifications.regions).
+_NOTICES_TO_ADVANCE = (
+    select(Notification, Recipient)
+    .join(Recipient, col(Recipient.report_id) == col(Notification.report_id))
+    .where(
+        col(Notification.report_id).in_(sa.bindparam("report_ids", expanding=True)),
+        sa.or_(
+            col(Notification.status) == "pending",
+            sa.and_(col(Notification.status) == "shown", col(Notification.channel).is_(None)),
+        ),
+        col(Notification.template) != regions.TEMPLATE,
+    )
+)
+_ENDPOINTS = select(Endpoint).where(
+    col(Endpoint.status) == "active",
+    sa.or_(
+        sa.and_(
+            col(Endpoint.owner_kind) == "agency", col(Endpoint.owner_id) == sa.bindparam("agency")
+        ),
+        sa.and_(
+            col(Endpoint.owner_kind) == "region",
+            col(Endpoint.owner_id).in_([sa.bindparam("regency"), sa.bindparam("province")]),
+        ),
+    ),
+)
+_REPORTS_OF_REPORTER = sa.select(col(Recipient.report_id)).where(
+    col(Recipient.reporter_ref) == sa.bindparam("ref")
+)
+
+
+def _tells_a_step(
+    ctx: HandlerContext, report_id: str, template: str, at: datetime, rows: list[Any]
+) -> bool:
     """Whether a reporter's notice tells a step the lifecycle allows, folded with the
-    notices already recorded (in any order they came). Notifications does not see every
-    step (the fold fills the gaps), so only a contradiction holds a notice back: anything
-    after the closing, a second closing, an escalation after the agency's answer. Logged
-    when refused."""
+    notices already recorded (``rows``: their source event, template and event time, in
+    any order they came). Notifications does not see every step (the fold fills the
+    gaps), so only a contradiction holds a notice back: anything after the closing, a
+    second closing, an escalation after the agency's answer. Logged when refused."""
     step = domain.STEP_OF_TEMPLATE.get(template)
     if step is None:
         return True
-    rows = ctx.session.exec(
-        select(Notification.source_event_id, Notification.template, Notification.event_time).where(
-            Notification.report_id == report_id,
-            Notification.audience == "reporter",
-            Notification.source_event_id != ctx.event.id,
-        )
-    ).all()
     known = [(eid, t, when or at) for eid, t, when in rows]
     # The report itself may not be known yet (its notices wait for it, see advance): the
     # fold takes its submission as given.
@@ -143,16 +186,7 @@ def advance(ctx: HandlerContext, report_ids: list[str]) -> None:
     pending ones whose report is known, and queue deliveries whose recipient is known."""
     if not report_ids:
         return
-    rows = ctx.session.exec(
-        select(Notification, Recipient)
-        .join(Recipient, Recipient.report_id == Notification.report_id)  # type: ignore[arg-type]
-        .where(
-            Notification.report_id.in_(report_ids),  # type: ignore[attr-defined]
-            Notification.status.in_(("pending", "shown")),  # type: ignore[attr-defined]
-            # A region's feed events are queued when they arrive (notifications.regions).
-            Notification.template != regions.TEMPLATE,
-        )
-    )
+    rows = ctx.session.execute(_NOTICES_TO_ADVANCE, {"report_ids": report_ids}).all()
     ready = sorted(
         rows, key=lambda r: (domain.TEMPLATE_ORDER.get(r[0].template, 99), r[0].created_at)
     )
@@ -215,17 +249,9 @@ def _add_delivery(
     recipient_key: str,
     order: int,
 ) -> bool:
-    """Queue one delivery unless this (event, template, channel, recipient) has one."""
-    exists = ctx.session.exec(
-        select(Delivery.id).where(
-            Delivery.source_event_id == note.source_event_id,
-            Delivery.template == note.template,
-            Delivery.channel == channel,
-            Delivery.recipient == recipient_key,
-        )
-    ).first()
-    if exists is not None:
-        return False
+    """Queue one delivery. Called only for a notice that has no channel yet, which the
+    caller sets in the same transaction; the unique key (uq_delivery_once) is the guard
+    behind that."""
     now = _now()
     ctx.session.add(
         Delivery(
@@ -292,21 +318,17 @@ def _queue_agency(
 def endpoints_for(session: Session, agency_id: str | None, regency_code: str) -> list[Endpoint]:
     """The active endpoints of an agency, and of the region (province or regency) the
     report is in."""
-    owners = []
-    if agency_id:
-        owners.append(
-            sa.and_(col(Endpoint.owner_kind) == "agency", col(Endpoint.owner_id) == agency_id)
-        )
-    if regency_code:
-        owners.append(
-            sa.and_(
-                col(Endpoint.owner_kind) == "region",
-                col(Endpoint.owner_id).in_({regency_code, regency_code[:2]}),
-            )
-        )
-    if not owners:
+    if not agency_id and not regency_code:
         return []
-    return list(session.exec(select(Endpoint).where(Endpoint.status == "active", sa.or_(*owners))))
+    found = session.execute(
+        _ENDPOINTS,
+        {
+            "agency": agency_id,
+            "regency": regency_code or None,
+            "province": regency_code[:2] or None,
+        },
+    ).scalars()
+    return list(found)
 
 
 def on_contact_recorded(ctx: HandlerContext, event: ReporterContactRecorded) -> None:
@@ -328,9 +350,7 @@ def on_contact_recorded(ctx: HandlerContext, event: ReporterContactRecorded) -> 
         # One reporter, many reports (intake keeps one reference per phone or email):
         # notices waiting for a contact exist only while none was known.
         return
-    reports = ctx.session.exec(
-        select(Recipient.report_id).where(Recipient.reporter_ref == event.reporter_ref)
-    )
+    reports = ctx.session.execute(_REPORTS_OF_REPORTER, {"ref": event.reporter_ref}).scalars()
     advance(ctx, list(reports))
 
 
