@@ -32,7 +32,7 @@ from intake.models import (
 )
 from intake.settings import IntakeSettings
 from services import auth, lifecycle, masking, sealing, uploads
-from services.bus import Handler, HandlerContext, Outbox, ignore
+from services.bus import Handler, HandlerContext, Outbox, concerning, ignore
 from services.contracts import (
     AttachmentRef,
     DeadlineOpened,
@@ -712,6 +712,7 @@ def _set_clock(ctx: HandlerContext, report_id: str, column: str, due: datetime |
     ctx.session.execute(reports.update().where(reports.c.id == report_id).values({column: due}))
 
 
+@concerning(lambda e: e.clock in _CITIZENS_CLOCKS or e.clock == "first_response")
 def on_deadline_opened(ctx: HandlerContext, event: DeadlineOpened) -> None:
     """A clock started. The agency's first response is shown in the history and as the
     agency's deadline; a verifier's check and the reporter's own answer say by when on
@@ -731,6 +732,12 @@ def on_deadline_opened(ctx: HandlerContext, event: DeadlineOpened) -> None:
     )
 
 
+@concerning(
+    lambda e: (
+        e.clock in _CITIZENS_CLOCKS
+        or (e.clock == "first_response" and e.status not in ("stopped", "cancelled"))
+    )
+)
 def on_deadline_updated(ctx: HandlerContext, event: DeadlineUpdated) -> None:
     """A clock moved (a forward, a calendar change), paused or ended."""
     if event.clock in _CITIZENS_CLOCKS:
@@ -743,6 +750,7 @@ def on_deadline_updated(ctx: HandlerContext, event: DeadlineUpdated) -> None:
     _set_clock(ctx, event.report_id, "due_at", event.due_at)
 
 
+@concerning(lambda e: e.clock == "first_response")
 def on_breached(ctx: HandlerContext, event: SlaBreached) -> None:
     """The agency missed its deadline: the citizen sees it in the history."""
     if event.clock != "first_response":
@@ -760,6 +768,7 @@ def on_escalated(ctx: HandlerContext, event: ReportEscalated) -> None:
     _advance(ctx, event.report_id, "escalated", event.escalated_at, event.ombudsman_url)
 
 
+@concerning(lambda e: e.channel == "in_app" and e.audience == "reporter")
 def on_notification_sent(ctx: HandlerContext, event: NotificationSent) -> None:
     """A notice for the reporter: its text goes on the tracking page (the in_app copy;
     the SMS or email that repeats it is notifications' business)."""

@@ -33,7 +33,7 @@ from routing.models import (
     Rule,
 )
 from services import areas, lifecycle, localtime, sealing, uploads
-from services.bus import HandlerContext, Outbox, ignore
+from services.bus import HandlerContext, Outbox, concerning, ignore
 from services.contracts import (
     AttachmentRef,
     CloudEvent,
@@ -464,6 +464,7 @@ def apply_decision(
     after_commit(session, lambda: ROUTED.labels(agency.id, agency.kind, province, how).inc())
 
 
+@concerning(lambda e: e.clock == "first_response")
 def on_deadline(ctx: HandlerContext, event: DeadlineOpened | DeadlineUpdated) -> None:
     """Keep the first-response deadline for the inbox's order."""
     if event.clock != "first_response":

@@ -20,7 +20,7 @@ from prometheus_client import Counter, Histogram
 from sqlmodel import Session, select
 
 from services import masking, sealing, uploads
-from services.bus import Handler, HandlerContext, Outbox, ignore
+from services.bus import Handler, HandlerContext, Outbox, concerning, ignore
 from services.contracts import (
     DeadlineOpened,
     DeadlineUpdated,
@@ -91,36 +91,78 @@ def audit_log(session: Session, report_id: str) -> list[AuditEntry]:
     return list(session.exec(query).all())
 
 
-def _earlier(session: Session, case: Case, window_days: int) -> list[checks.Earlier]:
+def _candidates() -> sa.Select[Any]:
     c = Case.__table__.c  # type: ignore[attr-defined]
-    since = case.submitted_at - timedelta(days=window_days)
     same = sa.or_(
-        c.reporter_ref == case.reporter_ref,
-        sa.and_(c.regency_code == case.regency_code, c.category == case.category),
+        c.reporter_ref == sa.bindparam("reporter_ref"),
+        sa.and_(
+            c.regency_code == sa.bindparam("regency_code"),
+            c.category == sa.bindparam("category"),
+        ),
     )
     not_rejected = sa.or_(c.outcome.is_(None), ~c.outcome.like("rejected%"))
-    query = (
+    return (
         sa.select(c.report_id, c.tracking_number, c.reporter_ref, c.category, c.regency_code)
         .add_columns(c.text, c.submitted_at)
         .add_columns(
             # Another reporter may be told this report's number only if they can open it.
             sa.and_(c.outcome == "verified", c.confidential.is_(False), c.anonymous.is_(False))
         )
-        .where(same, not_rejected, c.submitted_at >= since, c.report_id != case.report_id)
+        .where(
+            same,
+            not_rejected,
+            c.submitted_at >= sa.bindparam("since"),
+            c.report_id != sa.bindparam("report_id"),
+        )
         .order_by(c.submitted_at.desc())
         .limit(_CANDIDATE_LIMIT)
     )
-    return [checks.Earlier(*row) for row in session.execute(query)]
+
+
+def _recent() -> sa.Select[Any]:
+    c = Case.__table__.c  # type: ignore[attr-defined]
+    return sa.select(sa.func.count()).where(
+        c.reporter_ref == sa.bindparam("reporter_ref"),
+        c.submitted_at >= sa.bindparam("since"),
+        c.report_id != sa.bindparam("report_id"),
+    )
+
+
+# Built once: these run for every report, and building a statement costs about as much
+# as SQLite takes to run it.
+_CANDIDATES = _candidates()
+_RECENT = _recent()
+_EARLY_ADDITIONS = (
+    select(EarlyAddition)
+    .where(EarlyAddition.report_id == sa.bindparam("report_id"))
+    .order_by(EarlyAddition.added_at, EarlyAddition.event_id)  # type: ignore[arg-type]
+)
+
+
+def _earlier(session: Session, case: Case, window_days: int) -> list[checks.Earlier]:
+    rows = session.execute(
+        _CANDIDATES,
+        {
+            "reporter_ref": case.reporter_ref,
+            "regency_code": case.regency_code,
+            "category": case.category,
+            "since": case.submitted_at - timedelta(days=window_days),
+            "report_id": case.report_id,
+        },
+    )
+    return [checks.Earlier(*row) for row in rows]
 
 
 def _recent_by_reporter(session: Session, case: Case) -> int:
-    c = Case.__table__.c  # type: ignore[attr-defined]
-    query = sa.select(sa.func.count()).where(
-        c.reporter_ref == case.reporter_ref,
-        c.submitted_at >= case.submitted_at - timedelta(hours=1),
-        c.report_id != case.report_id,
+    found = session.execute(
+        _RECENT,
+        {
+            "reporter_ref": case.reporter_ref,
+            "since": case.submitted_at - timedelta(hours=1),
+            "report_id": case.report_id,
+        },
     )
-    return int(session.execute(query).scalar_one())
+    return int(found.scalar_one())
 
 
 def check_case(session: Session, case: Case, settings: VerificationSettings) -> checks.Outcome:
@@ -400,11 +442,7 @@ def make_handlers(settings: VerificationSettings) -> dict[str, Handler]:
         ctx.session.flush()
         audit(ctx.session, case.report_id, "auto", "system", "received", f"via {case.channel}")
         # What the citizen added before the report itself reached us, in the order added.
-        early = ctx.session.exec(
-            select(EarlyAddition)
-            .where(EarlyAddition.report_id == case.report_id)
-            .order_by(EarlyAddition.added_at, EarlyAddition.event_id)  # type: ignore[arg-type]
-        ).all()
+        early = ctx.session.execute(_EARLY_ADDITIONS, {"report_id": case.report_id}).scalars()
         for row in early:
             _add(ctx.session, case, ReportInformationAdded.model_validate_json(row.event))
             ctx.session.delete(row)
@@ -453,6 +491,7 @@ def make_handlers(settings: VerificationSettings) -> dict[str, Handler]:
         ctx.session.add(case)
         audit(ctx.session, case.report_id, event.returned_by, "agency", "returned", event.reason)
 
+    @concerning(lambda e: e.clock == "verification")
     def on_deadline(ctx: HandlerContext, event: DeadlineOpened | DeadlineUpdated) -> None:
         """Keep the verification clock's deadline for the queue's order."""
         if event.clock != "verification":

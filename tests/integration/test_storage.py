@@ -24,7 +24,14 @@ from routing.handlers import seed as seed_directory
 from routing.models import INBOX, OUTBOX
 from services import bus
 from services.broker import EmbeddedBroker
-from services.contracts import ReportSubmitted, ReportVerified, encode, new_event
+from services.contracts import (
+    DeadlineOpened,
+    NotificationSent,
+    ReportSubmitted,
+    ReportVerified,
+    encode,
+    new_event,
+)
 from services.db import Database, beside_models, migrate
 from services.serve import SERVICES
 from tests.conftest import PgDatabases, kit_for, new_namespace
@@ -67,6 +74,28 @@ def submitted(report_id: str, regency: str = "32.73") -> bytes:
 
 def raw(topic: str, value: bytes | None, offset: int = 0) -> bus.RawMessage:
     return bus.RawMessage(topic=topic, partition=0, offset=offset, key=b"k", value=value)
+
+
+def _clock(clock: str) -> DeadlineOpened:
+    now = datetime.now(UTC)
+    return DeadlineOpened(
+        report_id=str(uuid.uuid4()),
+        deadline_id="d",
+        clock=clock,  # type: ignore[arg-type]
+        starts_at=now,
+        due_at=now,
+        working_days=5,
+    )
+
+
+def _sent(channel: str) -> NotificationSent:
+    return NotificationSent(
+        report_id=str(uuid.uuid4()),
+        notification_id="n",
+        template="verified",
+        channel=channel,  # type: ignore[arg-type]
+        sent_at=datetime.now(UTC),
+    )
 
 
 ROUTED_EVENTS = "SELECT count(*) FROM outbox WHERE event_type = 'id.aduan.report.routed.v1'"
@@ -231,6 +260,76 @@ class StorageContract:
         assert inbox == 0
         dead = read_topic(broker.bootstrap, f"{topic}.dlq", expect=2, idle=2.0)
         assert [int(d.headers["aduan.dlq.origin_offset"]) for d in dead] == [1]
+
+    def test_an_event_its_handler_has_no_work_for_opens_no_transaction(
+        self, routing_db: Database, broker: EmbeddedBroker
+    ) -> None:
+        # The SLA's clocks share one topic: routing keeps only the agency's first response.
+        kit = kit_for(broker, new_namespace())
+        bus.ensure_topics(kit)
+        consumer = bus.InboxConsumer(
+            "routing",
+            routing_db,
+            bus.Outbox("routing", kit, OUTBOX),
+            INBOX,
+            HANDLERS,
+            bus.DeadLetters("routing", kit),
+            on_commit=lambda: None,
+        )
+        rid = str(uuid.uuid4())
+        ns = kit.aduan_namespace
+        asyncio.run(
+            consumer.process(
+                [
+                    raw(f"{ns}.report.submitted", submitted(rid)),
+                    raw(f"{ns}.report.verified", verified(rid)),
+                ]
+            )
+        )
+        due = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+
+        def opened(clock: str, at: datetime, offset: int) -> bus.RawMessage:
+            payload = DeadlineOpened(
+                report_id=rid,
+                deadline_id=f"{rid}:{clock}",
+                clock=clock,  # type: ignore[arg-type]
+                starts_at=datetime.now(UTC),
+                due_at=at,
+                working_days=5,
+            )
+            return raw(f"{ns}.sla.deadline", encode(new_event("/aduan/sla", rid, payload)), offset)
+
+        with routing_db.engine.connect() as conn:
+            before = conn.execute(sa.text("SELECT count(*) FROM inbox")).scalar_one()
+        asyncio.run(
+            consumer.process(
+                [
+                    opened("resolution", due + timedelta(days=60), 0),
+                    opened("first_response", due, 1),
+                ]
+            )
+        )
+        with routing_db.engine.connect() as conn:
+            after = conn.execute(sa.text("SELECT count(*) FROM inbox")).scalar_one()
+            kept = conn.execute(
+                sa.text("SELECT first_response_due FROM routings WHERE report_id = :r"), {"r": rid}
+            ).scalar_one()
+        assert after == before + 1  # the resolution clock's event left nothing behind
+        assert str(kept).startswith("2027-01-04")
+        # The same holds in the other services that read the clocks and the notices.
+        from intake.handlers import HANDLERS as INTAKE
+        from verification.handlers import make_handlers
+        from verification.settings import VerificationSettings
+
+        theirs = make_handlers(VerificationSettings())["id.aduan.sla.deadline_opened.v1"]
+        mine = INTAKE["id.aduan.sla.deadline_opened.v1"]
+        sent = INTAKE["id.aduan.notification.sent.v1"]
+        assert not bus.concerns(theirs, _clock("resolution"))
+        assert bus.concerns(theirs, _clock("verification"))
+        assert not bus.concerns(mine, _clock("resolution"))
+        assert bus.concerns(mine, _clock("first_response"))
+        assert not bus.concerns(sent, _sent("email"))
+        assert bus.concerns(sent, _sent("in_app"))
 
     def test_relay_publishes_in_order_and_replay_republishes(
         self, routing_db: Database, broker: EmbeddedBroker
