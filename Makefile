@@ -78,6 +78,8 @@ bench: $(STAMP) postgres ## Measure every figure of issue 18 in one run; the sum
 	$(BIN)/python -m bench.pipeline --reports 1500 --rate 100 --seconds 10
 	$(BIN)/python -m bench.pipeline --raw 0 --reports 1500 --rate 100 --seconds 10 --postgres $(PG_URL)
 	$(BIN)/python -m bench.pipeline --raw 0 --reports 1500 --rate 100 --seconds 10 --postgres $(PG_URL) --instances intake=2
+	$(BIN)/python -m bench.replay capture --reports 300
+	for s in verification routing sla notifications; do $(BIN)/python -m bench.replay run $$s; done
 	$(BIN)/python -m bench.sla_scale
 	$(BIN)/python -m bench.sla_scale --postgres $(PG_URL)
 	$(BIN)/python -m bench.public_scale
