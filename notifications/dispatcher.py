@@ -25,8 +25,9 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from prometheus_client import Counter, Gauge, Histogram
@@ -53,6 +54,7 @@ CHANNELS = ("sms", "email", "webhook")
 # Channels whose receiver cannot drop a repeat (a phone, a mailbox): each send is
 # committed before it goes out and recorded before the next takes its place.
 ONCE = frozenset({"sms", "email"})
+T = TypeVar("T")
 
 SENT = Counter(
     "aduan_notifications_sent_total",
@@ -466,6 +468,43 @@ def settle(
     )
 
 
+class Coalesced(Generic[T]):
+    """Runs ``run`` on items submitted while an earlier run was under way all together,
+    in one run: each ``submit`` returns once its item's run is done, and raises what that
+    run raised."""
+
+    def __init__(self, run: Callable[[list[T]], Awaitable[Any]]) -> None:
+        self._run = run
+        self._waiting: list[tuple[T, asyncio.Future[None]]] = []
+        self._running = False
+
+    async def submit(self, item: T) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, done))
+        if not self._running:
+            self._running = True
+            batch: list[tuple[T, asyncio.Future[None]]] = []
+            try:
+                while self._waiting:
+                    batch, self._waiting = self._waiting, []
+                    try:
+                        await self._run([i for i, _ in batch])
+                    except Exception as exc:
+                        for _, f in batch:
+                            f.set_exception(exc)
+                    else:
+                        for _, f in batch:
+                            f.set_result(None)
+            finally:
+                # Cancelled while running: whoever still waits is cancelled too.
+                for _, f in [*batch, *self._waiting]:
+                    if not f.done():
+                        f.cancel()
+                self._waiting = []
+                self._running = False
+        await done
+
+
 class Dispatcher:
     """The per-channel send loops of one instance."""
 
@@ -530,9 +569,11 @@ class Dispatcher:
         if not work:
             return 0
 
-        def started(delivery_id: str) -> None:
+        def started(delivery_ids: list[str]) -> None:
             with rt.database.session() as session:
-                mark_started(session, delivery_id, _now())
+                now = _now()
+                for delivery_id in delivery_ids:
+                    mark_started(session, delivery_id, now)
 
         def record(results: list[tuple[str, Outcome | str, float]]) -> None:
             settle_all(rt.database, rt.outbox, settings, results)
@@ -548,15 +589,21 @@ class Dispatcher:
             # A person's phone or mailbox cannot drop a repeat. From its start, committed
             # before the gateway sees it, to its recorded answer, a message holds one of
             # ``concurrency`` places: only those in flight when an instance dies can go
-            # twice, and each of them leaves an "uncertain" attempt.
+            # twice, and each of them leaves an "uncertain" attempt. The starts and the
+            # answers of messages that come together share a transaction.
+            starts: Coalesced[str] = Coalesced(lambda ids: rt.database.write(started, ids))
+            answers: Coalesced[tuple[str, Outcome | str, float]] = Coalesced(
+                lambda results: rt.database.write(record, results)
+            )
+
             async def one(delivery_id: str, message: Message | str) -> None:
                 async with limit:
                     if not isinstance(message, str):
-                        await rt.database.write(started, delivery_id)
+                        await starts.submit(delivery_id)
                     start = time.perf_counter()
                     outcome = await send(message)
                     took = (time.perf_counter() - start) * 1000
-                    await rt.database.write(record, [(delivery_id, outcome, took)])
+                    await answers.submit((delivery_id, outcome, took))
                     rt.wake_relay()
 
             await asyncio.gather(*(one(d, m) for d, m in work))

@@ -3,6 +3,7 @@ filter, and Standard Webhooks signatures."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
 from datetime import UTC, datetime, timedelta
@@ -166,3 +167,35 @@ def test_verify_checks_signature_timestamp_and_rotation() -> None:
 def test_masking_hides_the_address() -> None:
     assert domain.mask("+6281234567890") == "+628123456XXXX"
     assert domain.mask("siti@example.id") == "***@example.id"
+
+
+def test_starts_and_answers_that_come_together_share_one_run() -> None:
+    from notifications.dispatcher import Coalesced
+
+    runs: list[list[int]] = []
+
+    async def run(items: list[int]) -> None:
+        runs.append(items)
+        await asyncio.sleep(0.01)
+        if 13 in items:
+            raise ValueError("unlucky")
+
+    async def main() -> list[object]:
+        together = Coalesced(run)
+
+        async def one(i: int) -> object:
+            try:
+                await together.submit(i)
+                return i
+            except ValueError as exc:
+                return str(exc)
+
+        first = await asyncio.gather(*(one(i) for i in range(5)))
+        second = await asyncio.gather(one(12), one(13), one(14))
+        third = await one(20)  # the failed run did not wedge it
+        return [*first, *second, third]
+
+    # A failed run fails its own submitters only.
+    assert asyncio.run(main()) == [0, 1, 2, 3, 4, 12, "unlucky", "unlucky", 20]
+    # The first submitter's run went alone; all that came meanwhile went in the next.
+    assert runs == [[0], [1, 2, 3, 4], [12], [13, 14], [20]]
