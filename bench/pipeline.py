@@ -206,6 +206,15 @@ def pct(values: list[float], p: float) -> float:
 
 
 SERVICES = ("intake", "verification", "routing", "sla", "notifications")
+# Every report here is the same text from one address: the duplicate and flood checks
+# would hold them all (their cost with 500 candidates is measured in
+# bench.verification_checks), and the rate limits would refuse most.
+LOAD_ENV = {
+    "VERIFICATION_DUPLICATE_WINDOW_DAYS": "0",
+    "VERIFICATION_FLOOD_PER_HOUR": "1000000",
+    "INTAKE_RATE_PER_IP_PER_MINUTE": "1000000000",
+    "INTAKE_RATE_PER_PHONE_PER_HOUR": "1000000000",
+}
 
 
 def scratch_databases(server: str, namespace: str) -> dict[str, str]:
@@ -264,20 +273,12 @@ def run(
     key = "pipeline." + ("postgres" if urls else "sqlite")
     key += f".{args.instances.replace(' ', '')}" if args.instances else ""
     with tempfile.TemporaryDirectory() as tmp:
-        # Every report here is the same text from one address: the duplicate and flood
-        # checks would hold them all
-        # (its cost with 500 candidates is measured in bench.verification_checks).
         platform = Platform(
             var_dir=Path(tmp),
             namespace=namespace,
             database_urls=urls,
             instances=counts,
-            extra_env={
-                "VERIFICATION_DUPLICATE_WINDOW_DAYS": "0",
-                "VERIFICATION_FLOOD_PER_HOUR": "1000000",
-                "INTAKE_RATE_PER_IP_PER_MINUTE": "1000000000",
-                "INTAKE_RATE_PER_PHONE_PER_HOUR": "1000000000",
-            },
+            extra_env=LOAD_ENV,
         )
         platform.start()
         try:

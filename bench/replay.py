@@ -92,7 +92,7 @@ def dump_topics(bootstrap: str, namespace: str) -> list[dict[str, Any]]:
 
 
 def capture(reports: int, out: Path) -> None:
-    from bench.pipeline import post_reports, routed_times
+    from bench.pipeline import LOAD_ENV, post_reports, routed_times
 
     keys = sealing.new_key_spec()
     namespace = f"replay{uuid.uuid4().hex[:6]}"
@@ -100,13 +100,7 @@ def capture(reports: int, out: Path) -> None:
         platform = Platform(
             var_dir=Path(tmp),
             namespace=namespace,
-            extra_env={
-                "ADUAN_TEXT_KEYS": keys,
-                "VERIFICATION_DUPLICATE_WINDOW_DAYS": "0",
-                "VERIFICATION_FLOOD_PER_HOUR": "1000000",
-                "INTAKE_RATE_PER_IP_PER_MINUTE": "1000000000",
-                "INTAKE_RATE_PER_PHONE_PER_HOUR": "1000000000",
-            },
+            extra_env={**LOAD_ENV, "ADUAN_TEXT_KEYS": keys},
         )
         platform.start()
         try:
