@@ -306,7 +306,9 @@ def run(
                     f"  {hop}: p50 {pct(vals, 50) * 1000:.0f} ms, p99 {pct(vals, 99) * 1000:.0f} ms"
                 )
 
-            # Sustained throughput: a burst, from the first POST to the last routed.
+            # Sustained throughput: a burst, from the first POST to the last routed. Its
+            # CPU is counted from when the latency run's notices are done.
+            settle(platform, n, timeout=600)
             cpu0 = {**platform_cpu(platform), **({"postgres": postgres_cpu()} if urls else {})}
             t0 = time.time()
             posted = asyncio.run(post_reports(intakes, args.reports, None))
