@@ -22,7 +22,7 @@ from services import auth, catalog, regions, sealing
 from services.contracts import decode
 from services.launcher import Platform
 from tests.channels import KannelGateway
-from tests.e2e.helpers import fully_routed, staff_headers, submit, wait_for
+from tests.e2e.helpers import fully_routed, staff_headers, submit, track, wait_for
 from tests.kafka_helpers import read_topic
 from tests.unit.test_areas_uploads import _jpeg_with_location
 
@@ -493,6 +493,11 @@ def test_a_report_a_verifier_makes_anonim_later_reads_masked_for_everyone_else(
         return got.text if got.json()["anonymous"] and "[disamarkan]" in got.text else None
 
     copy = wait_for(masked_copy, what="routing's copy masked")
+    # Intake reads the verifier's decision on its own, after or before routing does.
+    wait_for(
+        lambda: [h["kind"] for h in track(platform, tn).json()["history"]].count("verified") == 2,
+        what="intake has read the second verification",
+    )
     for text, where in (
         (copy, "the agency's copy"),
         (httpx.get(f"{intake}/laporan/{tn}").text, "the public page"),
