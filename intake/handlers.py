@@ -720,8 +720,6 @@ def on_deadline_opened(ctx: HandlerContext, event: DeadlineOpened) -> None:
     if event.clock in _CITIZENS_CLOCKS:
         _set_clock(ctx, event.report_id, _CITIZENS_CLOCKS[event.clock], event.due_at)
         return
-    if event.clock != "first_response":
-        return
     _advance(
         ctx,
         event.report_id,
@@ -745,16 +743,12 @@ def on_deadline_updated(ctx: HandlerContext, event: DeadlineUpdated) -> None:
         column = _CITIZENS_CLOCKS[event.clock]
         _set_clock(ctx, event.report_id, column, event.due_at if running else None)
         return
-    if event.clock != "first_response" or event.status in ("stopped", "cancelled"):
-        return
     _set_clock(ctx, event.report_id, "due_at", event.due_at)
 
 
 @concerning(lambda e: e.clock == "first_response")
 def on_breached(ctx: HandlerContext, event: SlaBreached) -> None:
     """The agency missed its deadline: the citizen sees it in the history."""
-    if event.clock != "first_response":
-        return
     _advance(ctx, event.report_id, "overdue", event.breached_at, event.agency_id or "")
 
 
@@ -772,8 +766,6 @@ def on_escalated(ctx: HandlerContext, event: ReportEscalated) -> None:
 def on_notification_sent(ctx: HandlerContext, event: NotificationSent) -> None:
     """A notice for the reporter: its text goes on the tracking page (the in_app copy;
     the SMS or email that repeats it is notifications' business)."""
-    if event.channel != "in_app" or event.audience != "reporter":
-        return
     _advance(ctx, event.report_id, "notification", event.sent_at, (event.text or "")[:500])
 
 

@@ -467,8 +467,6 @@ def apply_decision(
 @concerning(lambda e: e.clock == "first_response")
 def on_deadline(ctx: HandlerContext, event: DeadlineOpened | DeadlineUpdated) -> None:
     """Keep the first-response deadline for the inbox's order."""
-    if event.clock != "first_response":
-        return
     routing = ctx.session.get(Routing, event.report_id)
     if routing is None:
         return

@@ -504,7 +504,9 @@ class Concerning:
     the in-app notices. ``predicate`` says from the event alone whether the handler would
     do anything; the others are skipped as an ignored type is, before any transaction
     and with nothing kept in the inbox (they have no effect to keep from happening
-    twice). Under load most of a consumer's cost per event is its transaction."""
+    twice). Under load most of a consumer's cost per event is its transaction. The
+    predicate is the handler's only guard: called directly, the handler does nothing
+    with an event that does not concern it."""
 
     def __init__(self, predicate: Callable[[Any], bool], handler: Handler) -> None:
         functools.update_wrapper(self, handler)
@@ -512,7 +514,8 @@ class Concerning:
         self.handler = handler
 
     def __call__(self, ctx: HandlerContext, payload: Any) -> None:
-        self.handler(ctx, payload)
+        if self.predicate(payload):
+            self.handler(ctx, payload)
 
 
 def concerning(predicate: Callable[[Any], bool]) -> Callable[[Handler], Handler]:

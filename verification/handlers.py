@@ -494,8 +494,6 @@ def make_handlers(settings: VerificationSettings) -> dict[str, Handler]:
     @concerning(lambda e: e.clock == "verification")
     def on_deadline(ctx: HandlerContext, event: DeadlineOpened | DeadlineUpdated) -> None:
         """Keep the verification clock's deadline for the queue's order."""
-        if event.clock != "verification":
-            return
         status = getattr(event, "status", "open")
         row = ctx.session.get(ClockDue, event.report_id) or ClockDue(
             report_id=event.report_id, status=status, updated_at=datetime.now(UTC)

@@ -286,16 +286,19 @@ class StorageContract:
         )
         due = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 
-        def opened(clock: str, at: datetime, offset: int) -> bus.RawMessage:
-            payload = DeadlineOpened(
+        def clock(name: str, at: datetime) -> DeadlineOpened:
+            return DeadlineOpened(
                 report_id=rid,
-                deadline_id=f"{rid}:{clock}",
-                clock=clock,  # type: ignore[arg-type]
+                deadline_id=f"{rid}:{name}",
+                clock=name,  # type: ignore[arg-type]
                 starts_at=datetime.now(UTC),
                 due_at=at,
                 working_days=5,
             )
-            return raw(f"{ns}.sla.deadline", encode(new_event("/aduan/sla", rid, payload)), offset)
+
+        def opened(name: str, at: datetime, offset: int) -> bus.RawMessage:
+            event = new_event("/aduan/sla", rid, clock(name, at))
+            return raw(f"{ns}.sla.deadline", encode(event), offset)
 
         with routing_db.engine.connect() as conn:
             before = conn.execute(sa.text("SELECT count(*) FROM inbox")).scalar_one()
@@ -313,6 +316,16 @@ class StorageContract:
                 sa.text("SELECT first_response_due FROM routings WHERE report_id = :r"), {"r": rid}
             ).scalar_one()
         assert after == before + 1  # the resolution clock's event left nothing behind
+        assert str(kept).startswith("2027-01-04")
+        # Called directly, the handler leaves that clock alone too.
+        late = clock("resolution", due + timedelta(days=60))
+        handler = consumer.handlers["id.aduan.sla.deadline_opened.v1"]
+        with routing_db.session() as session:
+            handler(bus.HandlerContext(session, consumer.outbox, new_event("/t", rid, late)), late)
+        with routing_db.engine.connect() as conn:
+            kept = conn.execute(
+                sa.text("SELECT first_response_due FROM routings WHERE report_id = :r"), {"r": rid}
+            ).scalar_one()
         assert str(kept).startswith("2027-01-04")
         # The same holds in the other services that read the clocks and the notices.
         from intake.handlers import HANDLERS as INTAKE
