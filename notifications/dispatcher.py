@@ -158,14 +158,41 @@ def claim(
     return claimed
 
 
-def mark_started(session: Session, delivery_id: str, now: datetime) -> None:
-    """The message goes to the gateway now (committed before it does)."""
-    table = Delivery.__table__  # type: ignore[attr-defined]
-    session.execute(
-        table.update()
-        .where(table.c.id == delivery_id, table.c.status == "sending")
-        .values(send_started_at=now)
+def mark_started(session: Session, delivery_ids: str | list[str], now: datetime) -> None:
+    """These messages go to the gateway now (committed before they do)."""
+    ids = [delivery_ids] if isinstance(delivery_ids, str) else delivery_ids
+    session.connection().execute(_MARK_STARTED, {"ids": ids, "now": now})
+
+
+_DELIVERIES = Delivery.__table__  # type: ignore[attr-defined]
+_MARK_STARTED = (
+    _DELIVERIES.update()
+    .where(
+        _DELIVERIES.c.id.in_(sa.bindparam("ids", expanding=True)),
+        _DELIVERIES.c.status == "sending",
     )
+    .values(send_started_at=sa.bindparam("now"))
+)
+
+
+def load_around(session: Session, deliveries: list[Delivery], *models: type[Any]) -> list[Any]:
+    """Load what ``prepare`` or ``settle`` reads of these deliveries (their notices,
+    recipients, contacts, endpoints: ``models``), one query per table, so that each
+    ``session.get`` after it is answered from the session, with no query and no flush of
+    the changes made meanwhile. The caller keeps the returned rows while it works (the
+    session holds them only weakly)."""
+    keys: dict[type[Any], set[str]] = {
+        Notification: {d.notification_id for d in deliveries},
+        Recipient: {d.report_id for d in deliveries},
+        Contact: {d.recipient for d in deliveries if d.audience == "reporter"},
+        Endpoint: {d.recipient for d in deliveries if d.audience != "reporter"},
+    }
+    loaded: list[Any] = []
+    for model in models:
+        if keys[model]:
+            pk = sa.inspect(model).primary_key[0]
+            loaded.extend(session.exec(select(model).where(pk.in_(sorted(keys[model])))))
+    return loaded
 
 
 def prepare(session: Session, settings: NotificationsSettings, delivery: Delivery) -> Message | str:
@@ -332,8 +359,12 @@ def settle_all(
     holds back the others (it stays leased and is tried again after its lease)."""
     try:
         with database.session() as session:
+            ids = sorted({delivery_id for delivery_id, _, _ in results})
+            deliveries = list(session.exec(select(Delivery).where(col(Delivery.id).in_(ids))))
+            around = load_around(session, deliveries, Notification, Endpoint)
             for delivery_id, outcome, took in results:
                 settle(session, outbox, settings, delivery_id, outcome, took)
+            del deliveries, around
         return
     except Exception:
         if len(results) == 1:
@@ -563,6 +594,9 @@ class Dispatcher:
         def take() -> list[tuple[str, Message | str]]:
             with rt.database.session() as session:
                 claimed = claim(session, channel, _now(), settings.batch, settings.lease_seconds)
+                around = load_around(  # noqa: F841 (kept while prepare reads them)
+                    session, claimed, Notification, Recipient, Contact, Endpoint
+                )
                 return [(d.id, prepare(session, settings, d)) for d in claimed]
 
         work = await rt.database.write(take)
@@ -571,9 +605,7 @@ class Dispatcher:
 
         def started(delivery_ids: list[str]) -> None:
             with rt.database.session() as session:
-                now = _now()
-                for delivery_id in delivery_ids:
-                    mark_started(session, delivery_id, now)
+                mark_started(session, delivery_ids, _now())
 
         def record(results: list[tuple[str, Outcome | str, float]]) -> None:
             settle_all(rt.database, rt.outbox, settings, results)

@@ -161,8 +161,12 @@ class Outbox:
         event = new_event(f"/aduan/{self.service}", subject, payload)
         if event_id is not None:
             event.id = event_id
+        # On the session's connection, not through the session: an outbox row does not
+        # need the session's pending changes flushed before it (they are flushed together,
+        # at the next query or at the commit, instead of a few rows at each event).
+        conn = session.connection()
         if topic is not None:
-            session.execute(
+            conn.execute(
                 self.table.insert(),
                 {
                     "event_id": f"{event.id}@{topic}"[:64],
@@ -176,7 +180,7 @@ class Outbox:
             return event
         catalog_topic = catalog.TOPIC_OF_TYPE[TYPE_OF[type(payload)]]
         # Parameters apart from the statement: SQLAlchemy caches the compiled insert.
-        session.execute(
+        conn.execute(
             self.table.insert(),
             {
                 "event_id": event.id,
