@@ -124,7 +124,19 @@ _FOLDED = (
 
 
 _CLOCKS: sa.Table = Clock.__table__  # type: ignore[attr-defined]
+_FACTS: sa.Table = FactRow.__table__  # type: ignore[attr-defined]
+# Built once: each event runs them, and building one costs more than SQLite takes to run it.
 _UPDATE_CLOCK = _CLOCKS.update().where(_CLOCKS.c.id == sa.bindparam("clock_id"))
+_FACT_KNOWN = sa.select(_FACTS.c.id).where(_FACTS.c.id == sa.bindparam("fact_id"))
+_FACTS_OF = sa.select(_FACTS).where(_FACTS.c.report_id == sa.bindparam("report_id"))
+_CLOCKS_OF = (
+    sa.select(_CLOCKS).where(_CLOCKS.c.report_id == sa.bindparam("report_id")).with_for_update()
+)
+_CALENDAR_VERSION = sa.select(CalendarMeta.__table__.c.version).where(  # type: ignore[attr-defined]
+    CalendarMeta.__table__.c.id == 1  # type: ignore[attr-defined]
+)
+# A transaction asks for the calendar's version once (bump_version forgets it).
+_VERSION_SEEN = "aduan.sla.calendar_version"
 
 
 def _opened(report_id: str, state: domain.ClockState) -> DeadlineOpened:
@@ -167,9 +179,12 @@ class CalendarStore:
         self._calendar: WorkingCalendar | None = None
 
     def current(self, session: Session) -> WorkingCalendar:
-        """The calendar as the database has it now (one small query when unchanged)."""
-        version = session.exec(select(CalendarMeta.version).where(CalendarMeta.id == 1)).first()
-        version = version or 0
+        """The calendar as the database has it now (one small query per transaction when
+        unchanged)."""
+        version = session.info.get(_VERSION_SEEN)
+        if version is None:
+            version = session.connection().execute(_CALENDAR_VERSION).scalar() or 0
+            session.info[_VERSION_SEEN] = version
         cached = self._calendar
         if cached is not None and cached.version == version:
             return cached
@@ -187,6 +202,7 @@ def bump_version(session: Session) -> int:
         session.add(meta)
     meta.version += 1
     session.flush()
+    session.info.pop(_VERSION_SEEN, None)
     return meta.version
 
 
@@ -269,12 +285,13 @@ class SlaCore:
 
     def record(self, session: Session, report_id: str, fact: domain.Fact, emit: Emit) -> None:
         """Keep a fact (once) and fold the report's clocks again."""
-        facts = FactRow.__table__  # type: ignore[attr-defined]
-        if session.execute(sa.select(facts.c.id).where(facts.c.id == fact.id)).first():
+        # Core statements on the session's connection: no flush, no ORM on this path.
+        conn = session.connection()
+        if conn.execute(_FACT_KNOWN, {"fact_id": fact.id}).first():
             return
         # Parameters apart from the statement: SQLAlchemy caches the compiled insert.
-        session.execute(
-            facts.insert(),
+        conn.execute(
+            _FACTS.insert(),
             {
                 "id": fact.id,
                 "report_id": report_id,
@@ -295,8 +312,7 @@ class SlaCore:
 
         Core statements, no ORM: this runs for every event the SLA consumes.
         """
-        facts_t = FactRow.__table__  # type: ignore[attr-defined]
-        clocks_t = Clock.__table__  # type: ignore[attr-defined]
+        conn = session.connection()
         facts = [
             domain.Fact(
                 r.id,
@@ -308,11 +324,10 @@ class SlaCore:
                 within_agency=r.within_agency,
                 satisfied=r.satisfied,
             )
-            for r in session.execute(sa.select(facts_t).where(facts_t.c.report_id == report_id))
+            for r in conn.execute(_FACTS_OF, {"report_id": report_id})
         ]
         desired = domain.fold(facts, self.calendars.current(session), self.rules)
-        query = sa.select(clocks_t).where(clocks_t.c.report_id == report_id).with_for_update()
-        rows = {r.id: r._mapping for r in session.execute(query)}
+        rows = {r.id: r._mapping for r in conn.execute(_CLOCKS_OF, {"report_id": report_id})}
         now = datetime.now(UTC)
         changed = 0
         for state in desired.values():
@@ -323,7 +338,7 @@ class SlaCore:
                 values["next_fire_at"] = next_fire(
                     state.status, None, state.warn_at, state.due_at, None
                 )
-                session.execute(clocks_t.insert(), values)
+                conn.execute(_CLOCKS.insert(), values)
                 emit(_opened(report_id, state), report_id)
                 if state.status != "open":
                     emit(_updated(report_id, state, now), report_id)
@@ -341,7 +356,7 @@ class SlaCore:
                 current["warned_due"],
             )
             values["updated_at"] = now
-            session.execute(_UPDATE_CLOCK, {**values, "clock_id": state.id})
+            conn.execute(_UPDATE_CLOCK, {**values, "clock_id": state.id})
             if state.status == "stopped" and current["status"] != "stopped":
                 _count_finished(session, state, current["breached_at"] is not None)
             before = (current["status"], current["due_at"], current["agency_id"])
