@@ -95,18 +95,26 @@ def _record(
         ).first()
         exists = found is not None
     if not exists:
-        ctx.session.add(
-            Notification(
-                id=uuid.uuid4().hex,
-                report_id=report_id,
-                source_event_id=ctx.event.id,
-                template=template,
-                audience=audience,
-                agency_id=agency_id,
-                values=json.dumps(values, ensure_ascii=False),
-                event_time=occurred_at,
-                created_at=_now(),
-            )
+        # A Core insert: the notice is in the transaction at once, so the query that
+        # advances it next need not flush the session first.
+        ctx.session.connection().execute(
+            _INSERT_NOTICE,
+            {
+                "id": uuid.uuid4().hex,
+                "report_id": report_id,
+                "source_event_id": ctx.event.id,
+                "template": template,
+                "audience": audience,
+                "agency_id": agency_id,
+                "values": json.dumps(values, ensure_ascii=False),
+                "language": None,
+                "text": None,
+                "channel": None,
+                "status": "pending",
+                "event_time": occurred_at,
+                "created_at": _now(),
+                "sent_at": None,
+            },
         )
     return True
 
@@ -119,6 +127,7 @@ _REPORTER_NOTICES = sa.select(
     col(Notification.report_id) == sa.bindparam("report_id"),
     col(Notification.audience) == "reporter",
 )
+_INSERT_NOTICE = sa.insert(Notification.__table__)  # type: ignore[attr-defined]
 _NOTICE_OF_EVENT = sa.select(col(Notification.id)).where(
     col(Notification.source_event_id) == sa.bindparam("event_id"),
     col(Notification.template) == sa.bindparam("template"),
@@ -126,8 +135,9 @@ _NOTICE_OF_EVENT = sa.select(col(Notification.id)).where(
 # A report's notices with work left: to render (pending), or to queue (shown, no channel
 # yet). A region's feed events are queued when they arrive (notifications.regions).
 _NOTICES_TO_ADVANCE = (
-    select(Notification, Recipient)
+    select(Notification, Recipient, Contact)
     .join(Recipient, col(Recipient.report_id) == col(Notification.report_id))
+    .outerjoin(Contact, col(Contact.reporter_ref) == col(Recipient.reporter_ref))
     .where(
         col(Notification.report_id).in_(sa.bindparam("report_ids", expanding=True)),
         sa.or_(
@@ -190,15 +200,10 @@ def advance(ctx: HandlerContext, report_ids: list[str]) -> None:
     ready = sorted(
         rows, key=lambda r: (domain.TEMPLATE_ORDER.get(r[0].template, 99), r[0].created_at)
     )
-    contacts: dict[str, Contact | None] = {}
-    for order, (note, recipient) in enumerate(ready):
+    for order, (note, recipient, contact) in enumerate(ready):
         if note.status == "pending":
             _show(ctx, note, recipient)
         if note.audience == "reporter":
-            ref = recipient.reporter_ref
-            if ref not in contacts:
-                contacts[ref] = ctx.session.get(Contact, ref)
-            contact = contacts[ref]
             if contact is not None:
                 _queue_reporter(ctx, note, recipient, contact, order)
         else:
