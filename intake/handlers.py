@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from prometheus_client import Counter, Gauge, Histogram
-from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, select
 
 from intake import domain
@@ -406,44 +405,55 @@ def _advance(
 
     Core statements, no ORM load: intake applies five of these per report.
     """
-    reports = Report.__table__  # type: ignore[attr-defined]
-    now = datetime.now(UTC)
-    values: dict[str, Any] = {"updated_at": now, **changes}
-    result = ctx.session.execute(reports.update().where(reports.c.id == report_id).values(**values))
-    found = cast(CursorResult[Any], result).rowcount
-    if not found:
+    # On the session's connection, with statements built once: no flush, no ORM.
+    conn = ctx.session.connection()
+    # The columns to set are the parameters' names (the changes vary by event).
+    result = conn.execute(
+        _UPDATE_REPORT, {"report_id_": report_id, "updated_at": datetime.now(UTC), **changes}
+    )
+    if not result.rowcount:
         # An event about a report this intake does not hold: a contract breach.
         raise LookupError("unknown report")
-    ctx.session.execute(
-        HistoryEntry.__table__.insert().values(  # type: ignore[attr-defined]
-            report_id=report_id,
-            event_id=ctx.event.id,
-            kind=kind,
-            detail=detail[:5000],
-            occurred_at=occurred_at,
-            attachments=json.dumps([a.model_dump() for a in _attachments or []]),
-        )
+    conn.execute(
+        _INSERT_HISTORY,
+        {
+            "report_id": report_id,
+            "event_id": ctx.event.id,
+            "kind": kind,
+            "detail": detail[:5000],
+            "occurred_at": occurred_at,
+            "attachments": json.dumps([a.model_dump() for a in _attachments or []]),
+        },
     )
     if domain.step_of(kind) is not None:
         refold(ctx.session, report_id, ctx.event.id)
 
 
+_REPORTS: sa.Table = Report.__table__  # type: ignore[attr-defined]
+_HISTORY: sa.Table = HistoryEntry.__table__  # type: ignore[attr-defined]
+_UPDATE_REPORT = _REPORTS.update().where(_REPORTS.c.id == sa.bindparam("report_id_"))
+_INSERT_HISTORY = _HISTORY.insert()
+_FACTS_OF = sa.select(_HISTORY.c.event_id, _HISTORY.c.kind, _HISTORY.c.occurred_at).where(
+    _HISTORY.c.report_id == sa.bindparam("report_id")
+)
+_MOVE = (
+    _REPORTS.update()
+    .where(_REPORTS.c.id == sa.bindparam("report_id_"), _REPORTS.c.status != sa.bindparam("to"))
+    .values(status=sa.bindparam("to"), status_rank=sa.bindparam("rank"))
+    .returning(_REPORTS.c.submitted_at)
+)
+
+
 def refold(session: Session, report_id: str, event_id: str) -> str | None:
     """The report's state from all its lifecycle facts, in any order they came: stored on
     the report. A step the lifecycle refuses is logged and changes nothing."""
-    h = HistoryEntry.__table__.c  # type: ignore[attr-defined]
-    rows = session.execute(
-        sa.select(h.event_id, h.kind, h.occurred_at).where(h.report_id == report_id)
-    ).all()
+    conn = session.connection()
+    rows = conn.execute(_FACTS_OF, {"report_id": report_id}).all()
     folded = lifecycle.fold_rows(rows, domain.step_of, report_id, event_id)
     if folded.state is None:
         return None
-    reports = Report.__table__  # type: ignore[attr-defined]
-    moved = session.execute(
-        reports.update()
-        .where(reports.c.id == report_id, reports.c.status != folded.state)
-        .values(status=folded.state, status_rank=len(folded.applied))
-        .returning(reports.c.submitted_at)
+    moved = conn.execute(
+        _MOVE, {"report_id_": report_id, "to": folded.state, "rank": len(folded.applied)}
     ).first()
     if moved is not None and folded.since is not None:
         stage, since = folded.state, folded.since
