@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from prometheus_client import Counter, Histogram
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from services import masking, sealing, uploads
@@ -403,6 +404,19 @@ def _add(session: Session, case: Case, event: ReportInformationAdded) -> None:
     audit(session, case.report_id, "reporter", "citizen", "information_added", "")
 
 
+def _keep_due(insert: Any) -> sa.Executable:
+    """Insert a report's verification deadline, or replace the one it has (one statement,
+    no read first: the clock's events come once per change)."""
+    stmt = insert(ClockDue.__table__)  # type: ignore[attr-defined]
+    return stmt.on_conflict_do_update(
+        index_elements=["report_id"],
+        set_={name: stmt.excluded[name] for name in ("due_at", "status", "updated_at")},
+    )
+
+
+_KEEP_DUE = {"sqlite": _keep_due(sqlite.insert), "postgresql": _keep_due(postgresql.insert)}
+
+
 def make_handlers(settings: VerificationSettings) -> dict[str, Handler]:
     """The handler table, with the settings bound."""
 
@@ -494,12 +508,16 @@ def make_handlers(settings: VerificationSettings) -> dict[str, Handler]:
     @concerning(lambda e: e.clock == "verification")
     def on_deadline(ctx: HandlerContext, event: DeadlineOpened | DeadlineUpdated) -> None:
         """Keep the verification clock's deadline for the queue's order."""
-        status = getattr(event, "status", "open")
-        row = ctx.session.get(ClockDue, event.report_id) or ClockDue(
-            report_id=event.report_id, status=status, updated_at=datetime.now(UTC)
+        conn = ctx.session.connection()
+        conn.execute(
+            _KEEP_DUE[conn.dialect.name],
+            {
+                "report_id": event.report_id,
+                "due_at": event.due_at,
+                "status": getattr(event, "status", "open"),
+                "updated_at": datetime.now(UTC),
+            },
         )
-        row.due_at, row.status, row.updated_at = event.due_at, status, datetime.now(UTC)
-        ctx.session.add(row)
 
     return {
         "id.aduan.report.submitted.v1": on_submitted,

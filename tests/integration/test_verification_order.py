@@ -17,6 +17,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from services import bus, sealing
 from services.broker import EmbeddedBroker
 from services.contracts import (
+    DeadlineOpened,
+    DeadlineUpdated,
     Payload,
     ReportInformationAdded,
     ReportSubmitted,
@@ -103,6 +105,41 @@ def test_an_addition_that_overtakes_its_report_is_kept_and_applied(
             assert session.exec(sa.select(EarlyAddition)).all() == []  # type: ignore[call-overload]
         with db.engine.connect() as conn:  # nothing went to a dead letter
             assert conn.execute(sa.select(sa.func.count()).select_from(INBOX)).scalar() == 2
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_the_verification_deadline_is_kept_and_replaced_as_the_sla_moves_it(
+    backend: str, tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
+) -> None:
+    """The clock's deadline may come before the report; each later event replaces it (a
+    paused clock has none); the other clocks leave it alone."""
+    db = _database(backend, tmp_path, pg)
+    consumer = _consumer(db, broker)
+    rid, due = str(uuid.uuid4()), datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+
+    def clock(payload: Payload) -> None:
+        asyncio.run(consumer.process([_msg(payload, rid)]))
+
+    def kept() -> list[tuple[object, ...]]:
+        with db.engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT report_id, due_at, status FROM clock_dues"))
+            return [(r[0], str(r[1])[:16] if r[1] else None, r[2]) for r in rows]
+
+    ids = {"report_id": rid, "deadline_id": f"{rid}:verification"}
+    opened = {**ids, "working_days": 3, "starts_at": due, "due_at": due}
+    moved = {**ids, "reason": "test", "changed_at": due}
+    try:
+        clock(DeadlineOpened(**opened, clock="verification"))
+        assert kept() == [(rid, "2027-01-04 09:00", "open")]
+        clock(DeadlineOpened(**opened, clock="resolution"))
+        assert kept() == [(rid, "2027-01-04 09:00", "open")]
+        later = due + timedelta(days=2)
+        clock(DeadlineUpdated(**moved, clock="verification", due_at=later, status="open"))
+        assert kept() == [(rid, "2027-01-06 09:00", "open")]
+        clock(DeadlineUpdated(**moved, clock="verification", due_at=None, status="paused"))
+        assert kept() == [(rid, None, "paused")]
     finally:
         db.close()
 
