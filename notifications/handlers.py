@@ -20,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
 
 from notifications import domain, regions
@@ -158,6 +160,10 @@ _ENDPOINTS = select(Endpoint).where(
             col(Endpoint.owner_id).in_([sa.bindparam("regency"), sa.bindparam("province")]),
         ),
     ),
+)
+_RECIPIENTS: sa.Table = Recipient.__table__  # type: ignore[attr-defined]
+_UPDATE_RECIPIENT = _RECIPIENTS.update().where(
+    _RECIPIENTS.c.report_id == sa.bindparam("report_id_")
 )
 _REPORTS_OF_REPORTER = sa.select(col(Recipient.report_id)).where(
     col(Recipient.reporter_ref) == sa.bindparam("ref")
@@ -380,12 +386,13 @@ def on_submitted(ctx: HandlerContext, event: ReportSubmitted) -> None:
 
 
 def _update_recipient(ctx: HandlerContext, report_id: str, **values: Any) -> None:
-    recipient = ctx.session.get(Recipient, report_id)
-    if recipient is not None:
+    """One UPDATE, without loading the recipient or flushing the session first; a copy
+    the session already holds is given the same values (as loaded, not as a change)."""
+    ctx.session.connection().execute(_UPDATE_RECIPIENT, {"report_id_": report_id, **values})
+    held = ctx.session.identity_map.get(identity_key(Recipient, report_id))
+    if held is not None:
         for name, value in values.items():
-            setattr(recipient, name, value)
-        ctx.session.add(recipient)
-        ctx.session.flush()
+            set_committed_value(held, name, value)
 
 
 def on_verified(ctx: HandlerContext, event: ReportVerified) -> None:

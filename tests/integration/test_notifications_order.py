@@ -21,7 +21,7 @@ from notifications.dispatcher import (
     settle,
     settle_all,
 )
-from notifications.handlers import HANDLERS, notifications_of
+from notifications.handlers import HANDLERS, _update_recipient, notifications_of
 from notifications.models import (
     INBOX,
     OUTBOX,
@@ -40,7 +40,9 @@ from services.contracts import (
     Payload,
     ReporterContactRecorded,
     ReportRejected,
+    ReportRouted,
     ReportSubmitted,
+    ReportVerified,
     encode,
     new_event,
 )
@@ -131,6 +133,77 @@ def test_rejection_before_submission_is_sent_after_the_receipt(
                 for r in conn.execute(sa.select(OUTBOX.c.event_type).order_by(OUTBOX.c.id))
             ]
         assert types.count("id.aduan.notification.sent.v1") == 2
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_notices_of_one_batch_read_what_the_events_before_them_changed(
+    backend: str, tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
+) -> None:
+    """The report, its verification (a verifier's corrected title) and its routing come in
+    one batch: the routed notice names the agency, and its agency's copy the corrected
+    title, though the recipient was read into the batch before either changed."""
+    db = _database(backend, tmp_path, pg)
+    consumer = _consumer(db, broker)
+    rid, ref, now = str(uuid.uuid4()), uuid.uuid4().hex, datetime.now(UTC)
+    submitted = ReportSubmitted(
+        report_id=rid,
+        tracking_number="7654321",
+        title="jalan rusak",
+        body="",
+        category="infrastruktur",
+        regency_code="32.73",
+        reporter_ref=ref,
+        anonymous=False,
+        confidential=False,
+        channel="api",
+        submitted_at=now,
+    )
+    verified = ReportVerified(
+        report_id=rid,
+        title="Jalan berlubang di Jl. Cikutra",
+        category="infrastruktur",
+        regency_code="32.73",
+        decided_by="auto",
+        reason="lengkap",
+        verified_at=now + timedelta(seconds=1),
+    )
+    routed = ReportRouted(
+        report_id=rid,
+        agency_id="pemkot-bandung",
+        agency_name="Pemerintah Kota Bandung",
+        regency_code="32.73",
+        rule="rule:1",
+        routed_at=now + timedelta(seconds=2),
+    )
+    try:
+        asyncio.run(
+            consumer.process(
+                [
+                    msg(submitted, rid),
+                    msg(ReporterContactRecorded(reporter_ref=ref, email="w@example.id"), None),
+                    msg(verified, rid),
+                    msg(routed, rid),
+                ]
+            )
+        )
+        with db.session() as session:
+            shown = {n.template: n.text or "" for n in notifications_of(session, rid)}
+            recipient = session.get(Recipient, rid)
+        assert "Pemerintah Kota Bandung" in shown["routed"]
+        assert recipient is not None and recipient.agency_name == "Pemerintah Kota Bandung"
+        assert recipient.title == "Jalan berlubang di Jl. Cikutra"
+        # A recipient a handler still holds when another event changes it reads the change.
+        with db.session() as session:
+            held = session.get(Recipient, rid)
+            ctx = bus.HandlerContext(session, consumer.outbox, new_event("/test", rid, routed))
+            _update_recipient(ctx, rid, agency_name="Dinas PUPR Kota Bandung")
+            assert held is not None and held.agency_name == "Dinas PUPR Kota Bandung"
+            assert not session.dirty  # as loaded: nothing for a flush to write again
+        with db.session() as session:
+            again = session.get(Recipient, rid)
+            assert again is not None and again.agency_name == "Dinas PUPR Kota Bandung"
     finally:
         db.close()
 
