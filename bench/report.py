@@ -115,6 +115,20 @@ def rows(figures: dict[str, float]) -> list[Row]:
         Row("intake alone: POSTs accepted", figure("intake.posts"), "POST/s", 1000),
         Row("an idle platform, every process", figure("idle.share"), "% of a core", 5, False, 1),
     ]
+    # One service at a time (bench.replay): its handlers without the other processes.
+    for key in sorted(k for k in figures if re.fullmatch(r"replay\.\w+\.\w+_ms", k)):
+        service, what = key.split(".")[1:]
+        part = "its dispatcher's sends" if what == "dispatch_cpu_ms" else "its consumer"
+        table.append(
+            Row(
+                f"replayed alone: {service}, {part}, CPU per report",
+                figure(key),
+                "ms",
+                None,
+                True,
+                2,
+            )
+        )
     for prefix, what in (("public", "at 1,000,000 reports"), ("compliance", "at 1,000,000 clocks")):
         order = list(DATABASES)
         keys = [k for k in figures if k.startswith(prefix + ".")]
