@@ -158,13 +158,7 @@ def claim(
     return claimed
 
 
-def mark_started(session: Session, delivery_ids: str | list[str], now: datetime) -> None:
-    """These messages go to the gateway now (committed before they do)."""
-    ids = [delivery_ids] if isinstance(delivery_ids, str) else delivery_ids
-    session.connection().execute(_MARK_STARTED, {"ids": ids, "now": now})
-
-
-_DELIVERIES = Delivery.__table__  # type: ignore[attr-defined]
+_DELIVERIES: sa.Table = Delivery.__table__  # type: ignore[attr-defined]
 _MARK_STARTED = (
     _DELIVERIES.update()
     .where(
@@ -173,6 +167,11 @@ _MARK_STARTED = (
     )
     .values(send_started_at=sa.bindparam("now"))
 )
+
+
+def mark_started(session: Session, delivery_ids: list[str], now: datetime) -> None:
+    """These messages go to the gateway now (committed before they do)."""
+    session.connection().execute(_MARK_STARTED, {"ids": delivery_ids, "now": now})
 
 
 def load_around(session: Session, deliveries: list[Delivery], *models: type[Any]) -> list[Any]:
@@ -361,10 +360,11 @@ def settle_all(
         with database.session() as session:
             ids = sorted({delivery_id for delivery_id, _, _ in results})
             deliveries = list(session.exec(select(Delivery).where(col(Delivery.id).in_(ids))))
-            around = load_around(session, deliveries, Notification, Endpoint)
+            around = load_around(  # noqa: F841 (kept while settle reads them)
+                session, deliveries, Notification, Endpoint
+            )
             for delivery_id, outcome, took in results:
                 settle(session, outbox, settings, delivery_id, outcome, took)
-            del deliveries, around
         return
     except Exception:
         if len(results) == 1:

@@ -8,6 +8,7 @@ import concurrent.futures
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -80,6 +81,21 @@ def msg(payload: Payload, subject: str | None) -> bus.RawMessage:
     return bus.RawMessage("t", 0, 0, None, encode(new_event("/test", subject, payload)))
 
 
+def submitted_report(rid: str, ref: str, at: datetime, **given: Any) -> ReportSubmitted:
+    """A report as intake announces it, with what a test does not care about filled in."""
+    fields: dict[str, Any] = {
+        "tracking_number": "1234567",
+        "title": "t",
+        "body": "",
+        "category": "c",
+        "regency_code": "32.73",
+        "anonymous": False,
+        "confidential": False,
+        "channel": "api",
+    }
+    return ReportSubmitted(report_id=rid, reporter_ref=ref, submitted_at=at, **{**fields, **given})
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_rejection_before_submission_is_sent_after_the_receipt(
     backend: str, tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
@@ -92,19 +108,7 @@ def test_rejection_before_submission_is_sent_after_the_receipt(
         report_id=rid, reason_code="empty", reason="kosong", decided_by="auto", rejected_at=now
     )
     contact = ReporterContactRecorded(reporter_ref=ref, email="warga@example.id")
-    submitted = ReportSubmitted(
-        report_id=rid,
-        tracking_number="1234567",
-        title="t",
-        body="",
-        category="c",
-        regency_code="32.73",
-        reporter_ref=ref,
-        anonymous=False,
-        confidential=False,
-        channel="api",
-        submitted_at=now,
-    )
+    submitted = submitted_report(rid, ref, now)
     try:
         asyncio.run(consumer.process([msg(rejected, rid)]))
         asyncio.run(consumer.process([msg(contact, None)]))
@@ -147,18 +151,8 @@ def test_notices_of_one_batch_read_what_the_events_before_them_changed(
     db = _database(backend, tmp_path, pg)
     consumer = _consumer(db, broker)
     rid, ref, now = str(uuid.uuid4()), uuid.uuid4().hex, datetime.now(UTC)
-    submitted = ReportSubmitted(
-        report_id=rid,
-        tracking_number="7654321",
-        title="jalan rusak",
-        body="",
-        category="infrastruktur",
-        regency_code="32.73",
-        reporter_ref=ref,
-        anonymous=False,
-        confidential=False,
-        channel="api",
-        submitted_at=now,
+    submitted = submitted_report(
+        rid, ref, now, tracking_number="7654321", title="jalan rusak", category="infrastruktur"
     )
     verified = ReportVerified(
         report_id=rid,
@@ -218,19 +212,7 @@ def test_a_phone_that_sent_stop_gets_no_sms_and_mulai_sends_no_backlog(
 
     phone = "+6281355550099"
     stopped = ReporterContactRecorded(reporter_ref=ref, phone=phone, sms_notices=False)
-    submitted = ReportSubmitted(
-        report_id=rid,
-        tracking_number="7654321",
-        title="t",
-        body="",
-        category="c",
-        regency_code="32.73",
-        reporter_ref=ref,
-        anonymous=False,
-        confidential=False,
-        channel="sms",
-        submitted_at=now,
-    )
+    submitted = submitted_report(rid, ref, now, tracking_number="7654321", channel="sms")
     try:
         asyncio.run(consumer.process([msg(stopped, None), msg(submitted, rid)]))
         with db.session() as session:
@@ -322,7 +304,7 @@ def test_a_send_cut_short_by_a_death_is_traced_as_uncertain_and_sent_again(
             assert [(a.delivery_id, a.outcome, a.number) for a in attempts] == [
                 ("in-flight", "uncertain", 1)
             ]
-            mark_started(session, "in-flight", now)
+            mark_started(session, ["in-flight"], now)
         with db.session() as session:
             settle(session, outbox, NotificationsSettings(), "in-flight", Outcome(ok=True), 5)
         with db.session() as session:
