@@ -109,13 +109,9 @@ def _record(
                 "audience": audience,
                 "agency_id": agency_id,
                 "values": json.dumps(values, ensure_ascii=False),
-                "language": None,
-                "text": None,
-                "channel": None,
                 "status": "pending",
                 "event_time": occurred_at,
                 "created_at": _now(),
-                "sent_at": None,
             },
         )
     return True

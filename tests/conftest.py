@@ -8,16 +8,19 @@ auth); each test gets fresh databases, dropped afterwards.
 
 from __future__ import annotations
 
+import importlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 
-from services import sealing
+from services import bus, sealing
 from services.broker import EmbeddedBroker
+from services.db import Database
 from services.launcher import Platform
 from services.serve import SERVICES
 from services.settings import BrokerProfile, KitSettings
@@ -73,6 +76,25 @@ def kit_for(broker: EmbeddedBroker, namespace: str) -> KitSettings:
         kafka_bootstrap_servers=broker.bootstrap,
         aduan_broker_profile=BrokerProfile.tansu,
         aduan_namespace=namespace,
+    )
+
+
+def inbox_consumer(
+    service: str, db: Database, kit: KitSettings, handlers: dict[str, Any] | None = None
+) -> bus.InboxConsumer:
+    """A service's own inbox consumer on ``db`` (its handler table unless ``handlers``),
+    with its outbox and its dead letters on the kit's broker."""
+    models = importlib.import_module(f"{service}.models")
+    if handlers is None:
+        handlers = importlib.import_module(f"{service}.handlers").HANDLERS
+    return bus.InboxConsumer(
+        service,
+        db,
+        bus.Outbox(service, kit, models.OUTBOX),
+        models.INBOX,
+        handlers,
+        bus.DeadLetters(service, kit),
+        on_commit=lambda: None,
     )
 
 

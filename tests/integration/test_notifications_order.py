@@ -22,9 +22,8 @@ from notifications.dispatcher import (
     settle,
     settle_all,
 )
-from notifications.handlers import HANDLERS, _update_recipient, notifications_of
+from notifications.handlers import _update_recipient, notifications_of
 from notifications.models import (
-    INBOX,
     OUTBOX,
     Contact,
     Delivery,
@@ -48,7 +47,7 @@ from services.contracts import (
     new_event,
 )
 from services.db import Database, migrate
-from tests.conftest import PgDatabases, kit_for, new_namespace
+from tests.conftest import PgDatabases, inbox_consumer, kit_for, new_namespace
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,19 +61,6 @@ def _database(backend: str, tmp_path: Path, pg: PgDatabases) -> Database:
     )
     migrate(url, ROOT / "notifications" / "migrations")
     return Database(url)
-
-
-def _consumer(db: Database, broker: EmbeddedBroker) -> bus.InboxConsumer:
-    kit = kit_for(broker, new_namespace())
-    return bus.InboxConsumer(
-        "notifications",
-        db,
-        bus.Outbox("notifications", kit, OUTBOX),
-        INBOX,
-        HANDLERS,
-        bus.DeadLetters("notifications", kit),
-        on_commit=lambda: None,
-    )
 
 
 def msg(payload: Payload, subject: str | None) -> bus.RawMessage:
@@ -101,7 +87,7 @@ def test_rejection_before_submission_is_sent_after_the_receipt(
     backend: str, tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
 ) -> None:
     db = _database(backend, tmp_path, pg)
-    consumer = _consumer(db, broker)
+    consumer = inbox_consumer("notifications", db, kit_for(broker, new_namespace()))
     rid, ref, now = str(uuid.uuid4()), uuid.uuid4().hex, datetime.now(UTC)
 
     rejected = ReportRejected(
@@ -149,7 +135,7 @@ def test_notices_of_one_batch_read_what_the_events_before_them_changed(
     one batch: the routed notice names the agency, and its agency's copy the corrected
     title, though the recipient was read into the batch before either changed."""
     db = _database(backend, tmp_path, pg)
-    consumer = _consumer(db, broker)
+    consumer = inbox_consumer("notifications", db, kit_for(broker, new_namespace()))
     rid, ref, now = str(uuid.uuid4()), uuid.uuid4().hex, datetime.now(UTC)
     submitted = submitted_report(
         rid, ref, now, tracking_number="7654321", title="jalan rusak", category="infrastruktur"
@@ -207,7 +193,7 @@ def test_a_phone_that_sent_stop_gets_no_sms_and_mulai_sends_no_backlog(
     backend: str, tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
 ) -> None:
     db = _database(backend, tmp_path, pg)
-    consumer = _consumer(db, broker)
+    consumer = inbox_consumer("notifications", db, kit_for(broker, new_namespace()))
     rid, ref, now = str(uuid.uuid4()), uuid.uuid4().hex, datetime.now(UTC)
 
     phone = "+6281355550099"

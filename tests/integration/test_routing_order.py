@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from routing import handlers
-from routing.models import INBOX, OUTBOX, Routing
+from routing.models import OUTBOX, Routing
 from services import bus
 from services.broker import EmbeddedBroker
 from services.contracts import (
@@ -28,7 +28,7 @@ from services.contracts import (
     new_event,
 )
 from services.db import Database, migrate
-from tests.conftest import PgDatabases, kit_for, new_namespace
+from tests.conftest import PgDatabases, inbox_consumer, kit_for, new_namespace
 
 ROOT = Path(__file__).resolve().parents[2]
 TITLE = "Pungutan di kantor kelurahan Cikutra"
@@ -46,19 +46,6 @@ def _database(backend: str, tmp_path: Path, pg: PgDatabases) -> Database:
         handlers.seed(session)
         session.commit()
     return db
-
-
-def _consumer(db: Database, broker: EmbeddedBroker) -> bus.InboxConsumer:
-    kit = kit_for(broker, new_namespace())
-    return bus.InboxConsumer(
-        "routing",
-        db,
-        bus.Outbox("routing", kit, OUTBOX),
-        INBOX,
-        handlers.HANDLERS,
-        bus.DeadLetters("routing", kit),
-        on_commit=lambda: None,
-    )
 
 
 def _msg(payload: Payload, rid: str) -> bus.RawMessage:
@@ -79,7 +66,7 @@ def test_a_rahasia_report_is_never_published_as_open_whichever_event_comes_first
     backend: str, verified_first: bool, tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
 ) -> None:
     db = _database(backend, tmp_path, pg)
-    consumer = _consumer(db, broker)
+    consumer = inbox_consumer("routing", db, kit_for(broker, new_namespace()))
     rid, now = str(uuid.uuid4()), datetime.now(UTC)
     submitted = ReportSubmitted(
         report_id=rid,
@@ -170,7 +157,7 @@ def test_routing_status_is_the_same_fold_in_every_arrival_order(
         ]
 
     db = _database(backend, tmp_path, pg)
-    consumer = _consumer(db, broker)
+    consumer = inbox_consumer("routing", db, kit_for(broker, new_namespace()))
     finals = set()
     try:
         for n, order in enumerate(itertools.permutations(range(4))):

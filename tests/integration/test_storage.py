@@ -34,8 +34,7 @@ from services.contracts import (
 )
 from services.db import Database, beside_models, migrate
 from services.serve import SERVICES
-from services.settings import KitSettings
-from tests.conftest import PgDatabases, kit_for, new_namespace
+from tests.conftest import PgDatabases, inbox_consumer, kit_for, new_namespace
 from tests.kafka_helpers import read_topic
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,19 +95,6 @@ def _sent(channel: str) -> NotificationSent:
         template="verified",
         channel=channel,  # type: ignore[arg-type]
         sent_at=datetime.now(UTC),
-    )
-
-
-def routing_consumer(db: Database, kit: KitSettings) -> bus.InboxConsumer:
-    """Routing's own inbox consumer, with all its handlers, on ``db``."""
-    return bus.InboxConsumer(
-        "routing",
-        db,
-        bus.Outbox("routing", kit, OUTBOX),
-        INBOX,
-        HANDLERS,
-        bus.DeadLetters("routing", kit),
-        on_commit=lambda: None,
     )
 
 
@@ -238,7 +224,7 @@ class StorageContract:
         kit = kit_for(broker, new_namespace())
         bus.ensure_topics(kit)
         topic = f"{kit.aduan_namespace}.sla.deadline"
-        consumer = routing_consumer(routing_db, kit)
+        consumer = inbox_consumer("routing", routing_db, kit)
         assert HANDLERS["id.aduan.sla.warning.v1"] is bus.ignore
 
         def headed(kind: str, value: bytes, offset: int) -> bus.RawMessage:
@@ -273,7 +259,7 @@ class StorageContract:
         # The SLA's clocks share one topic: routing keeps only the agency's first response.
         kit = kit_for(broker, new_namespace())
         bus.ensure_topics(kit)
-        consumer = routing_consumer(routing_db, kit)
+        consumer = inbox_consumer("routing", routing_db, kit)
         rid = str(uuid.uuid4())
         ns = kit.aduan_namespace
         asyncio.run(

@@ -26,13 +26,14 @@ from services.contracts import (
     new_event,
 )
 from services.db import Database, migrate
-from tests.conftest import PgDatabases, kit_for, new_namespace
+from tests.conftest import PgDatabases, inbox_consumer, kit_for, new_namespace
 from tests.kafka_helpers import read_topic
 from verification.handlers import make_handlers
-from verification.models import INBOX, OUTBOX, Case, EarlyAddition
+from verification.models import INBOX, Case, EarlyAddition
 from verification.settings import VerificationSettings
 
 ROOT = Path(__file__).resolve().parents[2]
+HANDLERS = make_handlers(VerificationSettings())
 STORY = "Petugas kelurahan meminta uang Rp50.000 untuk surat pengantar, kemarin pukul 10."
 
 
@@ -44,19 +45,6 @@ def _database(backend: str, tmp_path: Path, pg: PgDatabases) -> Database:
     )
     migrate(url, ROOT / "verification" / "migrations")
     return Database(url)
-
-
-def _consumer(db: Database, broker: EmbeddedBroker) -> bus.InboxConsumer:
-    kit = kit_for(broker, new_namespace())
-    return bus.InboxConsumer(
-        "verification",
-        db,
-        bus.Outbox("verification", kit, OUTBOX),
-        INBOX,
-        make_handlers(VerificationSettings()),
-        bus.DeadLetters("verification", kit),
-        on_commit=lambda: None,
-    )
 
 
 def _msg(payload: Payload, rid: str) -> bus.RawMessage:
@@ -90,7 +78,9 @@ def test_an_addition_that_overtakes_its_report_is_kept_and_applied(
     backend: str, added_first: bool, tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
 ) -> None:
     db = _database(backend, tmp_path, pg)
-    consumer = _consumer(db, broker)
+    consumer = inbox_consumer(
+        "verification", db, kit_for(broker, new_namespace()), make_handlers(VerificationSettings())
+    )
     rid = str(uuid.uuid4())
     submitted, added = _events(rid)
     order = (added, submitted) if added_first else (submitted, added)
@@ -116,7 +106,9 @@ def test_the_verification_deadline_is_kept_and_replaced_as_the_sla_moves_it(
     """The clock's deadline may come before the report; each later event replaces it (a
     paused clock has none); the other clocks leave it alone."""
     db = _database(backend, tmp_path, pg)
-    consumer = _consumer(db, broker)
+    consumer = inbox_consumer(
+        "verification", db, kit_for(broker, new_namespace()), make_handlers(VerificationSettings())
+    )
     rid, due = str(uuid.uuid4()), datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 
     def clock(payload: Payload) -> None:
@@ -148,7 +140,9 @@ def test_a_box_sealed_with_another_key_is_dead_lettered_and_the_rest_goes_on(
     tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
 ) -> None:
     db = _database("sqlite", tmp_path, pg)
-    consumer = _consumer(db, broker)
+    consumer = inbox_consumer(
+        "verification", db, kit_for(broker, new_namespace()), make_handlers(VerificationSettings())
+    )
     topic = f"{new_namespace()}.report.submitted"
     admin = AdminClient({"bootstrap.servers": broker.bootstrap})
     for future in admin.create_topics([NewTopic(f"{topic}.dlq", 1, 1)]).values():
