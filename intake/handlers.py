@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from prometheus_client import Counter, Gauge, Histogram
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
 from intake import domain
@@ -113,10 +114,13 @@ def blocked(session: Session, phone: str | None, email: str | None) -> bool:
     values = [v for v in (phone, (email or "").lower() or None) if v]
     if not values:
         return False
-    found = session.exec(
-        select(BlockedSender.id).where(BlockedSender.value.in_(values))  # type: ignore[attr-defined]
-    ).first()
-    return found is not None
+    return session.connection().execute(_BLOCKED, {"values": values}).first() is not None
+
+
+_BLOCKED_SENDERS: sa.Table = BlockedSender.__table__  # type: ignore[attr-defined]
+_BLOCKED = sa.select(_BLOCKED_SENDERS.c.id).where(
+    _BLOCKED_SENDERS.c.value.in_(sa.bindparam("values", expanding=True))
+)
 
 
 def submit_report(
@@ -127,11 +131,14 @@ def submit_report(
     Returns the report, its tracking secret (None for a repeat) and whether it is new:
     a repeated idempotency key answers with the report it created the first time.
     """
+    # Core statements built once, on the session's connection: the ORM's unit of work
+    # cost more than the rest of a POST (py-spy of intake under load, issue 18).
+    conn = session.connection()
     if cmd.idempotency_key:
-        existing = session.exec(
-            select(Report).where(Report.idempotency_key == cmd.idempotency_key)
-        ).first()
-        if existing is not None:
+        existing_id = conn.execute(_REPORT_BY_KEY, {"key": cmd.idempotency_key}).scalar()
+        if existing_id is not None:
+            existing = session.get(Report, existing_id)
+            assert existing is not None  # found by its key in this transaction
             return existing, None, False
     now = datetime.now(UTC)
     account_reporter = (
@@ -160,6 +167,7 @@ def submit_report(
             phone_proven=cmd.channel == "sms" and cmd.phone is not None,
             created_at=now,
         )
+        _insert_persistent(session, reporter)
     secret = domain.new_tracking_secret()
     tracking = _unused_tracking_number(session)
     report = Report(
@@ -186,10 +194,10 @@ def submit_report(
         submitted_at=now,
         updated_at=now,
     )
-    session.add(reporter)
-    session.add(report)
-    session.flush()
+    # The public texts are set before the row is written, so that the search index is
+    # written once (an UPDATE of them rewrites the report's full-text entry).
     publish_texts(session, report)
+    _insert_persistent(session, report)
     refs = attach(session, report, cmd.files, now)
     location = (
         GeoPoint(lat=cmd.latitude, long=cmd.longitude)
@@ -225,12 +233,40 @@ def submit_report(
     )
     # Contact data goes only to the private topic, keyed by the reporter reference.
     _publish_contact(session, outbox, reporter)
-    session.add(
-        HistoryEntry(report_id=report.id, event_id=event.id, kind="submitted", occurred_at=now)
+    conn.execute(
+        _INSERT_HISTORY,
+        {
+            "report_id": report.id,
+            "event_id": event.id,
+            "kind": "submitted",
+            "detail": "",
+            "occurred_at": now,
+            "attachments": "[]",
+        },
     )
     after_commit(session, SUBMITTED.labels(report.channel).inc)
     log.info("report submitted via %s", report.channel, extra={"report_id": report.id})
     return report, secret, True
+
+
+def _insert_persistent(session: Session, row: Report | Reporter) -> None:
+    """Write a new row with one Core INSERT and keep the object in the session as if
+    loaded (no unit-of-work flush; ``session.get`` finds it without a query)."""
+    table: sa.Table = type(row).__table__  # type: ignore[union-attr]
+    session.connection().execute(table.insert(), row.model_dump())
+    make_transient_to_detached(row)
+    session.add(row)
+
+
+_REPORT_BY_KEY = sa.select(Report.__table__.c.id).where(  # type: ignore[attr-defined]
+    Report.__table__.c.idempotency_key == sa.bindparam("key")  # type: ignore[attr-defined]
+)
+_TRACKED = sa.select(Report.__table__.c.id).where(  # type: ignore[attr-defined]
+    Report.__table__.c.tracking_number == sa.bindparam("number")  # type: ignore[attr-defined]
+)
+_OPTED_OUT = sa.select(SmsOptOut.__table__.c.phone).where(  # type: ignore[attr-defined]
+    SmsOptOut.__table__.c.phone == sa.bindparam("phone")  # type: ignore[attr-defined]
+)
 
 
 def identity_of(session: Session, report: Report) -> re.Pattern[str] | None:
@@ -386,7 +422,7 @@ def _proven_phone(session: Session, phone: str | None) -> Reporter | None:
 def _unused_tracking_number(session: Session) -> str:
     for _ in range(20):
         candidate = domain.new_tracking_number()
-        taken = session.exec(select(Report.id).where(Report.tracking_number == candidate)).first()
+        taken = session.connection().execute(_TRACKED, {"number": candidate}).first()
         if taken is None:
             return candidate
     raise RuntimeError("no free tracking number after 20 draws")
@@ -522,7 +558,10 @@ def on_routed(ctx: HandlerContext, event: ReportRouted) -> None:
 
 def _publish_contact(session: Session, outbox: Outbox, reporter: Reporter) -> None:
     """The reporter's contact, on the private topic only, keyed by the reference."""
-    stopped = reporter.phone is not None and session.get(SmsOptOut, reporter.phone) is not None
+    stopped = (
+        reporter.phone is not None
+        and session.connection().execute(_OPTED_OUT, {"phone": reporter.phone}).first() is not None
+    )
     outbox.emit(
         session,
         ReporterContactRecorded(

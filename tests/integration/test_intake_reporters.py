@@ -4,6 +4,7 @@ known reporter's name or contact (real databases)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -11,7 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from intake import handlers
-from intake.models import OUTBOX, Reporter
+from intake.models import OUTBOX, HistoryEntry, Report, Reporter
+from intake.web import search
 from services import bus
 from services.broker import EmbeddedBroker
 from services.db import Database, migrate
@@ -97,5 +99,64 @@ def test_a_typed_contact_never_takes_over_a_reporter(
             ]
         assert senders[2] == senders[3] and senders[0] == senders[4]
         assert len(set(senders)) == 3 and not any("8121111" in x for x in senders)
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_report_is_stored_as_the_public_reads_it_and_a_repeated_key_finds_it(
+    backend: str, tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
+) -> None:
+    """submit_report writes its rows with Core statements: the public texts are set
+    before the row is written (search finds the public words only), the reporter is
+    in the session without a query, and a repeated idempotency key answers with the
+    report it made."""
+    url = (
+        f"sqlite:///{tmp_path}/intake.sqlite3"
+        if backend == "sqlite"
+        else pg.create(f"{new_namespace()}_intake")
+    )
+    migrate(url, ROOT / "intake" / "migrations")
+    db = Database(url)
+    outbox = bus.Outbox("intake", kit_for(broker, new_namespace()), OUTBOX)
+    cmd = _report("api", name="Budi Santoso", phone="+6281233334444")
+    cmd = dataclasses.replace(
+        cmd,
+        anonymous=True,
+        idempotency_key="kunci-1",
+        body="Saya Budi Santoso. Jalan Cikutra depan Pasar Cicadas berlubang besar.",
+    )
+    try:
+        with db.session() as s:
+            report, secret, created = handlers.submit_report(s, outbox, cmd)
+            assert created and secret
+            # The new reporter is the session's own object: no query, no copy.
+            assert s.get(Reporter, report.reporter_ref) is not None
+            assert report in s
+        with db.session() as s:
+            again, again_secret, again_created = handlers.submit_report(s, outbox, cmd)
+        assert (again.id, again_secret, again_created) == (report.id, None, False)
+        reports = Report.__table__.c  # type: ignore[attr-defined]
+        history = HistoryEntry.__table__.c  # type: ignore[attr-defined]
+        dialect = db.engine.dialect.name
+        with db.engine.connect() as conn:
+            row = conn.execute(sa.select(reports).where(reports.id == report.id)).one()
+            assert "Budi" in row.body and "Budi" not in row.public_body
+            assert row.public_title == "Jalan berlubang" and row.status == "submitted"
+            assert row.submitted_at is not None and row.updated_at is not None
+
+            def found(q: str) -> list[str]:
+                where = search(dialect, q, reports)
+                return list(conn.execute(sa.select(reports.id).where(where)).scalars())
+
+            assert found("cikutra pasar") == [report.id]
+            assert found("budi") == [] and found("santoso") == []
+            steps = conn.execute(
+                sa.select(history.kind, history.detail, history.attachments).where(
+                    history.report_id == report.id
+                )
+            ).all()
+            assert [tuple(r) for r in steps] == [("submitted", "", "[]")]
+            assert conn.execute(sa.select(sa.func.count()).select_from(Reporter)).scalar() == 1
     finally:
         db.close()
