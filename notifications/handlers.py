@@ -158,8 +158,14 @@ _ENDPOINTS = select(Endpoint).where(
     ),
 )
 _RECIPIENTS: sa.Table = Recipient.__table__  # type: ignore[attr-defined]
+_NOTICES: sa.Table = Notification.__table__  # type: ignore[attr-defined]
+_UPDATE_NOTICE = _NOTICES.update().where(_NOTICES.c.id == sa.bindparam("id_"))
+_INSERT_DELIVERY = sa.insert(Delivery.__table__)  # type: ignore[attr-defined]
 _UPDATE_RECIPIENT = _RECIPIENTS.update().where(
     _RECIPIENTS.c.report_id == sa.bindparam("report_id_")
+)
+_RECIPIENT_KNOWN = sa.select(_RECIPIENTS.c.report_id).where(
+    _RECIPIENTS.c.report_id == sa.bindparam("report_id")
 )
 _REPORTS_OF_REPORTER = sa.select(col(Recipient.report_id)).where(
     col(Recipient.reporter_ref) == sa.bindparam("ref")
@@ -231,10 +237,8 @@ def _values(note: Notification, recipient: Recipient) -> dict[str, str]:
 def _show(ctx: HandlerContext, note: Notification, recipient: Recipient) -> None:
     """Render the notice; a reporter's goes on the tracking page at once (in_app)."""
     language = recipient.language if note.audience == "reporter" else "id"
-    note.language = language
-    note.text = domain.render(note.template, language, **_values(note, recipient))[:1000]
-    note.status = "shown"
-    ctx.session.add(note)
+    text = domain.render(note.template, language, **_values(note, recipient))[:1000]
+    _set_notice(ctx, note, language=language, text=text, status="shown")
     if note.audience == "reporter" and note.template != domain.CODE_TEMPLATE:
         ctx.emit(
             NotificationSent(
@@ -260,24 +264,32 @@ def _add_delivery(
     caller sets in the same transaction; the unique key (uq_delivery_once) is the guard
     behind that."""
     now = _now()
-    ctx.session.add(
-        Delivery(
-            id=uuid.uuid4().hex,
-            notification_id=note.id,
-            report_id=note.report_id,
-            source_event_id=note.source_event_id,
-            template=note.template,
-            audience=note.audience,
-            channel=channel,
-            recipient=recipient_key,
-            # Lifecycle order among notices queued together: the dispatcher takes the
-            # earliest first.
-            next_attempt_at=now + timedelta(microseconds=order),
-            event_time=note.event_time,
-            created_at=now,
-        )
+    delivery = Delivery(
+        id=uuid.uuid4().hex,
+        notification_id=note.id,
+        report_id=note.report_id,
+        source_event_id=note.source_event_id,
+        template=note.template,
+        audience=note.audience,
+        channel=channel,
+        recipient=recipient_key,
+        # Lifecycle order among notices queued together: the dispatcher takes the
+        # earliest first.
+        next_attempt_at=now + timedelta(microseconds=order),
+        event_time=note.event_time,
+        created_at=now,
     )
+    # A Core insert: no later query of this event's transaction flushes the session for it.
+    ctx.session.connection().execute(_INSERT_DELIVERY, delivery.model_dump())
     return True
+
+
+def _set_notice(ctx: HandlerContext, note: Notification, **values: Any) -> None:
+    """One UPDATE of a loaded notice, without a flush; the object is given the values as
+    loaded (not as a change), so the session stays clean for the queries that follow."""
+    ctx.session.connection().execute(_UPDATE_NOTICE, {"id_": note.id, **values})
+    for name, value in values.items():
+        set_committed_value(note, name, value)
 
 
 def _queue_reporter(
@@ -294,18 +306,17 @@ def _queue_reporter(
         channel = {"sms": phone, "email": contact.email}.get(via) and via
         if channel is None:
             forget_code(note)
-            note.channel, note.status = "none", "failed"
-            ctx.session.add(note)
+            _set_notice(
+                ctx, note, values=note.values, text=note.text, channel="none", status="failed"
+            )
             return
     if channel is None:
         if contact.phone and not contact.sms_notices:
             # The phone sent STOP: this notice stays on the tracking page, and MULAI later
             # does not send it after all.
-            note.channel = "in_app"
-            ctx.session.add(note)
+            _set_notice(ctx, note, channel="in_app")
         return
-    note.channel = channel
-    ctx.session.add(note)
+    _set_notice(ctx, note, channel=channel)
     _add_delivery(ctx, note, channel, recipient.reporter_ref, order)
 
 
@@ -318,8 +329,7 @@ def _queue_agency(
         subscribed = json.loads(endpoint.events)
         if "*" in subscribed or note.template in subscribed:
             _add_delivery(ctx, note, endpoint.kind, endpoint.id, order)
-    note.channel = "endpoints"
-    ctx.session.add(note)
+    _set_notice(ctx, note, channel="endpoints")
 
 
 def endpoints_for(session: Session, agency_id: str | None, regency_code: str) -> list[Endpoint]:
@@ -363,21 +373,20 @@ def on_contact_recorded(ctx: HandlerContext, event: ReporterContactRecorded) -> 
 
 def on_submitted(ctx: HandlerContext, event: ReportSubmitted) -> None:
     """Learn the report and its recipient, and confirm receipt with the tracking number."""
-    if ctx.session.get(Recipient, event.report_id) is None:
-        ctx.session.add(
-            Recipient(
-                report_id=event.report_id,
-                reporter_ref=event.reporter_ref,
-                tracking_number=event.tracking_number,
-                language=event.language,
-                title=event.title,
-                category=event.category,
-                regency_code=event.regency_code,
-                anonymous=event.anonymous,
-                confidential=event.confidential,
-            )
+    conn = ctx.session.connection()
+    if conn.execute(_RECIPIENT_KNOWN, {"report_id": event.report_id}).first() is None:
+        recipient = Recipient(
+            report_id=event.report_id,
+            reporter_ref=event.reporter_ref,
+            tracking_number=event.tracking_number,
+            language=event.language,
+            title=event.title,
+            category=event.category,
+            regency_code=event.regency_code,
+            anonymous=event.anonymous,
+            confidential=event.confidential,
         )
-        ctx.session.flush()
+        conn.execute(_RECIPIENTS.insert(), recipient.model_dump())
     _notice(ctx, event.report_id, "received", event.submitted_at)
 
 

@@ -38,6 +38,7 @@ from services import bus
 from services.broker import EmbeddedBroker
 from services.contracts import (
     Payload,
+    ReporterCodeRequested,
     ReporterContactRecorded,
     ReportRejected,
     ReportRouted,
@@ -212,6 +213,44 @@ def test_a_phone_that_sent_stop_gets_no_sms_and_mulai_sends_no_backlog(
             assert list(session.exec(select(Delivery))) == []
             contact = session.get(Contact, ref)
             assert contact is not None and contact.sms_notices
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_secret_code_goes_only_the_way_asked_and_is_not_kept(
+    backend: str, tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
+) -> None:
+    """Asked by email, the code is queued to the report's own email, in one batch with the
+    report and its contact; asked by SMS with no phone known, it fails at once, with no
+    delivery and without the code in its record. Neither goes on the tracking page."""
+    db = _database(backend, tmp_path, pg)
+    consumer = inbox_consumer("notifications", db, kit_for(broker, new_namespace()))
+    rid, ref, now = str(uuid.uuid4()), uuid.uuid4().hex, datetime.now(UTC)
+    contact = ReporterContactRecorded(reporter_ref=ref, email="warga@example.id")
+    by_email = ReporterCodeRequested(
+        report_id=rid, code="KODE-RAHASIA-1", via="email", requested_at=now
+    )
+    by_sms = ReporterCodeRequested(
+        report_id=rid, code="KODE-RAHASIA-2", via="sms", requested_at=now + timedelta(seconds=1)
+    )
+    try:
+        batch = [msg(contact, None), msg(submitted_report(rid, ref, now), rid), msg(by_email, rid)]
+        asyncio.run(consumer.process(batch))
+        asyncio.run(consumer.process([msg(by_sms, rid)]))
+        with db.session() as session:
+            codes = [n for n in notifications_of(session, rid) if n.template == "secret_code"]
+            deliveries = list(session.exec(select(Delivery)))
+        assert [(n.channel, n.status) for n in codes] == [("email", "shown"), ("none", "failed")]
+        assert "KODE-RAHASIA-1" in (codes[0].text or "")
+        assert "KODE-RAHASIA-2" not in codes[1].values + (codes[1].text or "")
+        assert sorted((d.template, d.channel, d.recipient) for d in deliveries) == [
+            ("received", "email", ref),
+            ("secret_code", "email", ref),
+        ]
+        with db.engine.connect() as conn:
+            payloads = [p for (p,) in conn.execute(sa.select(OUTBOX.c.payload))]
+        assert not any("KODE-RAHASIA" in p for p in payloads)
     finally:
         db.close()
 
