@@ -164,6 +164,12 @@ _INSERT_DELIVERY = sa.insert(Delivery.__table__)  # type: ignore[attr-defined]
 _UPDATE_RECIPIENT = _RECIPIENTS.update().where(
     _RECIPIENTS.c.report_id == sa.bindparam("report_id_")
 )
+_CONTACTS: sa.Table = Contact.__table__  # type: ignore[attr-defined]
+_CONTACT = sa.select(
+    _CONTACTS.c.phone, _CONTACTS.c.email, _CONTACTS.c.language, _CONTACTS.c.sms_notices
+).where(_CONTACTS.c.reporter_ref == sa.bindparam("ref"))
+_INSERT_CONTACT = _CONTACTS.insert()
+_UPDATE_CONTACT = _CONTACTS.update().where(_CONTACTS.c.reporter_ref == sa.bindparam("ref"))
 _RECIPIENT_KNOWN = sa.select(_RECIPIENTS.c.report_id).where(
     _RECIPIENTS.c.report_id == sa.bindparam("report_id")
 )
@@ -264,23 +270,26 @@ def _add_delivery(
     caller sets in the same transaction; the unique key (uq_delivery_once) is the guard
     behind that."""
     now = _now()
-    delivery = Delivery(
-        id=uuid.uuid4().hex,
-        notification_id=note.id,
-        report_id=note.report_id,
-        source_event_id=note.source_event_id,
-        template=note.template,
-        audience=note.audience,
-        channel=channel,
-        recipient=recipient_key,
-        # Lifecycle order among notices queued together: the dispatcher takes the
-        # earliest first.
-        next_attempt_at=now + timedelta(microseconds=order),
-        event_time=note.event_time,
-        created_at=now,
+    # A Core insert (the columns' defaults fill the rest): no later query of this event's
+    # transaction flushes the session for it, and no model object is built.
+    ctx.session.connection().execute(
+        _INSERT_DELIVERY,
+        {
+            "id": uuid.uuid4().hex,
+            "notification_id": note.id,
+            "report_id": note.report_id,
+            "source_event_id": note.source_event_id,
+            "template": note.template,
+            "audience": note.audience,
+            "channel": channel,
+            "recipient": recipient_key,
+            # Lifecycle order among notices queued together: the dispatcher takes the
+            # earliest first.
+            "next_attempt_at": now + timedelta(microseconds=order),
+            "event_time": note.event_time,
+            "created_at": now,
+        },
     )
-    # A Core insert: no later query of this event's transaction flushes the session for it.
-    ctx.session.connection().execute(_INSERT_DELIVERY, delivery.model_dump())
     return True
 
 
@@ -350,19 +359,27 @@ def endpoints_for(session: Session, agency_id: str | None, regency_code: str) ->
 
 def on_contact_recorded(ctx: HandlerContext, event: ReporterContactRecorded) -> None:
     """Remember how to reach a reporter, then queue what was waiting for it."""
-    known = ctx.session.get(Contact, event.reporter_ref)
-    contact = known or Contact(reporter_ref=event.reporter_ref, updated_at=_now())
-    same = known is not None and (
-        known.phone,
-        known.email,
-        known.language,
-        known.sms_notices,
-    ) == (event.phone, event.email, event.language, event.sms_notices)
-    contact.phone, contact.email, contact.language = event.phone, event.email, event.language
-    contact.sms_notices = event.sms_notices
-    contact.updated_at = _now()
-    ctx.session.add(contact)
-    ctx.session.flush()
+    # Core statements, no flush; a copy the session holds is given the new values as
+    # loaded (the notices' query below reads contacts through the session).
+    conn = ctx.session.connection()
+    values = {
+        "phone": event.phone,
+        "email": event.email,
+        "language": event.language,
+        "sms_notices": event.sms_notices,
+    }
+    known = conn.execute(_CONTACT, {"ref": event.reporter_ref}).first()
+    same = known is not None and tuple(known) == tuple(values.values())
+    if known is None:
+        conn.execute(
+            _INSERT_CONTACT, {"reporter_ref": event.reporter_ref, "updated_at": _now(), **values}
+        )
+    else:
+        conn.execute(_UPDATE_CONTACT, {"ref": event.reporter_ref, "updated_at": _now(), **values})
+        held = ctx.session.identity_map.get(identity_key(Contact, event.reporter_ref))
+        if held is not None:
+            for name, value in values.items():
+                set_committed_value(held, name, value)
     if same:
         # One reporter, many reports (intake keeps one reference per phone or email):
         # notices waiting for a contact exist only while none was known.

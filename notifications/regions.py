@@ -59,22 +59,32 @@ def _settings(rt: ServiceRuntime) -> NotificationsSettings:
 # --- the feed in ---------------------------------------------------------------------------
 
 
+_REGION_EVENTS: sa.Table = RegionEvent.__table__  # type: ignore[attr-defined]
+_STORED = sa.select(_REGION_EVENTS.c.seq).where(
+    _REGION_EVENTS.c.event_id == sa.bindparam("event_id")
+)
+_STORE = _REGION_EVENTS.insert().returning(_REGION_EVENTS.c.seq)
+
+
 def on_region_changed(ctx: HandlerContext, event: RegionReportChanged) -> None:
     """Number the event in the feed, and queue it to every region webhook that sees it."""
     session = ctx.session
-    if session.exec(select(RegionEvent.seq).where(RegionEvent.event_id == ctx.event.id)).first():
+    # Core statements on the session's connection: numbered without a flush.
+    conn = session.connection()
+    if conn.execute(_STORED, {"event_id": ctx.event.id}).first() is not None:
         return
-    row = RegionEvent(
-        event_id=ctx.event.id,
-        report_id=event.report_id,
-        province_code=event.province_code,
-        agency_id=event.agency_id,
-        occurred_at=event.occurred_at,
-        envelope=encode(ctx.event).decode(),
-        stored_at=_now(),
-    )
-    session.add(row)
-    session.flush()
+    seq: int = conn.execute(
+        _STORE,
+        {
+            "event_id": ctx.event.id,
+            "report_id": event.report_id,
+            "province_code": event.province_code,
+            "agency_id": event.agency_id,
+            "occurred_at": event.occurred_at,
+            "envelope": encode(ctx.event).decode(),
+            "stored_at": _now(),
+        },
+    ).scalar_one()
     data = event.model_dump(mode="json")
     hooks = session.exec(
         select(Endpoint).where(
@@ -90,13 +100,13 @@ def on_region_changed(ctx: HandlerContext, event: RegionReportChanged) -> None:
     if not targets:
         return
     note = Notification(
-        id=f"rf-{row.seq}-{uuid.uuid4().hex[:12]}",
+        id=f"rf-{seq}-{uuid.uuid4().hex[:12]}",
         report_id=event.report_id,
         source_event_id=ctx.event.id,
         template=TEMPLATE,
         audience="agency",
         agency_id=event.agency_id,
-        values=json.dumps({"seq": row.seq}),
+        values=json.dumps({"seq": seq}),
         language="id",
         text="",
         status="shown",
@@ -118,7 +128,7 @@ def on_region_changed(ctx: HandlerContext, event: RegionReportChanged) -> None:
                 channel="webhook",
                 recipient=hook.id,
                 # Feed order: the dispatcher takes the earliest first.
-                next_attempt_at=now + timedelta(microseconds=row.seq or 0),
+                next_attempt_at=now + timedelta(microseconds=seq),
                 event_time=event.occurred_at,
                 created_at=now,
             )

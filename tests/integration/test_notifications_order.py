@@ -218,6 +218,48 @@ def test_a_phone_that_sent_stop_gets_no_sms_and_mulai_sends_no_backlog(
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_stop_in_the_middle_of_a_batch_holds_back_the_sms_after_it(
+    backend: str, tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
+) -> None:
+    """One batch: the contact, the report (its receipt goes by SMS), STOP from that phone,
+    then the verification: its notice stays on the tracking page (the contact is written
+    with Core statements; the notices' query reads it as STOP left it)."""
+    db = _database(backend, tmp_path, pg)
+    consumer = inbox_consumer("notifications", db, kit_for(broker, new_namespace()))
+    rid, ref, now = str(uuid.uuid4()), uuid.uuid4().hex, datetime.now(UTC)
+    phone = "+6281355550123"
+    verified = ReportVerified(
+        report_id=rid,
+        title="t",
+        category="c",
+        regency_code="32.73",
+        decided_by="auto",
+        reason="lengkap",
+        verified_at=now + timedelta(seconds=2),
+    )
+    batch = [
+        msg(ReporterContactRecorded(reporter_ref=ref, phone=phone), None),
+        msg(submitted_report(rid, ref, now, channel="sms"), rid),
+        msg(ReporterContactRecorded(reporter_ref=ref, phone=phone, sms_notices=False), None),
+        msg(verified, rid),
+    ]
+    try:
+        asyncio.run(consumer.process(batch))
+        with db.session() as session:
+            notes = notifications_of(session, rid)
+            deliveries = list(session.exec(select(Delivery)))
+            contact = session.get(Contact, ref)
+        assert [(n.template, n.channel) for n in notes] == [
+            ("received", "sms"),
+            ("verified", "in_app"),
+        ]
+        assert [d.template for d in deliveries] == ["received"]
+        assert contact is not None and not contact.sms_notices
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_a_secret_code_goes_only_the_way_asked_and_is_not_kept(
     backend: str, tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
 ) -> None:
