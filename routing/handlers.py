@@ -256,34 +256,53 @@ def refold(session: Session, report_id: str, entry_id: str | None = None) -> str
     return folded.state
 
 
+def _held_by(model: Any) -> sa.ScalarSelect[Any]:
+    table: sa.Table = model.__table__
+    return (
+        sa.select(table.c.report_id)
+        .where(table.c.report_id == sa.bindparam("report_id"))
+        .scalar_subquery()
+    )
+
+
+_HOLDS = sa.select(_held_by(ReportCopy), _held_by(Routing), _held_by(HeldVerification))
+_INSERT_COPY = sa.insert(ReportCopy.__table__)  # type: ignore[attr-defined]
+
+
 def on_submitted(ctx: HandlerContext, event: ReportSubmitted) -> None:
     """Keep the story the agency will read (no contact data reaches routing)."""
-    if ctx.session.get(ReportCopy, event.report_id) is not None:
+    # What routing holds of the report, in one statement (each is rare but the copy);
+    # the session is flushed first, so that it answers as the session's own reads would.
+    ctx.session.flush()
+    conn = ctx.session.connection()
+    copied, routed, waiting = conn.execute(_HOLDS, {"report_id": event.report_id}).one()
+    if copied is not None:
         return
-    ctx.session.add(
-        ReportCopy(
-            report_id=event.report_id,
-            tracking_number=event.tracking_number,
-            title=event.title,
-            body=event.body,
-            category=event.category,
-            regency_code=event.regency_code,
-            district_code=event.district_code,
-            anonymous=event.anonymous,
-            confidential=event.confidential,
-            channel=event.channel,
-            submitted_at=event.submitted_at,
-            report_type=event.report_type,
-            latitude=event.location.lat if event.location else None,
-            longitude=event.location.long if event.location else None,
-            files=uploads.with_refs("[]", event.attachments),
-        )
+    conn.execute(
+        _INSERT_COPY,
+        {
+            "report_id": event.report_id,
+            "tracking_number": event.tracking_number,
+            "title": event.title,
+            "body": event.body,
+            "category": event.category,
+            "regency_code": event.regency_code,
+            "district_code": event.district_code,
+            "anonymous": event.anonymous,
+            "confidential": event.confidential,
+            "channel": event.channel,
+            "submitted_at": event.submitted_at,
+            "report_type": event.report_type,
+            "latitude": event.location.lat if event.location else None,
+            "longitude": event.location.long if event.location else None,
+            "files": uploads.with_refs("[]", event.attachments),
+        },
     )
-    routing = ctx.session.get(Routing, event.report_id)
+    routing = ctx.session.get(Routing, event.report_id) if routed is not None else None
     if routing is not None:  # verified overtook submitted: keep the strictest flags
         routing.anonymous = routing.anonymous or event.anonymous
         routing.confidential = routing.confidential or event.confidential
-    held = ctx.session.get(HeldVerification, event.report_id)
+    held = ctx.session.get(HeldVerification, event.report_id) if waiting is not None else None
     if held is not None:  # the verification waited for this: route it now
         ctx.session.delete(held)
         ctx.session.flush()
