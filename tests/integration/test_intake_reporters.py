@@ -39,18 +39,24 @@ def _report(channel: str, **who: str | None) -> handlers.NewReport:
     )
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-def test_a_typed_contact_never_takes_over_a_reporter(
+def _intake(
     backend: str, tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
-) -> None:
+) -> tuple[Database, bus.Outbox]:
+    """A migrated intake database on SQLite or PostgreSQL, and intake's outbox."""
     url = (
         f"sqlite:///{tmp_path}/intake.sqlite3"
         if backend == "sqlite"
         else pg.create(f"{new_namespace()}_intake")
     )
     migrate(url, ROOT / "intake" / "migrations")
-    db = Database(url)
-    outbox = bus.Outbox("intake", kit_for(broker, new_namespace()), OUTBOX)
+    return Database(url), bus.Outbox("intake", kit_for(broker, new_namespace()), OUTBOX)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_typed_contact_never_takes_over_a_reporter(
+    backend: str, tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
+) -> None:
+    db, outbox = _intake(backend, tmp_path, pg, broker)
     victim = {"name": "Siti Korban", "phone": "+6281211112222", "email": "siti@example.id"}
     try:
         with db.session() as s:
@@ -111,14 +117,7 @@ def test_a_report_is_stored_as_the_public_reads_it_and_a_repeated_key_finds_it(
     before the row is written (search finds the public words only), the reporter is
     in the session without a query, and a repeated idempotency key answers with the
     report it made."""
-    url = (
-        f"sqlite:///{tmp_path}/intake.sqlite3"
-        if backend == "sqlite"
-        else pg.create(f"{new_namespace()}_intake")
-    )
-    migrate(url, ROOT / "intake" / "migrations")
-    db = Database(url)
-    outbox = bus.Outbox("intake", kit_for(broker, new_namespace()), OUTBOX)
+    db, outbox = _intake(backend, tmp_path, pg, broker)
     cmd = _report("api", name="Budi Santoso", phone="+6281233334444")
     cmd = dataclasses.replace(
         cmd,

@@ -83,6 +83,18 @@ def submitted_report(rid: str, ref: str, at: datetime, **given: Any) -> ReportSu
     return ReportSubmitted(report_id=rid, reporter_ref=ref, submitted_at=at, **{**fields, **given})
 
 
+def verified_report(rid: str, at: datetime, **given: Any) -> ReportVerified:
+    """A verification passed automatically, with what a test does not care about."""
+    fields: dict[str, Any] = {
+        "title": "t",
+        "category": "c",
+        "regency_code": "32.73",
+        "decided_by": "auto",
+        "reason": "lengkap",
+    }
+    return ReportVerified(report_id=rid, verified_at=at, **{**fields, **given})
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_rejection_before_submission_is_sent_after_the_receipt(
     backend: str, tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
@@ -141,14 +153,11 @@ def test_notices_of_one_batch_read_what_the_events_before_them_changed(
     submitted = submitted_report(
         rid, ref, now, tracking_number="7654321", title="jalan rusak", category="infrastruktur"
     )
-    verified = ReportVerified(
-        report_id=rid,
+    verified = verified_report(
+        rid,
+        now + timedelta(seconds=1),
         title="Jalan berlubang di Jl. Cikutra",
         category="infrastruktur",
-        regency_code="32.73",
-        decided_by="auto",
-        reason="lengkap",
-        verified_at=now + timedelta(seconds=1),
     )
     routed = ReportRouted(
         report_id=rid,
@@ -228,15 +237,7 @@ def test_a_stop_in_the_middle_of_a_batch_holds_back_the_sms_after_it(
     consumer = inbox_consumer("notifications", db, kit_for(broker, new_namespace()))
     rid, ref, now = str(uuid.uuid4()), uuid.uuid4().hex, datetime.now(UTC)
     phone = "+6281355550123"
-    verified = ReportVerified(
-        report_id=rid,
-        title="t",
-        category="c",
-        regency_code="32.73",
-        decided_by="auto",
-        reason="lengkap",
-        verified_at=now + timedelta(seconds=2),
-    )
+    verified = verified_report(rid, now + timedelta(seconds=2))
     batch = [
         msg(ReporterContactRecorded(reporter_ref=ref, phone=phone), None),
         msg(submitted_report(rid, ref, now, channel="sms"), rid),
