@@ -757,8 +757,9 @@ _CITIZENS_CLOCKS = {"verification": "verification_due_at", "reporter_reply": "re
 
 
 def _set_clock(ctx: HandlerContext, report_id: str, column: str, due: datetime | None) -> None:
-    reports = Report.__table__  # type: ignore[attr-defined]
-    ctx.session.execute(reports.update().where(reports.c.id == report_id).values({column: due}))
+    # On the connection, with the statement built once (its SET is the parameters'
+    # names): no flush, no ORM.
+    ctx.session.connection().execute(_UPDATE_REPORT, {"report_id_": report_id, column: due})
 
 
 @concerning(lambda e: e.clock in _CITIZENS_CLOCKS or e.clock == "first_response")
