@@ -376,10 +376,7 @@ def on_contact_recorded(ctx: HandlerContext, event: ReporterContactRecorded) -> 
         )
     else:
         conn.execute(_UPDATE_CONTACT, {"ref": event.reporter_ref, "updated_at": _now(), **values})
-        held = ctx.session.identity_map.get(identity_key(Contact, event.reporter_ref))
-        if held is not None:
-            for name, value in values.items():
-                set_committed_value(held, name, value)
+        _as_loaded(ctx, Contact, event.reporter_ref, values)
     if same:
         # One reporter, many reports (intake keeps one reference per phone or email):
         # notices waiting for a contact exist only while none was known.
@@ -392,18 +389,21 @@ def on_submitted(ctx: HandlerContext, event: ReportSubmitted) -> None:
     """Learn the report and its recipient, and confirm receipt with the tracking number."""
     conn = ctx.session.connection()
     if conn.execute(_RECIPIENT_KNOWN, {"report_id": event.report_id}).first() is None:
-        recipient = Recipient(
-            report_id=event.report_id,
-            reporter_ref=event.reporter_ref,
-            tracking_number=event.tracking_number,
-            language=event.language,
-            title=event.title,
-            category=event.category,
-            regency_code=event.regency_code,
-            anonymous=event.anonymous,
-            confidential=event.confidential,
+        # A Core insert, as _add_delivery's: the agency columns stay NULL until routing.
+        conn.execute(
+            _RECIPIENTS.insert(),
+            {
+                "report_id": event.report_id,
+                "reporter_ref": event.reporter_ref,
+                "tracking_number": event.tracking_number,
+                "language": event.language,
+                "title": event.title,
+                "category": event.category,
+                "regency_code": event.regency_code,
+                "anonymous": event.anonymous,
+                "confidential": event.confidential,
+            },
         )
-        conn.execute(_RECIPIENTS.insert(), recipient.model_dump())
     _notice(ctx, event.report_id, "received", event.submitted_at)
 
 
@@ -411,7 +411,13 @@ def _update_recipient(ctx: HandlerContext, report_id: str, **values: Any) -> Non
     """One UPDATE, without loading the recipient or flushing the session first; a copy
     the session already holds is given the same values (as loaded, not as a change)."""
     ctx.session.connection().execute(_UPDATE_RECIPIENT, {"report_id_": report_id, **values})
-    held = ctx.session.identity_map.get(identity_key(Recipient, report_id))
+    _as_loaded(ctx, Recipient, report_id, values)
+
+
+def _as_loaded(ctx: HandlerContext, model: type[Any], key: str, values: dict[str, Any]) -> None:
+    """Give a copy of the row the session already holds (if any) the values a Core
+    UPDATE just wrote, as loaded rather than as a change: no flush will write them again."""
+    held = ctx.session.identity_map.get(identity_key(model, key))
     if held is not None:
         for name, value in values.items():
             set_committed_value(held, name, value)
