@@ -166,9 +166,19 @@ def _recent_by_reporter(session: Session, case: Case) -> int:
     return int(found.scalar_one())
 
 
+_BLOCKED_REASON = sa.select(BlockedSender.__table__.c.reason).where(  # type: ignore[attr-defined]
+    BlockedSender.__table__.c.reporter_ref == sa.bindparam("ref")  # type: ignore[attr-defined]
+)
+_CASE_KNOWN = sa.select(sa.literal(1)).where(
+    Case.__table__.c.report_id == sa.bindparam("report_id")  # type: ignore[attr-defined]
+)
+
+
 def check_case(session: Session, case: Case, settings: VerificationSettings) -> checks.Outcome:
     """Run every automatic check on a case as it stands now."""
-    blocked = session.get(BlockedSender, case.reporter_ref)
+    # On the connection: a sender is blocked by an administrator's own transaction, never
+    # in the one that checks (nothing pending to flush first).
+    blocked = session.connection().execute(_BLOCKED_REASON, {"ref": case.reporter_ref}).first()
     title, _, body = case.text.partition("\n")
     return checks.run_checks(
         title=title,
@@ -180,7 +190,7 @@ def check_case(session: Session, case: Case, settings: VerificationSettings) -> 
         submitted_at=case.submitted_at,
         earlier=_earlier(session, case, settings.duplicate_window_days),
         recent_by_reporter=_recent_by_reporter(session, case),
-        blocked_reason=blocked.reason if blocked is not None else None,
+        blocked_reason=blocked[0] if blocked is not None else None,
         thresholds=settings.thresholds(),
     )
 
@@ -422,7 +432,9 @@ def make_handlers(settings: VerificationSettings) -> dict[str, Handler]:
 
     def on_submitted(ctx: HandlerContext, event: ReportSubmitted) -> None:
         """Check a new report and decide what a machine can decide."""
-        if ctx.session.get(Case, event.report_id) is not None:
+        # Through the session: this flushes what earlier events of the batch left pending
+        # (a case, an addition that came first), so that it is seen here and below.
+        if ctx.session.execute(_CASE_KNOWN, {"report_id": event.report_id}).first():
             return  # checked already (a replayed submission under a new event id)
         case = Case(
             report_id=event.report_id,
@@ -452,15 +464,18 @@ def make_handlers(settings: VerificationSettings) -> dict[str, Handler]:
             state="new",
             updated_at=datetime.now(UTC),
         )
-        ctx.session.add(case)
-        ctx.session.flush()
-        audit(ctx.session, case.report_id, "auto", "system", "received", f"via {case.channel}")
-        # What the citizen added before the report itself reached us, in the order added.
-        early = ctx.session.execute(_EARLY_ADDITIONS, {"report_id": case.report_id}).scalars()
-        for row in early:
-            _add(ctx.session, case, ReportInformationAdded.model_validate_json(row.event))
-            ctx.session.delete(row)
-        apply_decision(ctx.session, _emitter(ctx), case, check_case(ctx.session, case, settings))
+        # The case, its audit lines and its decision are written in one flush (the next
+        # event's, or the commit's) with the case as decided, not INSERT then UPDATE: the
+        # checks' queries leave out this report's own row, and nothing else is pending.
+        with ctx.session.no_autoflush:
+            audit(ctx.session, case.report_id, "auto", "system", "received", f"via {case.channel}")
+            # What the citizen added before the report itself reached us, in the order added.
+            early = ctx.session.execute(_EARLY_ADDITIONS, {"report_id": case.report_id})
+            for row in early.scalars():
+                _add(ctx.session, case, ReportInformationAdded.model_validate_json(row.event))
+                ctx.session.delete(row)
+            outcome = check_case(ctx.session, case, settings)
+            apply_decision(ctx.session, _emitter(ctx), case, outcome)
 
     def on_information_added(ctx: HandlerContext, event: ReportInformationAdded) -> None:
         """The citizen answered (or added unasked): check the report again."""

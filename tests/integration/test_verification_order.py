@@ -74,8 +74,14 @@ def _events(rid: str) -> tuple[Payload, Payload]:
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 @pytest.mark.parametrize("added_first", [True, False])
+@pytest.mark.parametrize("one_batch", [False, True])
 def test_an_addition_that_overtakes_its_report_is_kept_and_applied(
-    backend: str, added_first: bool, tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
+    backend: str,
+    added_first: bool,
+    one_batch: bool,
+    tmp_path: Path,
+    pg: PgDatabases,
+    broker: EmbeddedBroker,
 ) -> None:
     db = _database(backend, tmp_path, pg)
     consumer = inbox_consumer(
@@ -85,8 +91,11 @@ def test_an_addition_that_overtakes_its_report_is_kept_and_applied(
     submitted, added = _events(rid)
     order = (added, submitted) if added_first else (submitted, added)
     try:
-        for payload in order:
-            asyncio.run(consumer.process([_msg(payload, rid)]))
+        # In one batch the two share a transaction: the report's handler must see the
+        # addition the batch has not written yet, and the addition's handler the case.
+        batches = [list(order)] if one_batch else [[payload] for payload in order]
+        for batch in batches:
+            asyncio.run(consumer.process([_msg(payload, rid) for payload in batch]))
         with db.session() as session:
             case = session.get(Case, rid)
             assert case is not None
@@ -94,6 +103,29 @@ def test_an_addition_that_overtakes_its_report_is_kept_and_applied(
             assert json.loads(case.additions) == ["Tambahan: di Jl. Cikutra 12, loket 3."]
             assert session.exec(sa.select(EarlyAddition)).all() == []  # type: ignore[call-overload]
         with db.engine.connect() as conn:  # nothing went to a dead letter
+            assert conn.execute(sa.select(sa.func.count()).select_from(INBOX)).scalar() == 2
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_submission_replayed_in_the_same_batch_is_checked_once(
+    backend: str, tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
+) -> None:
+    db = _database(backend, tmp_path, pg)
+    consumer = inbox_consumer(
+        "verification", db, kit_for(broker, new_namespace()), make_handlers(VerificationSettings())
+    )
+    rid = str(uuid.uuid4())
+    submitted, _ = _events(rid)
+    try:
+        # Two events (two ids) carrying the same report, applied in one transaction.
+        asyncio.run(consumer.process([_msg(submitted, rid), _msg(submitted, rid)]))
+        with db.engine.connect() as conn:
+            count = lambda sql: conn.execute(sa.text(sql)).scalar()  # noqa: E731
+            assert count("SELECT count(*) FROM cases") == 1
+            assert count("SELECT count(*) FROM audit_log WHERE action = 'received'") == 1
+            assert count("SELECT count(*) FROM outbox") == 1  # one decision published
             assert conn.execute(sa.select(sa.func.count()).select_from(INBOX)).scalar() == 2
     finally:
         db.close()
