@@ -381,21 +381,23 @@ def apply_decision(
 def _record_decision(
     session: Session, case: Case, outcome: checks.Outcome, decided_by: str, now: datetime
 ) -> None:
-    row = session.get(Decision, case.report_id) or Decision(
-        report_id=case.report_id,
-        outcome="",
-        reason="",
-        decided_by=decided_by,
-        category=case.category,
-        regency_code=case.regency_code,
-        decided_at=now,
+    """Insert the report's decision, or replace the one it has: one statement, no read
+    first and no model object (nothing in a handler or the API holds a loaded decision
+    in the same transaction)."""
+    conn = session.connection()
+    conn.execute(
+        _KEEP_DECISION[conn.dialect.name],
+        {
+            "report_id": case.report_id,
+            "outcome": "verified" if outcome.action == "verified" else "rejected",
+            "reason_code": outcome.reason_code,
+            "reason": outcome.reason[:500],
+            "decided_by": decided_by,
+            "category": case.category,
+            "regency_code": case.regency_code,
+            "decided_at": now,
+        },
     )
-    row.outcome = "verified" if outcome.action == "verified" else "rejected"
-    row.reason_code = outcome.reason_code
-    row.reason = outcome.reason[:500]
-    row.decided_by = decided_by
-    row.category, row.regency_code, row.decided_at = case.category, case.regency_code, now
-    session.add(row)
 
 
 def _add(session: Session, case: Case, event: ReportInformationAdded) -> None:
@@ -425,6 +427,20 @@ def _keep_due(insert: Any) -> sa.Executable:
 
 
 _KEEP_DUE = {"sqlite": _keep_due(sqlite.insert), "postgresql": _keep_due(postgresql.insert)}
+
+
+def _keep_decision(insert: Any) -> sa.Executable:
+    stmt = insert(Decision.__table__)  # type: ignore[attr-defined]
+    columns = [c.name for c in Decision.__table__.columns if c.name != "report_id"]  # type: ignore[attr-defined]
+    return stmt.on_conflict_do_update(
+        index_elements=["report_id"], set_={name: stmt.excluded[name] for name in columns}
+    )
+
+
+_KEEP_DECISION = {
+    "sqlite": _keep_decision(sqlite.insert),
+    "postgresql": _keep_decision(postgresql.insert),
+}
 
 
 def make_handlers(settings: VerificationSettings) -> dict[str, Handler]:
