@@ -485,9 +485,10 @@ def make_handlers(settings: VerificationSettings) -> dict[str, Handler]:
             state="new",
             updated_at=datetime.now(UTC),
         )
-        # The case, its audit lines and its decision are written in one flush (the next
-        # event's, or the commit's) with the case as decided, not INSERT then UPDATE: the
-        # checks' queries leave out this report's own row, and nothing else is pending.
+        # The case is written once, as decided (not INSERT, then UPDATE), by the next
+        # event's flush or the commit's; its audit lines and decision are statements of
+        # their own. The checks' queries leave out this report's own row, and nothing
+        # else is pending, so nothing needs flushing before them.
         with ctx.session.no_autoflush:
             audit(ctx.session, case.report_id, "auto", "system", "received", f"via {case.channel}")
             # What the citizen added before the report itself reached us, in the order added.
