@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -421,31 +421,24 @@ def _add(session: Session, case: Case, event: ReportInformationAdded) -> None:
     audit(session, case.report_id, "reporter", "citizen", "information_added", "")
 
 
-def _keep_due(insert: Any) -> sa.Executable:
-    """Insert a report's verification deadline, or replace the one it has (one statement,
-    no read first: the clock's events come once per change)."""
-    stmt = insert(ClockDue.__table__)  # type: ignore[attr-defined]
-    return stmt.on_conflict_do_update(
-        index_elements=["report_id"],
-        set_={name: stmt.excluded[name] for name in ("due_at", "status", "updated_at")},
-    )
+def _keep_by_report(table: sa.Table, columns: Iterable[str]) -> dict[str, sa.Executable]:
+    """Per dialect: insert a report's row of ``table``, or replace ``columns`` of the one
+    it has (one statement, no read first)."""
+    made: dict[str, sa.Executable] = {}
+    for name, insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert)):
+        stmt = insert(table)
+        made[name] = stmt.on_conflict_do_update(
+            index_elements=["report_id"], set_={c: stmt.excluded[c] for c in columns}
+        )
+    return made
 
 
-_KEEP_DUE = {"sqlite": _keep_due(sqlite.insert), "postgresql": _keep_due(postgresql.insert)}
-
-
-def _keep_decision(insert: Any) -> sa.Executable:
-    stmt = insert(Decision.__table__)  # type: ignore[attr-defined]
-    columns = [c.name for c in Decision.__table__.columns if c.name != "report_id"]  # type: ignore[attr-defined]
-    return stmt.on_conflict_do_update(
-        index_elements=["report_id"], set_={name: stmt.excluded[name] for name in columns}
-    )
-
-
-_KEEP_DECISION = {
-    "sqlite": _keep_decision(sqlite.insert),
-    "postgresql": _keep_decision(postgresql.insert),
-}
+# The verification deadline (the clock's events come once per change) and the decision.
+_KEEP_DUE = _keep_by_report(ClockDue.__table__, ("due_at", "status", "updated_at"))  # type: ignore[attr-defined]
+_KEEP_DECISION = _keep_by_report(
+    Decision.__table__,  # type: ignore[attr-defined]
+    [c.name for c in Decision.__table__.columns if c.name != "report_id"],  # type: ignore[attr-defined]
+)
 
 
 def make_handlers(settings: VerificationSettings) -> dict[str, Handler]:
