@@ -15,6 +15,7 @@ revocation counts here at once. Account logic is in routing/staff.py.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 from collections.abc import Callable
 from datetime import timedelta
@@ -52,8 +53,30 @@ COOKIE = "aduan_signin"
 STEP_COOKIE = "aduan_signin_step"
 STEP_AUDIENCE = "aduan-staff-step"
 ENROL_AUDIENCE = "aduan-staff-enrol"
-# Sign-in attempts per address: 10 a minute, bursts of 10.
-ATTEMPTS = Limiter(10, 60.0, 10)
+# Per address, two limits. Failed attempts (a wrong password or code, a locked or disabled
+# account, a link that does not exist): 10 a minute, bursts of 10, against guessing across
+# accounts (each account also locks after five failures in a row). Every attempt: 60 a
+# minute, bursts of 30, a bound on password hashing that an office's staff signing in
+# behind one address do not reach. Successful sign-ins count only in the second.
+FAILURES = Limiter(10, 60.0, 10)
+ATTEMPTS = Limiter(60, 60.0, 30)
+
+
+def _limited(ip: str) -> bool:
+    """Whether ``ip`` may not try now; a try takes one of its attempts."""
+    try:
+        FAILURES.spent(ip)
+        ATTEMPTS.hit(ip)
+    except Limited:
+        return True
+    return False
+
+
+def _failed_from(ip: str) -> None:
+    """A failed attempt from ``ip`` takes one of its failures."""
+    with contextlib.suppress(Limited):  # already at the limit: the next try is refused
+        FAILURES.hit(ip)
+
 
 _WORDS_EN: dict[str, str] = {
     "signin_title": N_("staff_signin", "Staff sign-in"),
@@ -398,19 +421,19 @@ async def login(
     def refuse(key: str, status: int) -> Response:
         return _render(request, "auth_login.html", status, to=to, error=key, email=email)
 
-    try:
-        ATTEMPTS.hit(ip)
-    except Limited:
+    if _limited(ip):
         return refuse("too_many", 429)
     address = email.strip().lower()
     account = await _read(request, lambda s: staff.by_email(s, address))
     try:
         staff.may_try(account)
     except staff.Refused as exc:
+        _failed_from(ip)
         return refuse(exc.key, exc.status)
     stored = account.password_hash if account else None
     ok = await asyncio.to_thread(staff.password_matches, stored, password)
     if not ok or account is None:
+        _failed_from(ip)
         await _write(request, lambda s: staff.failed(s, _fresh(s, account), ip, "password"))
         return refuse("bad_credentials", 401)
     if account.totp_secret:
@@ -444,9 +467,7 @@ async def code(request: Request, code: str = Form("", max_length=20)) -> Respons
     if step is None:
         return _render(request, "auth_login.html", 401, error="step_expired", to="")
     ip = _ip(request)
-    try:
-        ATTEMPTS.hit(ip)
-    except Limited:
+    if _limited(ip):
         return _render(request, "auth_code.html", 429, error="too_many")
     account_id = str(step["sub"])
 
@@ -467,6 +488,7 @@ async def code(request: Request, code: str = Form("", max_length=20)) -> Respons
 
     problem = await _write(request, check)
     if problem:
+        _failed_from(ip)
         status = 423 if problem == "locked" else 401
         return _render(request, "auth_code.html", status, error=problem)
     token, where = await _write(
@@ -577,9 +599,7 @@ async def invitation(
 ) -> Response:
     token = token[:100]
     ip = _ip(request)
-    try:
-        ATTEMPTS.hit(ip)
-    except Limited:
+    if _limited(ip):
         return await _read(request, _link_form(request, token, 429, "too_many", enrol))
 
     def check(s: Session) -> tuple[str, str | None, str]:
@@ -600,6 +620,8 @@ async def invitation(
 
     problem, totp_secret, _email = await _read(request, check)
     if problem:
+        if problem == "link_invalid":
+            _failed_from(ip)  # guessing links; a password not to the rules is not a guess
         status = 404 if problem == "link_invalid" else 422
         return await _read(request, _link_form(request, token, status, problem, enrol))
     hashed = await asyncio.to_thread(staff.hash_password, password)

@@ -48,6 +48,16 @@ class Limiter:
             while len(self._buckets) > self.keys:
                 self._buckets.popitem(last=False)
 
+    def spent(self, key: str, now: float | None = None) -> None:
+        """Raise :class:`Limited` if ``key`` has no token left, taking none: for limits
+        that count only failures (``hit`` on each failure, ``spent`` before each try)."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            tokens, last = self._buckets.get(key, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - last) * self.refill)
+            if tokens < 1:
+                raise Limited((1 - tokens) / self.refill)
+
     def check(self, key: str) -> None:
         """:meth:`hit`, as the API's ``429`` with ``Retry-After`` (whole seconds)."""
         try:

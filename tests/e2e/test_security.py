@@ -2,7 +2,8 @@
 platform: a report's internals by id are staff's only, integers beyond what a database
 holds answer 422 (never 500), an unknown message key in a console link answers the page
 with a generic message, an officer's file keeps no name of its own, and looking reports
-up by number is rate-limited (429 with Retry-After) on every way to do it."""
+up by number is rate-limited (429 with Retry-After) on every way to do it, and so is
+guessing staff passwords."""
 
 from __future__ import annotations
 
@@ -194,6 +195,17 @@ def test_what_an_attacker_found_from_outside_holds(make_platform: Any) -> None:
     assert int(limited.headers["retry-after"]) >= 1
     open311 = httpx.get(ways[3].format(n="2999999"))
     assert open311.status_code == 429 and open311.json()[0]["code"] == 429
+
+    # Guessing staff passwords from one address: ten failures a minute, then 429 (the
+    # accounts' own lock comes after five failures in a row on one account).
+    guesses = [
+        httpx.post(
+            f"{routing}/auth/login",
+            data={"email": f"tebak{i}@aduan.go.id", "password": "salah sekali lagi"},
+        ).status_code
+        for i in range(11)
+    ]
+    assert guesses == [401] * 10 + [429], guesses
 
 
 def _forged_in_chromium(add: str, code: str) -> None:

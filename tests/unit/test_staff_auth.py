@@ -292,3 +292,24 @@ def test_a_session_names_its_browser_and_system(agent: str, shown: str) -> None:
     from routing.signin import device
 
     assert device(agent) == shown
+
+
+def test_only_failures_use_up_an_addresss_sign_in_tries() -> None:
+    """A sign-in limit that counts failures: ``spent`` before each try takes nothing,
+    ``hit`` on each failure takes one; another address has its own."""
+    from services.ratelimit import Limited, Limiter
+
+    failures = Limiter(10, 60.0, 10)
+    for _ in range(100):  # successful tries: checked, never counted
+        failures.spent("10.0.0.1", now=0.0)
+    for _ in range(10):
+        failures.spent("10.0.0.1", now=0.0)
+        failures.hit("10.0.0.1", now=0.0)
+    with pytest.raises(Limited) as refused:
+        failures.spent("10.0.0.1", now=0.0)
+    assert refused.value.retry_after == pytest.approx(6.0)
+    failures.spent("10.0.0.2", now=0.0)
+    failures.spent("10.0.0.1", now=6.0)  # one failure back after six seconds
+    failures.hit("10.0.0.1", now=6.0)
+    with pytest.raises(Limited):
+        failures.spent("10.0.0.1", now=6.0)
