@@ -885,11 +885,16 @@ def use_uvloop() -> None:
 def make_faust_app(service: str, kit: KitSettings) -> AduanFaustApp:
     """A faust worker app for one service: its consumer group is the service's name."""
     tansu = kit.profile is BrokerProfile.tansu
+    datadir = kit.aduan_var_dir / "faust"
+    datadir.mkdir(parents=True, exist_ok=True)  # faust makes only the last level
     app = AduanFaustApp(
         f"{kit.aduan_namespace}-{service}",
         broker=[f"kafka://{s.strip()}" for s in kit.bootstrap.split(",")],
         autodiscover=False,
         web_enabled=False,
+        # faust's data directory (empty: no tables) under the platform's own directory,
+        # not "<app>-data" in whatever directory the process started in.
+        datadir=datadir / f"{kit.aduan_namespace}-{service}",
         processing_guarantee="at_least_once",
         consumer_auto_offset_reset="earliest",
         topic_replication_factor=kit.aduan_topic_replication,

@@ -20,7 +20,8 @@ import pytest
 from services import catalog
 from services.broker import EmbeddedBroker
 from services.contracts import ReportVerified, encode, new_event
-from services.launcher import Platform
+from services.launcher import ROOT, Platform
+from services.serve import SERVICES
 from services.settings import BrokerProfile
 from tests.conftest import BACKENDS, PgDatabases, database_urls, new_namespace, platform_env
 from tests.e2e.helpers import (
@@ -300,6 +301,14 @@ def test_confidential_report_needs_its_secret(platform: Platform) -> None:
     assert track(platform, tn).status_code == 404
     assert track(platform, tn, secret="wrong").status_code == 404
     assert track(platform, tn, secret=answer["tracking_secret"]).status_code == 200
+
+
+def test_a_running_platform_writes_only_under_its_own_directory(platform: Platform) -> None:
+    """faust's data directories (one per service) are in the platform's directory, none
+    in the directory the services started in (the checkout)."""
+    made = sorted(p.name for p in (platform.var_dir / "faust").iterdir())
+    assert made == sorted(f"{platform.namespace}-{s}" for s in SERVICES), made
+    assert not list(ROOT.glob(f"{platform.namespace}*")), list(ROOT.glob(f"{platform.namespace}*"))
 
 
 def _report() -> dict:
