@@ -8,6 +8,7 @@ guessing staff passwords."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -186,26 +187,32 @@ def test_what_an_attacker_found_from_outside_holds(make_platform: Any) -> None:
         f"{intake}/laporan/{{n}}",
         f"{intake}/open311/v2/requests/{{n}}.json",
     ]
+    started = time.monotonic()
     answers = [
         httpx.get(ways[i % len(ways)].format(n=str(2_000_000 + i))) for i in range(LOOKUPS + 4)
     ]
+    # A lookup comes back every 60 / LOOKUPS seconds: on a loaded machine, while asking.
+    back = int((time.monotonic() - started) * LOOKUPS / 60)
     codes = [a.status_code for a in answers]
-    assert codes.count(429) >= 4 and 429 not in codes[: LOOKUPS - 1], codes
+    assert codes.count(429) >= 4 - back and 429 not in codes[: LOOKUPS - 1], (codes, back)
     limited = next(a for a in answers if a.status_code == 429)
     assert int(limited.headers["retry-after"]) >= 1
-    open311 = httpx.get(ways[3].format(n="2999999"))
-    assert open311.status_code == 429 and open311.json()[0]["code"] == 429
+    # Open311 says it in its own error format.
+    open311 = [a for i, a in enumerate(answers) if i % 4 == 3 and a.status_code == 429]
+    assert open311 and open311[0].json()[0]["code"] == 429, codes
 
     # Guessing staff passwords from one address: ten failures a minute, then 429 (the
     # accounts' own lock comes after five failures in a row on one account).
-    guesses = [
-        httpx.post(
-            f"{routing}/auth/login",
-            data={"email": f"tebak{i}@aduan.go.id", "password": "salah sekali lagi"},
-        ).status_code
-        for i in range(11)
-    ]
-    assert guesses == [401] * 10 + [429], guesses
+    started, guesses = time.monotonic(), []
+    while 429 not in guesses and len(guesses) < 30:
+        guesses.append(
+            httpx.post(
+                f"{routing}/auth/login",
+                data={"email": f"tebak{len(guesses)}@aduan.go.id", "password": "salah lagi"},
+            ).status_code
+        )
+    back = int((time.monotonic() - started) / 6)  # a failure comes back every 6 seconds
+    assert set(guesses[:-1]) == {401} and 10 <= len(guesses) - 1 <= 10 + back, (guesses, back)
 
 
 def _forged_in_chromium(add: str, code: str) -> None:
