@@ -46,8 +46,13 @@ system: ## Install the Debian packages the tests drive (Kannel, fakesmsc, promto
 	@command -v kubectl >/dev/null || { $(SUDO) apt-get update -qq && \
 	   DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq kubernetes-client >/dev/null; }
 
+# Parallel test workers, each taking whole test files (a file's shared platforms start once):
+# the end-to-end tests mostly wait on running platforms, so two workers halve the time on
+# two cores. TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= 2
+
 test: $(STAMP) postgres system ## Run every test (unit, contract, integration, end to end)
-	$(BIN)/pytest -q -p no:cacheprovider --durations=10
+	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=10
 
 test-fast: $(STAMP) ## Unit and contract tests only (no broker, no database)
 	$(BIN)/pytest -q tests/unit tests/contract

@@ -41,9 +41,17 @@ def free_port() -> int:
     outgoing connection, and a starting platform opens hundreds of them to its broker.
     """
     low, high = _ephemeral_range()
-    candidates = (10000, low - 1) if low - 10000 >= 2000 else (high + 1, 65535)
+    first, last = (10000, low - 1) if low - 10000 >= 2000 else (high + 1, 65535)
+    # ADUAN_PORT_SLICE=k/n: this process picks only from the k-th of n equal slices, so
+    # that n processes starting platforms at once (parallel test workers) never pick
+    # the same port before one of them binds it.
+    k, _, n = os.environ.get("ADUAN_PORT_SLICE", "0/1").partition("/")
+    with contextlib.suppress(ValueError):
+        if 0 <= int(k) < int(n):
+            size = (last - first + 1) // int(n)
+            first, last = first + int(k) * size, first + (int(k) + 1) * size - 1
     for _ in range(200):
-        port = random.randint(*candidates)
+        port = random.randint(first, last)
         if port in _recent:
             continue
         with socket.socket() as s:

@@ -29,6 +29,13 @@ from services.settings import BrokerProfile, KitSettings
 # seals and opens events with the same keys as the platforms it starts.
 os.environ.setdefault("ADUAN_TEXT_KEYS", sealing.new_key_spec("t1"))
 
+# Parallel workers (pytest-xdist's gw0, gw1, ...) pick their platforms' ports from slices
+# of their own (services.broker.free_port).
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _WORKER.startswith("gw"):
+    _WORKERS = os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")
+    os.environ.setdefault("ADUAN_PORT_SLICE", f"{_WORKER[2:]}/{_WORKERS}")
+
 PG_ADMIN = os.environ.get("ADUAN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgres"]
 
