@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import math
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -62,14 +63,20 @@ FAILURES = Limiter(10, 60.0, 10)
 ATTEMPTS = Limiter(60, 60.0, 30)
 
 
-def _limited(ip: str) -> bool:
-    """Whether ``ip`` may not try now; a try takes one of its attempts."""
+def _wait(ip: str) -> int | None:
+    """Whole seconds ``ip`` must wait before trying again, or None if it may try now (the
+    try takes one of its attempts)."""
     try:
         FAILURES.spent(ip)
         ATTEMPTS.hit(ip)
-    except Limited:
-        return True
-    return False
+    except Limited as exc:
+        return max(1, math.ceil(exc.retry_after))
+    return None
+
+
+def _retry_after(response: Response, seconds: int) -> Response:
+    response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 def _failed_from(ip: str) -> None:
@@ -421,8 +428,8 @@ async def login(
     def refuse(key: str, status: int) -> Response:
         return _render(request, "auth_login.html", status, to=to, error=key, email=email)
 
-    if _limited(ip):
-        return refuse("too_many", 429)
+    if (wait := _wait(ip)) is not None:
+        return _retry_after(refuse("too_many", 429), wait)
     address = email.strip().lower()
     account = await _read(request, lambda s: staff.by_email(s, address))
     try:
@@ -467,8 +474,8 @@ async def code(request: Request, code: str = Form("", max_length=20)) -> Respons
     if step is None:
         return _render(request, "auth_login.html", 401, error="step_expired", to="")
     ip = _ip(request)
-    if _limited(ip):
-        return _render(request, "auth_code.html", 429, error="too_many")
+    if (wait := _wait(ip)) is not None:
+        return _retry_after(_render(request, "auth_code.html", 429, error="too_many"), wait)
     account_id = str(step["sub"])
 
     def check(s: Session) -> str:
@@ -599,8 +606,9 @@ async def invitation(
 ) -> Response:
     token = token[:100]
     ip = _ip(request)
-    if _limited(ip):
-        return await _read(request, _link_form(request, token, 429, "too_many", enrol))
+    if (wait := _wait(ip)) is not None:
+        page = await _read(request, _link_form(request, token, 429, "too_many", enrol))
+        return _retry_after(page, wait)
 
     def check(s: Session) -> tuple[str, str | None, str]:
         try:
