@@ -47,8 +47,8 @@ def free_port() -> int:
     # the same port before one of them binds it.
     k, _, n = os.environ.get("ADUAN_PORT_SLICE", "0/1").partition("/")
     with contextlib.suppress(ValueError):
-        if 0 <= int(k) < int(n):
-            size = (last - first + 1) // int(n)
+        size = (last - first + 1) // max(1, int(n))
+        if 0 <= int(k) < int(n) and size >= 100:
             first, last = first + int(k) * size, first + (int(k) + 1) * size - 1
     for _ in range(200):
         port = random.randint(first, last)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from services import broker, launcher
 from services.launcher import Instance, Platform
 
@@ -75,3 +77,17 @@ def test_ports_for_servers_are_distinct_and_outside_the_range_of_outgoing_connec
     ports += [broker.free_port() for _ in range(100)]
     assert len(set(ports)) == len(ports)
     assert not [p for p in ports if low <= p <= high]
+
+
+def test_parallel_workers_pick_ports_from_slices_of_their_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ADUAN_PORT_SLICE=k/n: the k-th of n slices, disjoint; a spec that makes no sense
+    leaves the whole range."""
+    picked: dict[str, set[int]] = {}
+    for spec in ("0/2", "1/2", "junk", "5/2"):
+        monkeypatch.setenv("ADUAN_PORT_SLICE", spec)
+        picked[spec] = {broker.free_port() for _ in range(150)}
+    assert max(picked["0/2"]) < min(picked["1/2"])
+    for spec in ("junk", "5/2"):  # from both halves
+        assert min(picked[spec]) < min(picked["1/2"]) <= max(picked[spec]), spec
