@@ -47,6 +47,11 @@ def _database(backend: str, tmp_path: Path, pg: PgDatabases) -> Database:
     return Database(url)
 
 
+def _consumer(db: Database, broker: EmbeddedBroker) -> bus.InboxConsumer:
+    """Verification's inbox consumer on ``db``, publishing in a namespace of its own."""
+    return inbox_consumer("verification", db, kit_for(broker, new_namespace()), HANDLERS)
+
+
 def _msg(payload: Payload, rid: str) -> bus.RawMessage:
     return bus.RawMessage("t", 0, 0, rid.encode(), encode(new_event("/test", rid, payload)))
 
@@ -84,9 +89,7 @@ def test_an_addition_that_overtakes_its_report_is_kept_and_applied(
     broker: EmbeddedBroker,
 ) -> None:
     db = _database(backend, tmp_path, pg)
-    consumer = inbox_consumer(
-        "verification", db, kit_for(broker, new_namespace()), make_handlers(VerificationSettings())
-    )
+    consumer = _consumer(db, broker)
     rid = str(uuid.uuid4())
     submitted, added = _events(rid)
     order = (added, submitted) if added_first else (submitted, added)
@@ -113,9 +116,7 @@ def test_a_submission_replayed_in_the_same_batch_is_checked_once(
     backend: str, tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
 ) -> None:
     db = _database(backend, tmp_path, pg)
-    consumer = inbox_consumer(
-        "verification", db, kit_for(broker, new_namespace()), make_handlers(VerificationSettings())
-    )
+    consumer = _consumer(db, broker)
     rid = str(uuid.uuid4())
     submitted, _ = _events(rid)
     try:
@@ -138,9 +139,7 @@ def test_the_verification_deadline_is_kept_and_replaced_as_the_sla_moves_it(
     """The clock's deadline may come before the report; each later event replaces it (a
     paused clock has none); the other clocks leave it alone."""
     db = _database(backend, tmp_path, pg)
-    consumer = inbox_consumer(
-        "verification", db, kit_for(broker, new_namespace()), make_handlers(VerificationSettings())
-    )
+    consumer = _consumer(db, broker)
     rid, due = str(uuid.uuid4()), datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 
     def clock(payload: Payload) -> None:
@@ -172,9 +171,7 @@ def test_a_box_sealed_with_another_key_is_dead_lettered_and_the_rest_goes_on(
     tmp_path: Path, pg: PgDatabases, broker: EmbeddedBroker
 ) -> None:
     db = _database("sqlite", tmp_path, pg)
-    consumer = inbox_consumer(
-        "verification", db, kit_for(broker, new_namespace()), make_handlers(VerificationSettings())
-    )
+    consumer = _consumer(db, broker)
     topic = f"{new_namespace()}.report.submitted"
     admin = AdminClient({"bootstrap.servers": broker.bootstrap})
     for future in admin.create_topics([NewTopic(f"{topic}.dlq", 1, 1)]).values():
